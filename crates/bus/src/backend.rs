@@ -1,0 +1,50 @@
+//! The backend trait both implementations fulfil.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{ConsumerSpec, Delivery, Outgoing, Result, Topology};
+
+/// What a stored publish reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The stream that stored it.
+    pub stream: String,
+    /// Its sequence in that stream.
+    pub sequence: u64,
+    /// True when the stream had already stored this `Nats-Msg-Id` (nothing new was stored).
+    pub duplicate: bool,
+}
+
+/// An event bus: JetStream or embedded.
+#[async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// Creates or updates streams and consumers. Idempotent; safe to call from every replica
+    /// at start-up.
+    async fn ensure(&self, topology: &Topology) -> Result<()>;
+
+    /// Publishes one event and returns once the stream has stored it (or reports it a
+    /// duplicate). An error means "not confirmed": republishing with the same id is safe.
+    async fn publish(&self, message: Outgoing) -> Result<Published>;
+
+    /// Opens a durable consumer that [`Bus::ensure`] created.
+    async fn subscribe(&self, consumer: &ConsumerSpec) -> Result<Box<dyn Subscription>>;
+
+    /// Checks the backend answers (for `/readyz`).
+    async fn health(&self) -> Result<()>;
+
+    /// Waits until acknowledgements sent so far have left the process.
+    async fn flush(&self) -> Result<()>;
+}
+
+/// An open durable pull consumer.
+#[async_trait]
+pub trait Subscription: Send + Sync {
+    /// Up to `max` deliveries, waiting at most `wait` for the first one. An empty result
+    /// means none arrived in time.
+    async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>>;
+
+    /// The durable name.
+    fn durable(&self) -> &str;
+}
