@@ -1,0 +1,29 @@
+//! The conversation store: everything Parley keeps per conversation, keyed by business id and
+//! opaque id.
+//!
+//! It owns versioned compare-and-set of conversation state, the per-conversation sequence
+//! and the "apply strictly in order" gate each stage passes events through, de-duplication
+//! records that outlive JetStream's window, the capped transcript, retention (every write
+//! refreshes the conversation's time to live) and erasure of everything of one opaque id.
+//!
+//! Two backends implement [`ConversationStore`]: Redis ([`RedisStore`], Lua scripts over
+//! hash-tagged keys so one conversation lives in one cluster slot) and in-process
+//! ([`EmbeddedStore`]). One contract test suite runs against both.
+//!
+//! It stores bytes: it must not decode conversation state or hold routing logic.
+
+mod embedded;
+mod error;
+mod gate;
+mod keys;
+mod redis_store;
+mod settings;
+mod store;
+
+pub use embedded::EmbeddedStore;
+pub use error::{Error, Result};
+pub use gate::{GateDecision, GatePolicy, WaitReason};
+pub use keys::ConversationKeys;
+pub use redis_store::{RedisStore, RedisStoreOptions};
+pub use settings::StoreSettings;
+pub use store::{CasOutcome, ConversationStore, Versioned};

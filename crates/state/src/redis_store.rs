@@ -1,0 +1,495 @@
+//! The Redis store: one Lua script per operation over the conversation's hash-tagged keys,
+//! on one multiplexed connection that reconnects by itself.
+//!
+//! Never WATCH/MULTI here: on a shared multiplexed connection they are unsound. Every
+//! read-modify-write is a script, so it is atomic on the server.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use parley_types::{ConversationKey, Sequence};
+use redis::{Script, aio::ConnectionManager};
+
+use crate::{
+    CasOutcome, ConversationKeys, ConversationStore, Error, GateDecision, GatePolicy, Result,
+    StoreSettings, Versioned, WaitReason,
+};
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct RedisStoreOptions {
+    /// `redis://host:port/db` (or `rediss://` for TLS, when the crate is built with it).
+    pub url: String,
+    /// How long one command may take before it fails (it is then retryable).
+    pub response_timeout: Duration,
+    /// How long one connection attempt may take.
+    pub connect_timeout: Duration,
+}
+
+impl RedisStoreOptions {
+    /// Defaults for `url`: 2 s response and connect timeouts.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            response_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Every script starts with this: `touch()` refreshes the time to live of every key passed
+/// (all keys of one conversation; PEXPIRE on a missing key does nothing) and `now_ms()` reads
+/// the server clock, so all replicas share one clock.
+const PRELUDE: &str = r"
+local function touch(ttl)
+  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+";
+
+/// ARGV: expected version, state, ttl. Returns {1, new} or {0, current}.
+const CAS: &str = r"
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current ~= tonumber(ARGV[1]) then return {0, current} end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', current + 1)
+touch(ARGV[3])
+return {1, current + 1}
+";
+
+/// ARGV: ttl. Returns the new sequence.
+const NEXT_SEQUENCE: &str = r"
+local s = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+touch(ARGV[1])
+return s
+";
+
+/// The gate (see crate::gate for the rules; GateFields::decide is the same logic in Rust).
+/// ARGV: stage, seq, gap timeout ms, lease ms, ttl.
+/// Returns {decision, skipped} with decision 0 apply, 1 duplicate, 2 wait-gap, 3 wait-claimed.
+const GATE: &str = r"
+local stage = ARGV[1]
+local seq = tonumber(ARGV[2])
+local applied_f, claim_f, gap_f = 'applied:' .. stage, 'claim:' .. stage, 'gap:' .. stage
+local applied = tonumber(redis.call('HGET', KEYS[1], applied_f) or '0')
+if seq <= applied then return {1, 0} end
+local now = now_ms()
+local claim = redis.call('HGET', KEYS[1], claim_f)
+if claim then
+  local sep = string.find(claim, ':', 1, true)
+  if tonumber(string.sub(claim, sep + 1)) > now then return {3, 0} end
+end
+local skipped = 0
+if seq > applied + 1 then
+  local missing = applied + 1
+  local gap = redis.call('HGET', KEYS[1], gap_f)
+  local gap_seq, since = nil, nil
+  if gap then
+    local sep = string.find(gap, ':', 1, true)
+    gap_seq = tonumber(string.sub(gap, 1, sep - 1))
+    since = tonumber(string.sub(gap, sep + 1))
+  end
+  if gap_seq == missing then
+    if now - since >= tonumber(ARGV[3]) then
+      applied = missing
+      skipped = missing
+      redis.call('HSET', KEYS[1], applied_f, applied)
+      redis.call('HDEL', KEYS[1], gap_f)
+      redis.call('HINCRBY', KEYS[1], 'skipped:' .. stage, 1)
+    end
+  else
+    redis.call('HSET', KEYS[1], gap_f, missing .. ':' .. now)
+  end
+end
+local decision = 2
+if seq == applied + 1 then
+  redis.call('HSET', KEYS[1], claim_f, seq .. ':' .. (now + tonumber(ARGV[4])))
+  redis.call('HDEL', KEYS[1], gap_f)
+  decision = 0
+end
+touch(ARGV[5])
+return {decision, skipped}
+";
+
+/// ARGV: stage, seq, ttl.
+const COMPLETE: &str = r"
+local stage = ARGV[1]
+local seq = tonumber(ARGV[2])
+local applied = tonumber(redis.call('HGET', KEYS[1], 'applied:' .. stage) or '0')
+if seq > applied then
+  applied = seq
+  redis.call('HSET', KEYS[1], 'applied:' .. stage, seq)
+end
+local claim = redis.call('HGET', KEYS[1], 'claim:' .. stage)
+if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) <= seq then
+  redis.call('HDEL', KEYS[1], 'claim:' .. stage)
+end
+local gap = redis.call('HGET', KEYS[1], 'gap:' .. stage)
+if gap and tonumber(string.sub(gap, 1, string.find(gap, ':', 1, true) - 1)) <= applied then
+  redis.call('HDEL', KEYS[1], 'gap:' .. stage)
+end
+touch(ARGV[3])
+return 1
+";
+
+/// ARGV: stage, seq, ttl.
+const RELEASE: &str = r"
+local claim = redis.call('HGET', KEYS[1], 'claim:' .. ARGV[1])
+if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) == tonumber(ARGV[2]) then
+  redis.call('HDEL', KEYS[1], 'claim:' .. ARGV[1])
+end
+touch(ARGV[3])
+return 1
+";
+
+/// KEYS[4] is the dedup set. ARGV: member, record ttl ms, ttl. Returns 1 if newly recorded.
+const REMEMBER: &str = r"
+local now = now_ms()
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
+touch(ARGV[3])
+return 1
+";
+
+/// ARGV: member. Returns 1 if recorded and not expired.
+const IS_REMEMBERED: &str = r"
+local until_ms = redis.call('ZSCORE', KEYS[4], ARGV[1])
+if until_ms and tonumber(until_ms) > now_ms() then return 1 end
+return 0
+";
+
+/// KEYS[2] is the log. ARGV: entry, cap, ttl.
+const APPEND: &str = r"
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '*', 'e', ARGV[1])
+touch(ARGV[3])
+return 1
+";
+
+const FORGET: &str = r"
+return redis.call('DEL', unpack(KEYS))
+";
+
+struct Scripts {
+    cas: Script,
+    next_sequence: Script,
+    gate: Script,
+    complete: Script,
+    release: Script,
+    remember: Script,
+    is_remembered: Script,
+    append: Script,
+    forget: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        let with_prelude = |body: &str| Script::new(&format!("{PRELUDE}{body}"));
+        Self {
+            cas: with_prelude(CAS),
+            next_sequence: with_prelude(NEXT_SEQUENCE),
+            gate: with_prelude(GATE),
+            complete: with_prelude(COMPLETE),
+            release: with_prelude(RELEASE),
+            remember: with_prelude(REMEMBER),
+            is_remembered: with_prelude(IS_REMEMBERED),
+            append: with_prelude(APPEND),
+            forget: Script::new(FORGET),
+        }
+    }
+}
+
+/// The Redis store. Cheap to clone; clones share one multiplexed connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    settings: StoreSettings,
+    scripts: std::sync::Arc<Scripts>,
+}
+
+fn unavailable(operation: &'static str) -> impl FnOnce(redis::RedisError) -> Error {
+    move |e| Error::Unavailable {
+        operation,
+        reason: e.to_string(),
+    }
+}
+
+impl RedisStore {
+    /// Sets up the connection without waiting for Redis: the first command connects, and the
+    /// connection comes back by itself after Redis restarts (commands fail meanwhile).
+    pub fn connect(options: &RedisStoreOptions, settings: StoreSettings) -> Result<Self> {
+        let client = redis::Client::open(options.url.as_str())
+            .map_err(|e| Error::Config(format!("redis url: {e}")))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(options.response_timeout))
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(|e| Error::Config(format!("redis connection: {e}")))?;
+        Ok(Self {
+            connection,
+            settings,
+            scripts: std::sync::Arc::new(Scripts::new()),
+        })
+    }
+
+    fn keys(&self, key: &ConversationKey) -> ConversationKeys {
+        ConversationKeys::new(&self.settings.key_prefix, key)
+    }
+
+    fn invocation<'a>(
+        &self,
+        script: &'a Script,
+        keys: &ConversationKeys,
+    ) -> redis::ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        for k in keys.all() {
+            invocation.key(k);
+        }
+        invocation
+    }
+}
+
+fn dedup_member(scope: &str, id: &str) -> String {
+    format!("{scope}\u{0}{id}")
+}
+
+#[async_trait]
+impl ConversationStore for RedisStore {
+    async fn load(&self, key: &ConversationKey) -> Result<Option<Versioned>> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let (version, state): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
+            .arg(&keys.record)
+            .arg("version")
+            .arg("state")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable("load"))?;
+        Ok(match (version, state) {
+            (Some(version), Some(state)) => Some(Versioned {
+                version,
+                state: Bytes::from(state),
+            }),
+            _ => None,
+        })
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &ConversationKey,
+        expected: u64,
+        state: Bytes,
+    ) -> Result<CasOutcome> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let (applied, version): (u8, u64) = self
+            .invocation(&self.scripts.cas, &keys)
+            .arg(expected)
+            .arg(state.as_ref())
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("compare_and_set"))?;
+        Ok(if applied == 1 {
+            CasOutcome::Applied { version }
+        } else {
+            CasOutcome::Conflict { current: version }
+        })
+    }
+
+    async fn next_sequence(&self, key: &ConversationKey) -> Result<Sequence> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let value: u64 = self
+            .invocation(&self.scripts.next_sequence, &keys)
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("next_sequence"))?;
+        Sequence::new(value).map_err(|e| Error::Protocol {
+            operation: "next_sequence",
+            reason: e.to_string(),
+        })
+    }
+
+    async fn gate(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+    ) -> Result<GateDecision> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let (decision, skipped): (u8, u64) = self
+            .invocation(&self.scripts.gate, &keys)
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(policy.gap_ms())
+            .arg(policy.lease_ms())
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("gate"))?;
+        let skipped = Sequence::new(skipped).ok();
+        match decision {
+            0 => Ok(GateDecision::Apply { skipped }),
+            1 => Ok(GateDecision::Duplicate),
+            2 => Ok(GateDecision::Wait {
+                reason: WaitReason::Gap,
+                skipped,
+            }),
+            3 => Ok(GateDecision::Wait {
+                reason: WaitReason::Claimed,
+                skipped,
+            }),
+            other => Err(Error::Protocol {
+                operation: "gate",
+                reason: format!("decision {other}"),
+            }),
+        }
+    }
+
+    async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let _: u8 = self
+            .invocation(&self.scripts.complete, &keys)
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("complete"))?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let _: u8 = self
+            .invocation(&self.scripts.release, &keys)
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("release"))?;
+        Ok(())
+    }
+
+    async fn remember(
+        &self,
+        key: &ConversationKey,
+        scope: &str,
+        id: &str,
+        ttl: Duration,
+    ) -> Result<bool> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let added: u8 = self
+            .invocation(&self.scripts.remember, &keys)
+            .arg(dedup_member(scope, id))
+            .arg(ttl_ms)
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("remember"))?;
+        Ok(added == 1)
+    }
+
+    async fn is_remembered(&self, key: &ConversationKey, scope: &str, id: &str) -> Result<bool> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let found: u8 = self
+            .invocation(&self.scripts.is_remembered, &keys)
+            .arg(dedup_member(scope, id))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("is_remembered"))?;
+        Ok(found == 1)
+    }
+
+    async fn append_transcript(&self, key: &ConversationKey, entry: Bytes) -> Result<()> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let _: u8 = self
+            .invocation(&self.scripts.append, &keys)
+            .arg(entry.as_ref())
+            .arg(self.settings.transcript_cap.max(1))
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("append_transcript"))?;
+        Ok(())
+    }
+
+    async fn transcript(&self, key: &ConversationKey, limit: usize) -> Result<Vec<Bytes>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let reply: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(&keys.log)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable("transcript"))?;
+        let mut entries = Vec::with_capacity(reply.ids.len());
+        for id in reply.ids.into_iter().rev() {
+            let value: Vec<u8> = id.get("e").ok_or_else(|| Error::Protocol {
+                operation: "transcript",
+                reason: format!("entry {} has no field e", id.id),
+            })?;
+            entries.push(Bytes::from(value));
+        }
+        Ok(entries)
+    }
+
+    async fn forget(&self, key: &ConversationKey) -> Result<u64> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        self.invocation(&self.scripts.forget, &keys)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("forget"))
+    }
+
+    async fn time_to_live(&self, key: &ConversationKey) -> Result<Option<Duration>> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let ms: i64 = redis::cmd("PTTL")
+            .arg(&keys.record)
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable("time_to_live"))?;
+        // -2: no such key; -1: no expiry (never written by this crate).
+        Ok(u64::try_from(ms).ok().map(Duration::from_millis))
+    }
+
+    async fn health(&self) -> Result<()> {
+        let mut connection = self.connection.clone();
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable("health"))?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(Error::Protocol {
+                operation: "health",
+                reason: format!("PING answered {pong:?}"),
+            })
+        }
+    }
+}

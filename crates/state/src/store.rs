@@ -1,0 +1,96 @@
+//! The store trait both backends fulfil.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use parley_types::{ConversationKey, Sequence};
+
+use crate::{GateDecision, GatePolicy, Result};
+
+/// A conversation's state blob with its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// Starts at 1 with the first write and grows by one with each.
+    pub version: u64,
+    /// The encoded state (routing's `parley.v1.ConversationState`).
+    pub state: Bytes,
+}
+
+/// What a compare-and-set did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CasOutcome {
+    /// Written; the new version.
+    Applied {
+        /// The version now stored.
+        version: u64,
+    },
+    /// Someone else wrote first; reload and try again.
+    Conflict {
+        /// The version stored.
+        current: u64,
+    },
+}
+
+/// Per-conversation storage. Every write refreshes the time to live of all of the
+/// conversation's keys.
+#[async_trait]
+pub trait ConversationStore: Send + Sync + 'static {
+    /// The state and its version, or `None` if the conversation has none (or expired).
+    async fn load(&self, key: &ConversationKey) -> Result<Option<Versioned>>;
+
+    /// Writes `state` if the stored version is `expected` (0 = nothing stored yet).
+    async fn compare_and_set(
+        &self,
+        key: &ConversationKey,
+        expected: u64,
+        state: Bytes,
+    ) -> Result<CasOutcome>;
+
+    /// Allocates the conversation's next sequence (1, 2, 3, …).
+    async fn next_sequence(&self, key: &ConversationKey) -> Result<Sequence>;
+
+    /// Asks `stage`'s gate whether `sequence` may be applied now (see [`crate::gate`]).
+    async fn gate(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+    ) -> Result<GateDecision>;
+
+    /// Records that `stage` applied `sequence` and drops its claim.
+    async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()>;
+
+    /// Drops `stage`'s claim on `sequence` without applying it (the effect failed and will be
+    /// retried).
+    async fn release(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()>;
+
+    /// Records `id` in `scope` for `ttl`; `true` if it was not recorded already.
+    async fn remember(
+        &self,
+        key: &ConversationKey,
+        scope: &str,
+        id: &str,
+        ttl: Duration,
+    ) -> Result<bool>;
+
+    /// Whether `id` is recorded in `scope` and not expired.
+    async fn is_remembered(&self, key: &ConversationKey, scope: &str, id: &str) -> Result<bool>;
+
+    /// Appends an entry to the transcript, dropping the oldest past the cap.
+    async fn append_transcript(&self, key: &ConversationKey, entry: Bytes) -> Result<()>;
+
+    /// The newest `limit` transcript entries, oldest first.
+    async fn transcript(&self, key: &ConversationKey, limit: usize) -> Result<Vec<Bytes>>;
+
+    /// Deletes everything kept for the conversation (right to be forgotten); returns how many
+    /// keys existed.
+    async fn forget(&self, key: &ConversationKey) -> Result<u64>;
+
+    /// How long the conversation's record has left to live, if it exists.
+    async fn time_to_live(&self, key: &ConversationKey) -> Result<Option<Duration>>;
+
+    /// Checks the backend answers (for `/readyz`).
+    async fn health(&self) -> Result<()>;
+}

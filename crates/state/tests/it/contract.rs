@@ -1,0 +1,497 @@
+//! The store contract: every test runs against the embedded store and against Redis.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use parley_state::{CasOutcome, GateDecision, GatePolicy, StoreSettings, WaitReason};
+use parley_types::{ConversationKey, Sequence};
+use rand::seq::{IndexedRandom as _, SliceRandom as _};
+use tokio::sync::Mutex;
+
+use crate::support::{Fixture, key};
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(crate::support::embedded).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(crate::support::redis).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    concurrent_compare_and_set_never_loses_an_update,
+    sequences_start_at_one_per_conversation,
+    gate_applies_shuffled_duplicated_events_exactly_once_in_order,
+    gate_skips_a_gap_after_its_timeout_and_reports_it,
+    gate_claim_blocks_a_second_worker_until_released_or_lapsed,
+    writes_refresh_the_time_to_live,
+    idle_conversations_expire,
+    dedup_records_remember_then_expire,
+    transcript_keeps_the_newest_entries_in_order,
+    forget_removes_every_key_of_one_opaque_id,
+);
+
+type Make = fn(StoreSettings) -> Fixture;
+
+fn settings() -> StoreSettings {
+    StoreSettings::default()
+}
+
+fn sequence(n: u64) -> Sequence {
+    Sequence::new(n).unwrap()
+}
+
+async fn concurrent_compare_and_set_never_loses_an_update(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 1);
+    let tasks = 16;
+    let per_task = 25;
+    let conflicts = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let store = f.store.clone();
+        let k = k.clone();
+        let conflicts = conflicts.clone();
+        handles.push(tokio::spawn(async move {
+            for _ in 0..per_task {
+                loop {
+                    let current = store.load(&k).await.unwrap();
+                    let (version, value) = current.map_or((0, 0u64), |v| {
+                        (
+                            v.version,
+                            String::from_utf8_lossy(&v.state).parse().unwrap(),
+                        )
+                    });
+                    let next = Bytes::from((value + 1).to_string());
+                    match store.compare_and_set(&k, version, next).await.unwrap() {
+                        CasOutcome::Applied { version: new } => {
+                            assert_eq!(new, version + 1);
+                            break;
+                        }
+                        CasOutcome::Conflict { current } => {
+                            assert_ne!(current, version);
+                            conflicts.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let stored = f.store.load(&k).await.unwrap().unwrap();
+    let total = (tasks * per_task) as u64;
+    assert_eq!(stored.version, total);
+    assert_eq!(String::from_utf8_lossy(&stored.state), total.to_string());
+    // A stale expected version is refused.
+    assert_eq!(
+        f.store
+            .compare_and_set(&k, 1, Bytes::from_static(b"x"))
+            .await
+            .unwrap(),
+        CasOutcome::Conflict { current: total }
+    );
+    eprintln!("{} conflicts retried", conflicts.load(Ordering::Relaxed));
+}
+
+async fn sequences_start_at_one_per_conversation(make: Make) {
+    let f = make(settings());
+    let (a, b) = (key("biz", 1), key("biz", 2));
+    for expected in 1..=5 {
+        assert_eq!(f.store.next_sequence(&a).await.unwrap().get(), expected);
+    }
+    assert_eq!(f.store.next_sequence(&b).await.unwrap().get(), 1);
+    assert_eq!(
+        f.store.next_sequence(&key("other", 1)).await.unwrap().get(),
+        1
+    );
+}
+
+async fn gate_applies_shuffled_duplicated_events_exactly_once_in_order(make: Make) {
+    let f = make(settings());
+    let conversations: Vec<ConversationKey> = (0..50).map(|i| key("biz", i)).collect();
+    let per_conversation = 20u64;
+    let mut events = Vec::new();
+    for (index, k) in conversations.iter().enumerate() {
+        for _ in 0..per_conversation {
+            let seq = f.store.next_sequence(k).await.unwrap();
+            events.push((index, seq));
+        }
+    }
+    assert_eq!(events.len(), 1000);
+    let mut rng = rand::rng();
+    let copies: Vec<_> = events.choose_multiple(&mut rng, 300).copied().collect();
+    events.extend(copies);
+    events.shuffle(&mut rng);
+
+    let queue = Arc::new(Mutex::new(events.into_iter().collect::<VecDeque<_>>()));
+    let applied = Arc::new(Mutex::new(HashMap::<usize, Vec<u64>>::new()));
+    let busy = Arc::new(AtomicUsize::new(0));
+    let duplicates = Arc::new(AtomicUsize::new(0));
+    let policy = GatePolicy {
+        gap_timeout: Duration::from_secs(600),
+        lease: Duration::from_secs(600),
+    };
+    let conversations = Arc::new(conversations);
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (store, queue, applied, busy, duplicates, conversations) = (
+            f.store.clone(),
+            queue.clone(),
+            applied.clone(),
+            busy.clone(),
+            duplicates.clone(),
+            conversations.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            loop {
+                let next = {
+                    let mut queue = queue.lock().await;
+                    let next = queue.pop_front();
+                    if next.is_some() {
+                        busy.fetch_add(1, Ordering::SeqCst);
+                    }
+                    next
+                };
+                let Some((index, seq)) = next else {
+                    if busy.load(Ordering::SeqCst) == 0 {
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                let k = &conversations[index];
+                match store.gate(k, "routing", seq, &policy).await.unwrap() {
+                    GateDecision::Apply { skipped } => {
+                        assert_eq!(skipped, None);
+                        applied
+                            .lock()
+                            .await
+                            .entry(index)
+                            .or_default()
+                            .push(seq.get());
+                        // The effect takes a moment (a publish), so other workers run meanwhile.
+                        tokio::time::sleep(Duration::from_micros(300)).await;
+                        store.complete(k, "routing", seq).await.unwrap();
+                    }
+                    GateDecision::Duplicate => {
+                        duplicates.fetch_add(1, Ordering::SeqCst);
+                    }
+                    GateDecision::Wait { skipped, .. } => {
+                        assert_eq!(skipped, None);
+                        queue.lock().await.push_back((index, seq));
+                    }
+                }
+                busy.fetch_sub(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    tokio::time::timeout(Duration::from_secs(120), async {
+        for worker in workers {
+            worker.await.unwrap();
+        }
+    })
+    .await
+    .expect("the gate drained every event within the bound");
+    let applied = applied.lock().await;
+    let expected: Vec<u64> = (1..=per_conversation).collect();
+    for index in 0..50 {
+        assert_eq!(applied.get(&index), Some(&expected), "conversation {index}");
+    }
+    assert_eq!(duplicates.load(Ordering::SeqCst), 300);
+}
+
+async fn gate_skips_a_gap_after_its_timeout_and_reports_it(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 7);
+    let policy = GatePolicy {
+        gap_timeout: Duration::from_millis(400),
+        lease: Duration::from_secs(30),
+    };
+    for n in 1..=2 {
+        assert_eq!(
+            f.store.gate(&k, "bot", sequence(n), &policy).await.unwrap(),
+            GateDecision::Apply { skipped: None }
+        );
+        f.store.complete(&k, "bot", sequence(n)).await.unwrap();
+    }
+    // 3 never arrives (its producer died between allocating and publishing).
+    let started = Instant::now();
+    let decision = loop {
+        let decision = f.store.gate(&k, "bot", sequence(4), &policy).await.unwrap();
+        if !matches!(
+            decision,
+            GateDecision::Wait {
+                reason: WaitReason::Gap,
+                skipped: None
+            }
+        ) {
+            break decision;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "gap never skipped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        decision,
+        GateDecision::Apply {
+            skipped: Some(sequence(3))
+        }
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "skipped too early"
+    );
+    f.store.complete(&k, "bot", sequence(4)).await.unwrap();
+    assert_eq!(
+        f.store.gate(&k, "bot", sequence(5), &policy).await.unwrap(),
+        GateDecision::Apply { skipped: None }
+    );
+    // The late 3 is dropped as already passed; other stages are independent.
+    assert_eq!(
+        f.store.gate(&k, "bot", sequence(3), &policy).await.unwrap(),
+        GateDecision::Duplicate
+    );
+    assert_eq!(
+        f.store
+            .gate(&k, "outbound", sequence(1), &policy)
+            .await
+            .unwrap(),
+        GateDecision::Apply { skipped: None }
+    );
+}
+
+async fn gate_claim_blocks_a_second_worker_until_released_or_lapsed(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 8);
+    let policy = GatePolicy {
+        gap_timeout: Duration::from_secs(30),
+        lease: Duration::from_millis(300),
+    };
+    let claimed = GateDecision::Wait {
+        reason: WaitReason::Claimed,
+        skipped: None,
+    };
+    let apply = GateDecision::Apply { skipped: None };
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
+        apply
+    );
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
+        claimed
+    );
+    f.store.release(&k, "s", sequence(1)).await.unwrap();
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
+        apply
+    );
+    // The holder "dies": after the lease another worker may apply.
+    let started = Instant::now();
+    loop {
+        let decision = f.store.gate(&k, "s", sequence(1), &policy).await.unwrap();
+        if decision == apply {
+            break;
+        }
+        assert_eq!(decision, claimed);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "claim never lapsed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+async fn writes_refresh_the_time_to_live(make: Make) {
+    let f = make(StoreSettings {
+        retention: Duration::from_secs(10),
+        ..settings()
+    });
+    let k = key("biz", 9);
+    assert_eq!(f.store.time_to_live(&k).await.unwrap(), None);
+    f.store
+        .compare_and_set(&k, 0, Bytes::from_static(b"s"))
+        .await
+        .unwrap();
+    let fresh = f.store.time_to_live(&k).await.unwrap().unwrap();
+    assert!(fresh > Duration::from_millis(9_500), "{fresh:?}");
+    // Let time pass (this measures expiry; nothing is being synchronised).
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let older = f.store.time_to_live(&k).await.unwrap().unwrap();
+    assert!(older < Duration::from_millis(9_000), "{older:?}");
+    f.store.next_sequence(&k).await.unwrap();
+    let refreshed = f.store.time_to_live(&k).await.unwrap().unwrap();
+    assert!(refreshed > Duration::from_millis(9_500), "{refreshed:?}");
+    // Every kind of write refreshes all of the conversation's keys.
+    f.store
+        .append_transcript(&k, Bytes::from_static(b"hi"))
+        .await
+        .unwrap();
+    f.store
+        .remember(&k, "apple", "m1", Duration::from_secs(5))
+        .await
+        .unwrap();
+    for raw in f.raw_keys(&k).await {
+        let client = ::redis::Client::open(f.redis.as_ref().unwrap().url()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        let ttl: i64 = ::redis::cmd("PTTL")
+            .arg(&raw)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert!(ttl > 9_000, "{raw} has ttl {ttl}");
+    }
+}
+
+async fn idle_conversations_expire(make: Make) {
+    let f = make(StoreSettings {
+        retention: Duration::from_millis(300),
+        ..settings()
+    });
+    let k = key("biz", 10);
+    f.store
+        .compare_and_set(&k, 0, Bytes::from_static(b"s"))
+        .await
+        .unwrap();
+    f.store
+        .append_transcript(&k, Bytes::from_static(b"hi"))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while f.store.load(&k).await.unwrap().is_some() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never expired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(f.store.transcript(&k, 10).await.unwrap().is_empty());
+    assert_eq!(f.store.next_sequence(&k).await.unwrap().get(), 1);
+}
+
+async fn dedup_records_remember_then_expire(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 11);
+    let ttl = Duration::from_millis(400);
+    assert!(!f.store.is_remembered(&k, "apple", "m1").await.unwrap());
+    assert!(f.store.remember(&k, "apple", "m1", ttl).await.unwrap());
+    assert!(!f.store.remember(&k, "apple", "m1", ttl).await.unwrap());
+    assert!(f.store.is_remembered(&k, "apple", "m1").await.unwrap());
+    // Scopes and conversations are separate.
+    assert!(!f.store.is_remembered(&k, "sent", "m1").await.unwrap());
+    assert!(
+        !f.store
+            .is_remembered(&key("biz", 12), "apple", "m1")
+            .await
+            .unwrap()
+    );
+    let started = Instant::now();
+    while f.store.is_remembered(&k, "apple", "m1").await.unwrap() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "record never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(f.store.remember(&k, "apple", "m1", ttl).await.unwrap());
+}
+
+async fn transcript_keeps_the_newest_entries_in_order(make: Make) {
+    let f = make(StoreSettings {
+        transcript_cap: 5,
+        ..settings()
+    });
+    let k = key("biz", 13);
+    for i in 0..8 {
+        f.store
+            .append_transcript(&k, Bytes::from(format!("e{i}")))
+            .await
+            .unwrap();
+    }
+    let text = |v: Vec<Bytes>| -> Vec<String> {
+        v.iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
+    };
+    assert_eq!(
+        text(f.store.transcript(&k, 100).await.unwrap()),
+        vec!["e3", "e4", "e5", "e6", "e7"]
+    );
+    assert_eq!(
+        text(f.store.transcript(&k, 2).await.unwrap()),
+        vec!["e6", "e7"]
+    );
+    assert!(f.store.transcript(&k, 0).await.unwrap().is_empty());
+}
+
+async fn forget_removes_every_key_of_one_opaque_id(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 14);
+    let neighbour = key("biz", 15);
+    let policy = GatePolicy::default();
+    for target in [&k, &neighbour] {
+        f.store
+            .compare_and_set(target, 0, Bytes::from_static(b"s"))
+            .await
+            .unwrap();
+        let seq = f.store.next_sequence(target).await.unwrap();
+        f.store.gate(target, "routing", seq, &policy).await.unwrap();
+        f.store.complete(target, "routing", seq).await.unwrap();
+        f.store
+            .remember(target, "apple", "m1", Duration::from_secs(60))
+            .await
+            .unwrap();
+        f.store
+            .append_transcript(target, Bytes::from_static(b"hi"))
+            .await
+            .unwrap();
+    }
+    let before = f.raw_keys(&k).await.len();
+    let removed = f.store.forget(&k).await.unwrap();
+    assert_eq!(removed, 3, "record, transcript and dedup set");
+    if f.redis.is_some() {
+        assert_eq!(before, 3);
+    }
+    assert!(
+        f.raw_keys(&k).await.is_empty(),
+        "keys left: {:?}",
+        f.raw_keys(&k).await
+    );
+    assert_eq!(f.store.load(&k).await.unwrap(), None);
+    assert!(f.store.transcript(&k, 10).await.unwrap().is_empty());
+    assert!(!f.store.is_remembered(&k, "apple", "m1").await.unwrap());
+    assert_eq!(f.store.time_to_live(&k).await.unwrap(), None);
+    assert_eq!(f.store.forget(&k).await.unwrap(), 0);
+    // The neighbour is untouched.
+    assert!(f.store.load(&neighbour).await.unwrap().is_some());
+    assert!(
+        f.store
+            .is_remembered(&neighbour, "apple", "m1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(f.store.transcript(&neighbour, 10).await.unwrap().len(), 1);
+    assert_eq!(f.store.next_sequence(&k).await.unwrap().get(), 1);
+}
