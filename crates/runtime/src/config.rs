@@ -1,0 +1,547 @@
+//! The platform's one configuration model.
+//!
+//! Layers, later ones winning: built-in defaults (which work with `docker-compose.yml`), an
+//! optional TOML file, then `PARLEY_*` variables with `__` between nesting levels
+//! (`PARLEY_NATS__URL`, `PARLEY_MSP__SECRET`, `PARLEY_PARTITIONS`). The standard
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` and `RUST_LOG` keep their meaning. Unknown settings are
+//! refused, so a typo cannot silently fall back to a default.
+//!
+//! Services extend this model with their own sections in later versions instead of loading
+//! a second configuration.
+
+use std::{
+    collections::HashSet,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use figment::{
+    Figment,
+    providers::{Format as _, Serialized, Toml},
+};
+use parley_bus::BusSettings;
+use parley_state::StoreSettings;
+use parley_types::{BusinessId, PartitionCount};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, Secret};
+
+/// The whole platform's configuration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformConfig {
+    /// The MSP's identity with Apple.
+    pub msp: MspConfig,
+    /// NATS JetStream.
+    pub nats: NatsConfig,
+    /// Redis.
+    pub redis: RedisConfig,
+    /// How many partitions conversations are split into (the last subject token). Fixed for
+    /// the life of the streams.
+    pub partitions: PartitionCount,
+    /// The admin server.
+    pub admin: AdminConfig,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+    /// The businesses this MSP serves.
+    pub businesses: Vec<BusinessConfig>,
+}
+
+/// The MSP's identity with Apple.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MspConfig {
+    /// The MSP id Apple assigned (`aud` of Apple's tokens, `iss` of ours).
+    pub id: String,
+    /// Apple's API secret, Base64 as Apple delivers it. Prefer `PARLEY_MSP__SECRET` or
+    /// `secret_file` to writing it in the file.
+    pub secret: Option<Secret>,
+    /// A file holding the secret (a Kubernetes Secret mount); surrounding white space is
+    /// ignored.
+    pub secret_file: Option<PathBuf>,
+    /// Apple's MSP REST API base URL.
+    pub apple_base_url: String,
+}
+
+impl Default for MspConfig {
+    fn default() -> Self {
+        Self {
+            id: "parley-dev-msp".into(),
+            secret: None,
+            secret_file: None,
+            apple_base_url: "https://mspgw.push.apple.com/v1".into(),
+        }
+    }
+}
+
+/// NATS JetStream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsConfig {
+    /// Server URL(s), comma-separated.
+    pub url: String,
+    /// A prefix for every stream, subject and consumer (several deployments on one account);
+    /// empty in a normal deployment.
+    pub prefix: String,
+    /// Stream replicas: 1 for one server, 3 in production clusters.
+    pub replicas: usize,
+    /// JetStream's `Nats-Msg-Id` duplicate window.
+    #[serde(with = "humantime_serde")]
+    pub duplicate_window: Duration,
+    /// How long the internal work streams keep messages.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+    /// How long the public `AMB_EVENTS` stream keeps events.
+    #[serde(with = "humantime_serde")]
+    pub events_max_age: Duration,
+    /// How long dead letters are kept.
+    #[serde(with = "humantime_serde")]
+    pub dead_letter_max_age: Duration,
+    /// Size bound of each work stream in bytes; past it publishing is refused (503 to Apple)
+    /// instead of dropping old messages. 0 = unbounded.
+    pub max_bytes: i64,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        let bus = BusSettings::default();
+        Self {
+            url: "nats://127.0.0.1:4222".into(),
+            prefix: String::new(),
+            replicas: bus.replicas,
+            duplicate_window: bus.duplicate_window,
+            max_age: bus.max_age,
+            events_max_age: bus.events_max_age,
+            dead_letter_max_age: bus.dead_letter_max_age,
+            max_bytes: bus.max_bytes,
+        }
+    }
+}
+
+impl NatsConfig {
+    /// The stream settings for the bus crate.
+    pub fn bus_settings(&self) -> BusSettings {
+        BusSettings {
+            replicas: self.replicas,
+            duplicate_window: self.duplicate_window,
+            max_age: self.max_age,
+            events_max_age: self.events_max_age,
+            dead_letter_max_age: self.dead_letter_max_age,
+            memory_storage: false,
+            max_bytes: self.max_bytes,
+        }
+    }
+}
+
+/// Redis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://host:port/db`.
+    pub url: String,
+    /// A prefix for every key; empty in a normal deployment.
+    pub key_prefix: String,
+    /// How long a conversation is kept after its last write (privacy by default).
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
+    /// How long de-duplication records (Apple message ids, sent message ids) are kept;
+    /// must not exceed `retention`.
+    #[serde(with = "humantime_serde")]
+    pub dedup_ttl: Duration,
+    /// Transcript entries kept per conversation.
+    pub transcript_cap: usize,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        let store = StoreSettings::default();
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: String::new(),
+            retention: store.retention,
+            dedup_ttl: Duration::from_secs(7 * 24 * 3600),
+            transcript_cap: store.transcript_cap,
+        }
+    }
+}
+
+impl RedisConfig {
+    /// The store settings for the state crate.
+    pub fn store_settings(&self) -> StoreSettings {
+        StoreSettings {
+            retention: self.retention,
+            transcript_cap: self.transcript_cap,
+            key_prefix: self.key_prefix.clone(),
+        }
+    }
+}
+
+/// The admin server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Where `/livez`, `/readyz` and `/metrics` are served.
+    pub listen: SocketAddr,
+    /// How long shutdown waits for in-flight work before exiting; keep it below Kubernetes'
+    /// `terminationGracePeriodSeconds`.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            shutdown_grace: Duration::from_secs(25),
+        }
+    }
+}
+
+/// The log format setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormatSetting {
+    /// JSON lines.
+    #[default]
+    Json,
+    /// Text.
+    Text,
+}
+
+/// Logs and traces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySettings {
+    /// `json` or `text`.
+    pub log_format: LogFormatSetting,
+    /// The log filter (`RUST_LOG` overrides it).
+    pub log_filter: String,
+    /// The OTLP/gRPC endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT` overrides it); unset = no export.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormatSetting::Json,
+            log_filter: "info".into(),
+            otlp_endpoint: None,
+        }
+    }
+}
+
+/// One business this MSP serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessConfig {
+    /// Apple's business id.
+    pub id: BusinessId,
+    /// A display name.
+    pub name: String,
+}
+
+/// Loads the configuration: defaults, then `file` (if given; it must exist), then the
+/// `PARLEY_*` entries of `env` (the binary passes `std::env::vars()`), then validates it and
+/// reads `msp.secret_file` if set.
+pub fn load_config(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<PlatformConfig> {
+    let mut figment = Figment::from(Serialized::defaults(PlatformConfig::default()));
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(Error::setting(
+                "--config",
+                format!("{} is not a readable file", path.display()),
+            ));
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    for (name, value) in env {
+        match name.as_str() {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => {
+                figment = figment.merge(Serialized::default("telemetry.otlp_endpoint", value));
+            }
+            "RUST_LOG" => {
+                figment = figment.merge(Serialized::default("telemetry.log_filter", value));
+            }
+            "PARLEY_CONFIG" => {}
+            _ => {
+                if let Some(rest) = name.strip_prefix("PARLEY_") {
+                    let path = rest.to_ascii_lowercase().replace("__", ".");
+                    let parsed: figment::value::Value = value
+                        .parse()
+                        .unwrap_or_else(|_| figment::value::Value::from(value.clone()));
+                    figment = figment.merge(Serialized::default(&path, parsed));
+                }
+            }
+        }
+    }
+    let mut config: PlatformConfig = figment.extract().map_err(describe_figment_error)?;
+    config.resolve_secret()?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Turns figment's error into one naming the setting.
+fn describe_figment_error(error: figment::Error) -> Error {
+    let setting = error.path.join(".");
+    let reason = error.kind.to_string();
+    if setting.is_empty() {
+        Error::Load(error.to_string())
+    } else {
+        Error::Setting { setting, reason }
+    }
+}
+
+impl PlatformConfig {
+    fn resolve_secret(&mut self) -> Result<()> {
+        let Some(path) = self.msp.secret_file.clone() else {
+            return Ok(());
+        };
+        if self.msp.secret.is_some() {
+            return Err(Error::setting(
+                "msp.secret_file",
+                "set either msp.secret or msp.secret_file, not both",
+            ));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::setting(
+                "msp.secret_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        self.msp.secret = Some(Secret::new(text.trim()));
+        Ok(())
+    }
+
+    /// Checks every setting; the first wrong one is named in the error.
+    pub fn validate(&self) -> Result<()> {
+        if self.msp.id.trim().is_empty() {
+            return Err(Error::setting("msp.id", "must not be empty"));
+        }
+        if self.msp.secret.as_ref().is_some_and(Secret::is_empty) {
+            return Err(Error::setting("msp.secret", "is set but empty"));
+        }
+        check_url(
+            "msp.apple_base_url",
+            &self.msp.apple_base_url,
+            &["https://", "http://"],
+        )?;
+        for url in self.nats.url.split(',') {
+            check_url(
+                "nats.url",
+                url.trim(),
+                &["nats://", "tls://", "ws://", "wss://"],
+            )?;
+        }
+        if !self.nats.prefix.is_empty() {
+            parley_bus::Namespace::prefixed(&self.nats.prefix)
+                .map_err(|e| Error::setting("nats.prefix", e.to_string()))?;
+        }
+        if !(1..=5).contains(&self.nats.replicas) {
+            return Err(Error::setting("nats.replicas", "must be between 1 and 5"));
+        }
+        for (setting, value) in [
+            ("nats.duplicate_window", self.nats.duplicate_window),
+            ("nats.max_age", self.nats.max_age),
+            ("nats.events_max_age", self.nats.events_max_age),
+            ("nats.dead_letter_max_age", self.nats.dead_letter_max_age),
+            ("redis.retention", self.redis.retention),
+            ("redis.dedup_ttl", self.redis.dedup_ttl),
+        ] {
+            if value.is_zero() {
+                return Err(Error::setting(setting, "must be longer than zero"));
+            }
+        }
+        if self.nats.duplicate_window > self.nats.max_age {
+            return Err(Error::setting(
+                "nats.duplicate_window",
+                "must not exceed nats.max_age",
+            ));
+        }
+        if self.nats.max_bytes < 0 {
+            return Err(Error::setting(
+                "nats.max_bytes",
+                "must be 0 (unbounded) or positive",
+            ));
+        }
+        check_url(
+            "redis.url",
+            &self.redis.url,
+            &["redis://", "rediss://", "unix://"],
+        )?;
+        if self.redis.dedup_ttl > self.redis.retention {
+            return Err(Error::setting(
+                "redis.dedup_ttl",
+                "must not exceed redis.retention (records live inside the conversation's keys)",
+            ));
+        }
+        if self.redis.transcript_cap == 0 {
+            return Err(Error::setting("redis.transcript_cap", "must be at least 1"));
+        }
+        let mut seen = HashSet::new();
+        for (index, business) in self.businesses.iter().enumerate() {
+            if !seen.insert(business.id.as_str()) {
+                return Err(Error::setting(
+                    &format!("businesses[{index}].id"),
+                    format!("{} is listed twice", business.id),
+                ));
+            }
+            if business.name.trim().is_empty() {
+                return Err(Error::setting(
+                    &format!("businesses[{index}].name"),
+                    "must not be empty",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The business with this id, if served.
+    pub fn business(&self, id: &BusinessId) -> Option<&BusinessConfig> {
+        self.businesses.iter().find(|b| &b.id == id)
+    }
+}
+
+fn check_url(setting: &str, value: &str, schemes: &[&str]) -> Result<()> {
+    let Some(rest) = schemes.iter().find_map(|s| value.strip_prefix(s)) else {
+        return Err(Error::setting(
+            setting,
+            format!("{value:?} must start with one of {}", schemes.join(", ")),
+        ));
+    };
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(Error::setting(
+            setting,
+            format!("{value:?} has no valid host"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_match_docker_compose() {
+        let config = load_config(None, Vec::new()).unwrap();
+        assert_eq!(config.nats.url, "nats://127.0.0.1:4222");
+        assert_eq!(config.redis.url, "redis://127.0.0.1:6379");
+        assert_eq!(config.partitions.get(), 16);
+        assert!(config.msp.secret.is_none());
+    }
+
+    #[test]
+    fn file_then_env_override() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "partitions = 8\n[nats]\nurl = \"nats://file:4222\"\nduplicate_window = \"5m\"\n\
+             [[businesses]]\nid = \"biz-1\"\nname = \"Acme\""
+        )
+        .unwrap();
+        let config = load_config(
+            Some(file.path()),
+            env(&[
+                ("PARLEY_NATS__URL", "nats://env:4222"),
+                ("PARLEY_MSP__SECRET", "c2VjcmV0"),
+                ("PARLEY_REDIS__RETENTION", "10d"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4317"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.partitions.get(), 8);
+        assert_eq!(config.nats.url, "nats://env:4222");
+        assert_eq!(config.nats.duplicate_window, Duration::from_secs(300));
+        assert_eq!(config.redis.retention, Duration::from_secs(10 * 86400));
+        assert_eq!(config.msp.secret.as_ref().unwrap().expose(), "c2VjcmV0");
+        assert_eq!(
+            config.telemetry.otlp_endpoint.as_deref(),
+            Some("http://otel:4317")
+        );
+        assert_eq!(config.businesses[0].name, "Acme");
+    }
+
+    #[test]
+    fn wrong_settings_are_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("PARLEY_NATS__URL", "http://x")], "nats.url"),
+            (&[("PARLEY_PARTITIONS", "0")], "partitions"),
+            (&[("PARLEY_PARTITIONS", "many")], "partitions"),
+            (&[("PARLEY_REDIS__URL", "localhost")], "redis.url"),
+            (
+                &[("PARLEY_NATS__DUPLICATE_WINDOW", "soon")],
+                "nats.duplicate_window",
+            ),
+            (&[("PARLEY_NATS__REPLICAS", "9")], "nats.replicas"),
+            (&[("PARLEY_MSP__ID", "")], "msp.id"),
+            (&[("PARLEY_ADMIN__LISTEN", "nowhere")], "admin.listen"),
+            (&[("PARLEY_REDIS__DEDUP_TTL", "90d")], "redis.dedup_ttl"),
+        ];
+        for (vars, setting) in cases {
+            let error = load_config(None, env(vars)).unwrap_err();
+            assert!(
+                error.to_string().contains(setting),
+                "{vars:?}: {error} does not name {setting}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let error = load_config(None, env(&[("PARLEY_NATS__URLL", "nats://x:1")])).unwrap_err();
+        assert!(error.to_string().contains("urll"), "{error}");
+    }
+
+    #[test]
+    fn bad_business_ids_are_refused() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[[businesses]]\nid = \"a b\"\nname = \"x\"").unwrap();
+        let error = load_config(Some(file.path()), Vec::new()).unwrap_err();
+        assert!(error.to_string().contains("business"), "{error}");
+    }
+
+    #[test]
+    fn secret_from_file_and_never_printed() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "  c2VjcmV0LWZyb20tZmlsZQ==  ").unwrap();
+        let path = file.path().display().to_string();
+        let config = load_config(None, env(&[("PARLEY_MSP__SECRET_FILE", &path)])).unwrap();
+        let secret = config.msp.secret.as_ref().unwrap();
+        assert_eq!(secret.expose(), "c2VjcmV0LWZyb20tZmlsZQ==");
+        let shown = format!("{config:?} {}", toml::to_string(&config).unwrap());
+        assert!(!shown.contains("c2VjcmV0LWZyb20tZmlsZQ"), "{shown}");
+
+        let both = load_config(
+            None,
+            env(&[
+                ("PARLEY_MSP__SECRET_FILE", &path),
+                ("PARLEY_MSP__SECRET", "x"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(both.to_string().contains("msp.secret_file"));
+        let missing =
+            load_config(None, env(&[("PARLEY_MSP__SECRET_FILE", "/nonexistent")])).unwrap_err();
+        assert!(missing.to_string().contains("msp.secret_file"), "{missing}");
+    }
+
+    #[test]
+    fn missing_config_file_is_named() {
+        let error = load_config(Some(Path::new("/nonexistent.toml")), Vec::new()).unwrap_err();
+        assert!(error.to_string().contains("--config"), "{error}");
+    }
+}

@@ -1,0 +1,23 @@
+//! What every Parley process needs around its business logic: one configuration model for
+//! the whole platform (loaded once from defaults, a TOML file and `PARLEY_*` variables, then
+//! validated), shutdown orchestration on SIGTERM/SIGINT, and the admin server (`/livez`,
+//! `/readyz` that touches NATS and Redis, `/metrics`).
+//!
+//! It must not read the process environment itself: the binary passes the variables in, so
+//! tests and embedders control them. It must not hold business logic; services extend the
+//! configuration model (adding sections) rather than forking it.
+
+mod admin;
+mod config;
+mod error;
+mod secret;
+mod shutdown;
+
+pub use admin::{AdminServer, BusCheck, ReadinessCheck, StoreCheck};
+pub use config::{
+    AdminConfig, BusinessConfig, LogFormatSetting, MspConfig, NatsConfig, PlatformConfig,
+    RedisConfig, TelemetrySettings, load_config,
+};
+pub use error::{Error, Result};
+pub use secret::Secret;
+pub use shutdown::{Shutdown, shutdown_on_signals};
