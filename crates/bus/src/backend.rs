@@ -48,3 +48,13 @@ pub trait Subscription: Send + Sync {
     /// The durable name.
     fn durable(&self) -> &str;
 }
+
+/// Counts a stored publish (`parley_bus_published_total{stream, duplicate}`).
+pub(crate) fn record_published(published: &Published) {
+    metrics::counter!(
+        "parley_bus_published_total",
+        "stream" => published.stream.clone(),
+        "duplicate" => if published.duplicate { "true" } else { "false" },
+    )
+    .increment(1);
+}

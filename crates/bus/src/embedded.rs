@@ -205,6 +205,7 @@ impl Bus for EmbeddedBus {
             }
         };
         self.shared.changed.notify_waiters();
+        crate::backend::record_published(&published);
         Ok(published)
     }
 

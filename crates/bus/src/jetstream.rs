@@ -197,11 +197,13 @@ impl Bus for JetStreamBus {
             .map_err(|e| failed(e.to_string()))?
             .await
             .map_err(|e| failed(e.to_string()))?;
-        Ok(Published {
+        let published = Published {
             stream: ack.stream,
             sequence: ack.sequence,
             duplicate: ack.duplicate,
-        })
+        };
+        crate::backend::record_published(&published);
+        Ok(published)
     }
 
     async fn subscribe(&self, consumer: &ConsumerSpec) -> Result<Box<dyn Subscription>> {
@@ -218,6 +220,10 @@ impl Bus for JetStreamBus {
     }
 
     async fn health(&self) -> Result<()> {
+        let state = self.client.connection_state();
+        if state != async_nats::connection::State::Connected {
+            return Err(Error::Unhealthy(format!("NATS connection is {state}")));
+        }
         self.context
             .query_account()
             .await

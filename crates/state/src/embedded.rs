@@ -126,16 +126,19 @@ impl ConversationStore for EmbeddedStore {
         let applied = self
             .read(key, |c, _| c.gates.get(stage).map_or(0, |g| g.applied))
             .unwrap_or(0);
-        if sequence.get() <= applied {
+        let decision = if sequence.get() <= applied {
             // A read: nothing is written for a duplicate (as in the Redis script).
-            return Ok(GateDecision::Duplicate);
-        }
-        Ok(self.write(key, |c, now| {
-            c.gates
-                .entry(stage.to_owned())
-                .or_default()
-                .decide(sequence.get(), now, policy)
-        }))
+            GateDecision::Duplicate
+        } else {
+            self.write(key, |c, now| {
+                c.gates
+                    .entry(stage.to_owned())
+                    .or_default()
+                    .decide(sequence.get(), now, policy)
+            })
+        };
+        crate::gate::observe(stage, &decision);
+        Ok(decision)
     }
 
     async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {

@@ -87,6 +87,35 @@ impl GateDecision {
     }
 }
 
+/// Counts a gate decision (`parley_state_gate_total{stage, decision}`) and a skipped gap
+/// (`parley_state_gap_skipped_total{stage}`, with a warning: a producer died between
+/// allocating a sequence and publishing, or an event was delayed past the gap timeout).
+pub(crate) fn observe(stage: &str, decision: &GateDecision) {
+    let label = match decision {
+        GateDecision::Apply { .. } => "apply",
+        GateDecision::Duplicate => "duplicate",
+        GateDecision::Wait {
+            reason: WaitReason::Gap,
+            ..
+        } => "wait_gap",
+        GateDecision::Wait {
+            reason: WaitReason::Claimed,
+            ..
+        } => "wait_claimed",
+    };
+    metrics::counter!("parley_state_gate_total", "stage" => stage.to_owned(), "decision" => label)
+        .increment(1);
+    if let Some(skipped) = decision.skipped() {
+        metrics::counter!("parley_state_gap_skipped_total", "stage" => stage.to_owned())
+            .increment(1);
+        tracing::warn!(
+            stage,
+            sequence = skipped.get(),
+            "gave up waiting for a missing sequence"
+        );
+    }
+}
+
 /// The gate's rules over plain numbers, shared by the embedded backend and checked against
 /// the Lua script by the contract tests. `now` and times are milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -337,7 +337,7 @@ impl ConversationStore for RedisStore {
             .await
             .map_err(unavailable("gate"))?;
         let skipped = Sequence::new(skipped).ok();
-        match decision {
+        let decision = match decision {
             0 => Ok(GateDecision::Apply { skipped }),
             1 => Ok(GateDecision::Duplicate),
             2 => Ok(GateDecision::Wait {
@@ -352,7 +352,9 @@ impl ConversationStore for RedisStore {
                 operation: "gate",
                 reason: format!("decision {other}"),
             }),
-        }
+        }?;
+        crate::gate::observe(stage, &decision);
+        Ok(decision)
     }
 
     async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {

@@ -47,6 +47,17 @@ pub enum Error {
         advice: &'static str,
     },
 
+    /// Something a test waited for did not happen in time.
+    #[error("{what} did not happen within {within:?}: {detail}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// The bound.
+        within: Duration,
+        /// What was seen instead.
+        detail: String,
+    },
+
     /// The server process did not become ready: it exited, or did not answer in time.
     #[error(
         "{server} on 127.0.0.1:{port} did not become ready within {timeout:?}: {reason}\n\

@@ -44,6 +44,7 @@
 mod binary;
 mod error;
 mod nats;
+mod otlp;
 mod redis;
 mod server;
 #[cfg(test)]
@@ -55,6 +56,7 @@ pub use crate::{
     binary::{nats_server_binary, redis_server_binary},
     error::{Error, Result},
     nats::NatsServer,
+    otlp::{OtlpReceiver, ReceivedSpan},
     redis::RedisServer,
 };
 
