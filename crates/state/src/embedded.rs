@@ -25,7 +25,11 @@ pub struct EmbeddedStore {
 #[derive(Default)]
 struct Conversation {
     state: Option<Versioned>,
-    sequence: u64,
+    counters: HashMap<String, u64>,
+    /// counter NUL id → sequence, the newest [`SEQUENCE_IDS_KEPT`]
+    sequence_ids: HashMap<String, u64>,
+    fields: HashMap<String, String>,
+    consent: HashMap<String, Bytes>,
     gates: HashMap<String, GateFields>,
     log: VecDeque<Bytes>,
     /// scope NUL id → expiry (ms since start)
@@ -78,6 +82,9 @@ impl EmbeddedStore {
     }
 }
 
+/// How many idempotent sequence allocations are remembered per conversation.
+pub(crate) const SEQUENCE_IDS_KEPT: usize = 4096;
+
 fn dedup_key(scope: &str, id: &str) -> String {
     format!("{scope}\0{id}")
 }
@@ -105,15 +112,87 @@ impl ConversationStore for EmbeddedStore {
         }))
     }
 
-    async fn next_sequence(&self, key: &ConversationKey) -> Result<Sequence> {
+    async fn allocate_sequence(
+        &self,
+        key: &ConversationKey,
+        counter: &str,
+        idempotency_id: Option<&str>,
+    ) -> Result<Sequence> {
         let value = self.write(key, |c, _| {
-            c.sequence += 1;
-            c.sequence
+            let member = idempotency_id.map(|id| format!("{counter}\0{id}"));
+            if let Some(existing) = member.as_ref().and_then(|m| c.sequence_ids.get(m)) {
+                return *existing;
+            }
+            let next = c.counters.entry(counter.to_owned()).or_default();
+            *next += 1;
+            let value = *next;
+            if let Some(member) = member {
+                c.sequence_ids.insert(member, value);
+                if c.sequence_ids.len() > SEQUENCE_IDS_KEPT {
+                    // Drop the lowest sequence, as the Redis script does by rank.
+                    if let Some(oldest) = c
+                        .sequence_ids
+                        .iter()
+                        .min_by_key(|(m, v)| (**v, (*m).clone()))
+                        .map(|(m, _)| m.clone())
+                    {
+                        c.sequence_ids.remove(&oldest);
+                    }
+                }
+            }
+            value
         });
         Sequence::new(value).map_err(|e| Error::Protocol {
-            operation: "next_sequence",
+            operation: "allocate_sequence",
             reason: e.to_string(),
         })
+    }
+
+    async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()> {
+        self.write(key, |c, _| {
+            for (name, value) in fields {
+                c.fields.insert((*name).to_owned(), (*value).to_owned());
+            }
+        });
+        Ok(())
+    }
+
+    async fn get_fields(
+        &self,
+        key: &ConversationKey,
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>> {
+        Ok(self
+            .read(key, |c, _| {
+                names.iter().map(|n| c.fields.get(*n).cloned()).collect()
+            })
+            .unwrap_or_else(|| vec![None; names.len()]))
+    }
+
+    async fn raise_field(&self, key: &ConversationKey, field: &str, value: u64) -> Result<u64> {
+        self.write(key, |c, _| {
+            let current = c
+                .fields
+                .get(field)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let stored = current.max(value);
+            c.fields.insert(field.to_owned(), stored.to_string());
+            Ok(stored)
+        })
+    }
+
+    async fn set_consent(&self, key: &ConversationKey, topic: &str, record: Bytes) -> Result<()> {
+        self.write(key, |c, _| {
+            c.consent.insert(topic.to_owned(), record);
+        });
+        Ok(())
+    }
+
+    async fn consent(&self, key: &ConversationKey, topic: &str) -> Result<Option<Bytes>> {
+        Ok(self
+            .read(key, |c, _| c.consent.get(topic).cloned())
+            .flatten())
     }
 
     async fn gate(
@@ -214,8 +293,20 @@ impl ConversationStore for EmbeddedStore {
         let removed = self.lock().remove(key);
         // Count as Redis would: the record hash, the log and the dedup set, each if non-empty.
         Ok(removed.filter(|c| c.expires_at > now).map_or(0, |c| {
-            let record = c.state.is_some() || c.sequence > 0 || !c.gates.is_empty();
-            u64::from(record) + u64::from(!c.log.is_empty()) + u64::from(!c.dedup.is_empty())
+            let record = c.state.is_some()
+                || !c.counters.is_empty()
+                || !c.gates.is_empty()
+                || !c.fields.is_empty();
+            [
+                record,
+                !c.log.is_empty(),
+                !c.consent.is_empty(),
+                !c.dedup.is_empty(),
+                !c.sequence_ids.is_empty(),
+            ]
+            .into_iter()
+            .map(u64::from)
+            .sum()
         }))
     }
 

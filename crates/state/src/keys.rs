@@ -15,6 +15,9 @@ pub struct ConversationKeys {
     pub consent: String,
     /// `conv:{…}:dedup`: a sorted set of de-duplication records scored by expiry time.
     pub dedup: String,
+    /// `conv:{…}:seqids`: a capped sorted set of idempotent sequence allocations (member
+    /// `counter NUL id`, score the sequence).
+    pub seqids: String,
 }
 
 impl ConversationKeys {
@@ -25,13 +28,20 @@ impl ConversationKeys {
             log: format!("{record}:log"),
             consent: format!("{record}:consent"),
             dedup: format!("{record}:dedup"),
+            seqids: format!("{record}:seqids"),
             record,
         }
     }
 
     /// All keys, in the order every script receives them.
-    pub fn all(&self) -> [&str; 4] {
-        [&self.record, &self.log, &self.consent, &self.dedup]
+    pub fn all(&self) -> [&str; 5] {
+        [
+            &self.record,
+            &self.log,
+            &self.consent,
+            &self.dedup,
+            &self.seqids,
+        ]
     }
 }
 

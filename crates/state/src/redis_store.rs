@@ -60,11 +60,50 @@ touch(ARGV[3])
 return {1, current + 1}
 ";
 
-/// ARGV: ttl. Returns the new sequence.
-const NEXT_SEQUENCE: &str = r"
-local s = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-touch(ARGV[1])
+/// KEYS[5] is the allocation set. ARGV: counter, idempotency id ("" for none), how many
+/// allocations to keep, ttl. Returns the sequence (the earlier one for a known id).
+const ALLOCATE: &str = r"
+local member = nil
+if ARGV[2] ~= '' then
+  member = ARGV[1] .. '\0' .. ARGV[2]
+  local existing = redis.call('ZSCORE', KEYS[5], member)
+  if existing then return tonumber(existing) end
+end
+local s = redis.call('HINCRBY', KEYS[1], 'seq:' .. ARGV[1], 1)
+if member then
+  redis.call('ZADD', KEYS[5], s, member)
+  local kept = tonumber(ARGV[3])
+  local n = redis.call('ZCARD', KEYS[5])
+  if n > kept then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - kept - 1) end
+end
+touch(ARGV[4])
 return s
+";
+
+/// ARGV: ttl, then name, value pairs (fields are stored as `f:<name>`).
+const SET_FIELDS: &str = r"
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
+touch(ARGV[1])
+return 1
+";
+
+/// ARGV: field, value, ttl. Returns the value stored afterwards.
+const RAISE_FIELD: &str = r"
+local current = tonumber(redis.call('HGET', KEYS[1], 'f:' .. ARGV[1]) or '0') or 0
+local value = tonumber(ARGV[2])
+if value > current then
+  redis.call('HSET', KEYS[1], 'f:' .. ARGV[1], ARGV[2])
+  current = value
+end
+touch(ARGV[3])
+return current
+";
+
+/// KEYS[3] is the consent hash. ARGV: topic, record, ttl.
+const SET_CONSENT: &str = r"
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+touch(ARGV[3])
+return 1
 ";
 
 /// The gate (see crate::gate for the rules; GateFields::decide is the same logic in Rust).
@@ -175,7 +214,10 @@ return redis.call('DEL', unpack(KEYS))
 
 struct Scripts {
     cas: Script,
-    next_sequence: Script,
+    allocate: Script,
+    set_fields: Script,
+    raise_field: Script,
+    set_consent: Script,
     gate: Script,
     complete: Script,
     release: Script,
@@ -190,7 +232,10 @@ impl Scripts {
         let with_prelude = |body: &str| Script::new(&format!("{PRELUDE}{body}"));
         Self {
             cas: with_prelude(CAS),
-            next_sequence: with_prelude(NEXT_SEQUENCE),
+            allocate: with_prelude(ALLOCATE),
+            set_fields: with_prelude(SET_FIELDS),
+            raise_field: with_prelude(RAISE_FIELD),
+            set_consent: with_prelude(SET_CONSENT),
             gate: with_prelude(GATE),
             complete: with_prelude(COMPLETE),
             release: with_prelude(RELEASE),
@@ -302,19 +347,101 @@ impl ConversationStore for RedisStore {
         })
     }
 
-    async fn next_sequence(&self, key: &ConversationKey) -> Result<Sequence> {
+    async fn allocate_sequence(
+        &self,
+        key: &ConversationKey,
+        counter: &str,
+        idempotency_id: Option<&str>,
+    ) -> Result<Sequence> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
         let value: u64 = self
-            .invocation(&self.scripts.next_sequence, &keys)
+            .invocation(&self.scripts.allocate, &keys)
+            .arg(counter)
+            .arg(idempotency_id.unwrap_or(""))
+            .arg(crate::embedded::SEQUENCE_IDS_KEPT)
             .arg(self.settings.retention_ms())
             .invoke_async(&mut connection)
             .await
-            .map_err(unavailable("next_sequence"))?;
+            .map_err(unavailable("allocate_sequence"))?;
         Sequence::new(value).map_err(|e| Error::Protocol {
-            operation: "next_sequence",
+            operation: "allocate_sequence",
             reason: e.to_string(),
         })
+    }
+
+    async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let mut invocation = self.invocation(&self.scripts.set_fields, &keys);
+        invocation.arg(self.settings.retention_ms());
+        for (name, value) in fields {
+            invocation.arg(*name).arg(*value);
+        }
+        let _: u8 = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("set_fields"))?;
+        Ok(())
+    }
+
+    async fn get_fields(
+        &self,
+        key: &ConversationKey,
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("HMGET");
+        command.arg(&keys.record);
+        for name in names {
+            command.arg(format!("f:{name}"));
+        }
+        command
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable("get_fields"))
+    }
+
+    async fn raise_field(&self, key: &ConversationKey, field: &str, value: u64) -> Result<u64> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        self.invocation(&self.scripts.raise_field, &keys)
+            .arg(field)
+            .arg(value)
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("raise_field"))
+    }
+
+    async fn set_consent(&self, key: &ConversationKey, topic: &str, record: Bytes) -> Result<()> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let _: u8 = self
+            .invocation(&self.scripts.set_consent, &keys)
+            .arg(topic)
+            .arg(record.as_ref())
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("set_consent"))?;
+        Ok(())
+    }
+
+    async fn consent(&self, key: &ConversationKey, topic: &str) -> Result<Option<Bytes>> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let record: Option<Vec<u8>> = redis::cmd("HGET")
+            .arg(&keys.consent)
+            .arg(topic)
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable("consent"))?;
+        Ok(record.map(Bytes::from))
     }
 
     async fn gate(

@@ -47,8 +47,37 @@ pub trait ConversationStore: Send + Sync + 'static {
         state: Bytes,
     ) -> Result<CasOutcome>;
 
-    /// Allocates the conversation's next sequence (1, 2, 3, …).
-    async fn next_sequence(&self, key: &ConversationKey) -> Result<Sequence>;
+    /// Allocates the next number (1, 2, 3, …) of the conversation's `counter` (for example
+    /// `inbound` at ingest, `outbound` for replies). With an `idempotency_id`, asking again
+    /// for the same id returns the same number (a retried request does not burn one and
+    /// leave a gap); the most recent ids per conversation are remembered.
+    async fn allocate_sequence(
+        &self,
+        key: &ConversationKey,
+        counter: &str,
+        idempotency_id: Option<&str>,
+    ) -> Result<Sequence>;
+
+    /// Sets small named facts about the conversation (device capabilities, …), kept apart
+    /// from the versioned state so their owner can write them without a compare-and-set.
+    async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()>;
+
+    /// Reads named facts, `None` for those never set.
+    async fn get_fields(
+        &self,
+        key: &ConversationKey,
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>>;
+
+    /// Raises a numeric fact to `value` if it is lower (a monotonic mark such as "the last
+    /// sequence at which the customer closed"); returns the value now stored.
+    async fn raise_field(&self, key: &ConversationKey, field: &str, value: u64) -> Result<u64>;
+
+    /// Records the consent for one notification topic (an encoded record).
+    async fn set_consent(&self, key: &ConversationKey, topic: &str, record: Bytes) -> Result<()>;
+
+    /// The consent recorded for one notification topic.
+    async fn consent(&self, key: &ConversationKey, topic: &str) -> Result<Option<Bytes>>;
 
     /// Asks `stage`'s gate whether `sequence` may be applied now (see [`crate::gate`]).
     async fn gate(

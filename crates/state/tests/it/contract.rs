@@ -49,6 +49,9 @@ both_backends!(
     dedup_records_remember_then_expire,
     transcript_keeps_the_newest_entries_in_order,
     forget_removes_every_key_of_one_opaque_id,
+    allocation_is_idempotent_per_id_and_counter,
+    fields_and_monotonic_marks,
+    consent_records_per_topic,
 );
 
 type Make = fn(StoreSettings) -> Fixture;
@@ -119,11 +122,29 @@ async fn sequences_start_at_one_per_conversation(make: Make) {
     let f = make(settings());
     let (a, b) = (key("biz", 1), key("biz", 2));
     for expected in 1..=5 {
-        assert_eq!(f.store.next_sequence(&a).await.unwrap().get(), expected);
+        assert_eq!(
+            f.store
+                .allocate_sequence(&a, "inbound", None)
+                .await
+                .unwrap()
+                .get(),
+            expected
+        );
     }
-    assert_eq!(f.store.next_sequence(&b).await.unwrap().get(), 1);
     assert_eq!(
-        f.store.next_sequence(&key("other", 1)).await.unwrap().get(),
+        f.store
+            .allocate_sequence(&b, "inbound", None)
+            .await
+            .unwrap()
+            .get(),
+        1
+    );
+    assert_eq!(
+        f.store
+            .allocate_sequence(&key("other", 1), "inbound", None)
+            .await
+            .unwrap()
+            .get(),
         1
     );
 }
@@ -135,7 +156,7 @@ async fn gate_applies_shuffled_duplicated_events_exactly_once_in_order(make: Mak
     let mut events = Vec::new();
     for (index, k) in conversations.iter().enumerate() {
         for _ in 0..per_conversation {
-            let seq = f.store.next_sequence(k).await.unwrap();
+            let seq = f.store.allocate_sequence(k, "inbound", None).await.unwrap();
             events.push((index, seq));
         }
     }
@@ -343,7 +364,10 @@ async fn writes_refresh_the_time_to_live(make: Make) {
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let older = f.store.time_to_live(&k).await.unwrap().unwrap();
     assert!(older < Duration::from_millis(9_000), "{older:?}");
-    f.store.next_sequence(&k).await.unwrap();
+    f.store
+        .allocate_sequence(&k, "inbound", None)
+        .await
+        .unwrap();
     let refreshed = f.store.time_to_live(&k).await.unwrap().unwrap();
     assert!(refreshed > Duration::from_millis(9_500), "{refreshed:?}");
     // Every kind of write refreshes all of the conversation's keys.
@@ -388,7 +412,14 @@ async fn idle_conversations_expire(make: Make) {
     }
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert!(f.store.transcript(&k, 10).await.unwrap().is_empty());
-    assert_eq!(f.store.next_sequence(&k).await.unwrap().get(), 1);
+    assert_eq!(
+        f.store
+            .allocate_sequence(&k, "inbound", None)
+            .await
+            .unwrap()
+            .get(),
+        1
+    );
 }
 
 async fn dedup_records_remember_then_expire(make: Make) {
@@ -456,7 +487,11 @@ async fn forget_removes_every_key_of_one_opaque_id(make: Make) {
             .compare_and_set(target, 0, Bytes::from_static(b"s"))
             .await
             .unwrap();
-        let seq = f.store.next_sequence(target).await.unwrap();
+        let seq = f
+            .store
+            .allocate_sequence(target, "inbound", None)
+            .await
+            .unwrap();
         f.store.gate(target, "routing", seq, &policy).await.unwrap();
         f.store.complete(target, "routing", seq).await.unwrap();
         f.store
@@ -467,12 +502,27 @@ async fn forget_removes_every_key_of_one_opaque_id(make: Make) {
             .append_transcript(target, Bytes::from_static(b"hi"))
             .await
             .unwrap();
+        f.store
+            .allocate_sequence(target, "outbound", Some("e-1"))
+            .await
+            .unwrap();
+        f.store
+            .set_consent(target, "orders", Bytes::from_static(b"in"))
+            .await
+            .unwrap();
+        f.store
+            .set_fields(target, &[("caps", "LIST")])
+            .await
+            .unwrap();
     }
     let before = f.raw_keys(&k).await.len();
     let removed = f.store.forget(&k).await.unwrap();
-    assert_eq!(removed, 3, "record, transcript and dedup set");
+    assert_eq!(
+        removed, 5,
+        "record, transcript, consent, dedup and allocation sets"
+    );
     if f.redis.is_some() {
-        assert_eq!(before, 3);
+        assert_eq!(before, 5);
     }
     assert!(
         f.raw_keys(&k).await.is_empty(),
@@ -493,5 +543,124 @@ async fn forget_removes_every_key_of_one_opaque_id(make: Make) {
             .unwrap()
     );
     assert_eq!(f.store.transcript(&neighbour, 10).await.unwrap().len(), 1);
-    assert_eq!(f.store.next_sequence(&k).await.unwrap().get(), 1);
+    assert_eq!(
+        f.store
+            .allocate_sequence(&k, "inbound", None)
+            .await
+            .unwrap()
+            .get(),
+        1
+    );
+}
+
+async fn allocation_is_idempotent_per_id_and_counter(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 20);
+    let alloc = |counter: &'static str, id: Option<&'static str>| {
+        let store = f.store.clone();
+        let k = k.clone();
+        async move {
+            store
+                .allocate_sequence(&k, counter, id)
+                .await
+                .unwrap()
+                .get()
+        }
+    };
+    assert_eq!(alloc("inbound", Some("apple-1")).await, 1);
+    assert_eq!(alloc("inbound", Some("apple-2")).await, 2);
+    // A retried request gets its first number back; nothing is burnt.
+    assert_eq!(alloc("inbound", Some("apple-1")).await, 1);
+    assert_eq!(alloc("inbound", None).await, 3);
+    assert_eq!(alloc("inbound", Some("apple-3")).await, 4);
+    // Counters are independent, and so are ids across counters.
+    assert_eq!(alloc("outbound", Some("apple-1")).await, 1);
+    assert_eq!(alloc("outbound", None).await, 2);
+    // Concurrent retries of one id get one number.
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let store = f.store.clone();
+        let k = k.clone();
+        handles.push(tokio::spawn(async move {
+            store
+                .allocate_sequence(&k, "inbound", Some("apple-9"))
+                .await
+                .unwrap()
+                .get()
+        }));
+    }
+    let mut got = Vec::new();
+    for handle in handles {
+        got.push(handle.await.unwrap());
+    }
+    got.dedup();
+    assert_eq!(got, vec![5]);
+}
+
+async fn fields_and_monotonic_marks(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 21);
+    assert_eq!(
+        f.store.get_fields(&k, &["caps", "agent"]).await.unwrap(),
+        vec![None, None]
+    );
+    f.store
+        .set_fields(&k, &[("caps", "QUICK,LIST"), ("agent", "iPhone OS")])
+        .await
+        .unwrap();
+    f.store.set_fields(&k, &[("caps", "QUICK")]).await.unwrap();
+    assert_eq!(
+        f.store
+            .get_fields(&k, &["caps", "agent", "nope"])
+            .await
+            .unwrap(),
+        vec![Some("QUICK".into()), Some("iPhone OS".into()), None]
+    );
+    assert_eq!(f.store.raise_field(&k, "closed_at", 5).await.unwrap(), 5);
+    assert_eq!(
+        f.store.raise_field(&k, "closed_at", 3).await.unwrap(),
+        5,
+        "never lowered"
+    );
+    assert_eq!(f.store.raise_field(&k, "closed_at", 9).await.unwrap(), 9);
+    assert_eq!(
+        f.store.get_fields(&k, &["closed_at"]).await.unwrap(),
+        vec![Some("9".into())]
+    );
+    // Fields do not collide with the store's own bookkeeping.
+    f.store
+        .set_fields(&k, &[("version", "x"), ("state", "y")])
+        .await
+        .unwrap();
+    assert_eq!(f.store.load(&k).await.unwrap(), None);
+}
+
+async fn consent_records_per_topic(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 22);
+    assert_eq!(f.store.consent(&k, "orders").await.unwrap(), None);
+    f.store
+        .set_consent(&k, "orders", Bytes::from_static(b"in"))
+        .await
+        .unwrap();
+    f.store
+        .set_consent(&k, "promos", Bytes::from_static(b"out"))
+        .await
+        .unwrap();
+    f.store
+        .set_consent(&k, "orders", Bytes::from_static(b"out"))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.consent(&k, "orders").await.unwrap().as_deref(),
+        Some(&b"out"[..])
+    );
+    assert_eq!(
+        f.store.consent(&k, "promos").await.unwrap().as_deref(),
+        Some(&b"out"[..])
+    );
+    assert_eq!(
+        f.store.consent(&key("biz", 23), "orders").await.unwrap(),
+        None
+    );
 }
