@@ -1,0 +1,185 @@
+//! The simulator's shared state.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use parley_apple::jwt::{Direction, JwtSigner, JwtVerifier};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::{BlobStore, DeviceKind, Fault, SimConfig, SimError};
+
+/// A message the simulated Apple accepted from the MSP.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Received {
+    /// `/message` or `/authenticate`.
+    pub endpoint: String,
+    /// The business (`Source-Id`).
+    pub business: String,
+    /// The customer (`Destination-Id`).
+    pub customer: String,
+    /// The `id` header.
+    pub id: String,
+    /// `auto-reply: true` was sent.
+    pub auto_reply: bool,
+    /// The `msp-agent` header.
+    pub msp_agent: Option<String>,
+    /// The body.
+    pub body: serde_json::Value,
+    /// When it arrived (milliseconds since the epoch).
+    pub received_at_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Customer {
+    pub(crate) business: String,
+    pub(crate) kind: DeviceKind,
+}
+
+/// Everything the simulator knows.
+pub struct SimState {
+    pub(crate) config: SimConfig,
+    pub(crate) verifier: JwtVerifier,
+    pub(crate) signer: JwtSigner,
+    pub(crate) blobs: BlobStore,
+    pub(crate) public_base: Mutex<String>,
+    customers: Mutex<HashMap<String, Customer>>,
+    received: Mutex<Vec<Received>>,
+    pub(crate) arrived: Notify,
+    faults: Mutex<Vec<Fault>>,
+    /// Interactive data kept behind references (decodePayload answers with it).
+    pub(crate) payloads: Mutex<HashMap<String, serde_json::Value>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl SimState {
+    /// State for `config`.
+    pub fn new(config: SimConfig) -> Result<Self, SimError> {
+        let verifier = JwtVerifier::new(
+            &config.secret_base64,
+            &config.msp_id,
+            Direction::Outbound,
+            Duration::from_secs(3600),
+        )
+        .map_err(|e| SimError::Config(e.to_string()))?;
+        let signer = JwtSigner::new(&config.secret_base64, &config.msp_id, Direction::Inbound)
+            .map_err(|e| SimError::Config(e.to_string()))?;
+        Ok(Self {
+            config,
+            verifier,
+            signer,
+            blobs: BlobStore::default(),
+            public_base: Mutex::new(String::new()),
+            customers: Mutex::new(HashMap::new()),
+            received: Mutex::new(Vec::new()),
+            arrived: Notify::new(),
+            faults: Mutex::new(Vec::new()),
+            payloads: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The simulator's own base URL (for upload and download links).
+    pub fn public_base(&self) -> String {
+        lock(&self.public_base).clone()
+    }
+
+    pub(crate) fn is_business(&self, id: &str) -> bool {
+        self.config.businesses.iter().any(|b| b == id)
+    }
+
+    pub(crate) fn register_customer(&self, customer: &str, business: &str, kind: DeviceKind) {
+        lock(&self.customers).insert(
+            customer.to_owned(),
+            Customer {
+                business: business.to_owned(),
+                kind,
+            },
+        );
+    }
+
+    pub(crate) fn customer(&self, customer: &str) -> Option<Customer> {
+        lock(&self.customers).get(customer).cloned()
+    }
+
+    pub(crate) fn record(&self, received: Received) {
+        lock(&self.received).push(received);
+        self.arrived.notify_waiters();
+    }
+
+    /// Everything accepted so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        lock(&self.received).clone()
+    }
+
+    /// What one customer was sent, in arrival order.
+    pub fn received_by(&self, customer: &str) -> Vec<Received> {
+        lock(&self.received)
+            .iter()
+            .filter(|r| r.customer == customer)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `done` holds for what was received, at most `within`.
+    pub async fn wait_for(
+        &self,
+        within: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Option<Vec<Received>> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let received = self.received();
+            if done(&received) {
+                return Some(received);
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Adds a fault.
+    pub fn add_fault(&self, fault: Fault) {
+        lock(&self.faults).push(fault);
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
+    /// The first fault that applies, consuming one of its uses.
+    pub(crate) fn take_fault(
+        &self,
+        business: Option<&str>,
+        customer: Option<&str>,
+    ) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let index = faults.iter().position(|f| f.matches(business, customer))?;
+        let fault = faults[index].clone();
+        if let Some(times) = faults[index].times.as_mut() {
+            *times = times.saturating_sub(1);
+            if *times == 0 {
+                faults.remove(index);
+            }
+        }
+        Some(fault)
+    }
+}
