@@ -46,6 +46,12 @@ pub struct PlatformConfig {
     pub telemetry: TelemetrySettings,
     /// The businesses this MSP serves.
     pub businesses: Vec<BusinessConfig>,
+    /// Where attachments and large interactive payloads are kept.
+    pub blobs: BlobStoreConfig,
+    /// The ingest service.
+    pub ingest: IngestConfig,
+    /// The outbound service.
+    pub outbound: OutboundConfig,
 }
 
 /// The MSP's identity with Apple.
@@ -231,6 +237,120 @@ impl Default for TelemetrySettings {
     }
 }
 
+/// Where attachments and large interactive payloads are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobStoreConfig {
+    /// `file:///path` (a local directory, the default) or `s3://bucket/prefix`
+    /// (S3-compatible; credentials and endpoint in `options`).
+    pub url: String,
+    /// Store options passed to `object_store` (for S3: `aws_endpoint`, `aws_region`,
+    /// `aws_access_key_id`, `aws_secret_access_key`, `aws_allow_http`, …). Values may be
+    /// secrets: they are never logged.
+    pub options: std::collections::BTreeMap<String, Secret>,
+}
+
+impl Default for BlobStoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "file:///var/lib/parley/blobs".into(),
+            options: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// The ingest service: Apple's webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Where `POST /message` is served.
+    pub listen: SocketAddr,
+    /// Bytes accepted on the wire per request.
+    pub max_body_bytes: usize,
+    /// Bytes accepted after decompression.
+    pub max_decoded_bytes: usize,
+    /// The oldest accepted token (`iat`); Apple's token lifetime is unknown.
+    #[serde(with = "humantime_serde")]
+    pub token_max_age: Duration,
+    /// The time budget for downloading attachments and interactive data references within
+    /// one webhook (Apple waits 30 s for the answer).
+    #[serde(with = "humantime_serde")]
+    pub download_budget: Duration,
+    /// Attempts per attachment download before it is reported as failed.
+    pub download_attempts: u32,
+    /// The largest attachment downloaded (Apple's limit is 100 MB).
+    pub max_attachment_bytes: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            max_body_bytes: 1 << 20,
+            max_decoded_bytes: 4 << 20,
+            token_max_age: Duration::from_secs(3600),
+            download_budget: Duration::from_secs(20),
+            download_attempts: 3,
+            max_attachment_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// The outbound service: the last gate before Apple.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Messages per second each business may send (a token bucket per business and
+    /// replica).
+    pub rate_per_business: f64,
+    /// The bucket's burst.
+    pub burst_per_business: u32,
+    /// Attempts before a retryable failure is given up and dead-lettered.
+    pub max_attempts: u32,
+    /// The first retry delay; each further one doubles, with jitter.
+    #[serde(with = "humantime_serde")]
+    pub backoff_initial: Duration,
+    /// The longest retry delay.
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
+    /// The longest one request to Apple may take.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Consecutive failures that open the circuit to Apple's base URL.
+    pub breaker_failures: u32,
+    /// How long the circuit stays open before one trial request.
+    #[serde(with = "humantime_serde")]
+    pub breaker_cooldown: Duration,
+    /// How long a missing earlier message of a conversation is waited for before it is
+    /// skipped (and reported).
+    #[serde(with = "humantime_serde")]
+    pub gap_timeout: Duration,
+    /// How long a message's claim on its conversation lasts if the replica sending it dies
+    /// (the conversation's next messages wait this long); longer than one send.
+    #[serde(with = "humantime_serde")]
+    pub claim_lease: Duration,
+    /// Deliveries handled at once.
+    pub max_in_flight: usize,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            rate_per_business: 50.0,
+            burst_per_business: 100,
+            max_attempts: 12,
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(15),
+            breaker_failures: 10,
+            breaker_cooldown: Duration::from_secs(10),
+            gap_timeout: Duration::from_secs(60),
+            claim_lease: Duration::from_secs(60),
+            max_in_flight: 256,
+        }
+    }
+}
+
 /// One business this MSP serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -380,6 +500,57 @@ impl PlatformConfig {
         }
         if self.redis.transcript_cap == 0 {
             return Err(Error::setting("redis.transcript_cap", "must be at least 1"));
+        }
+        if !(self.blobs.url.starts_with("file://") || self.blobs.url.starts_with("s3://")) {
+            return Err(Error::setting(
+                "blobs.url",
+                format!("{:?} must start with file:// or s3://", self.blobs.url),
+            ));
+        }
+        if self.ingest.max_body_bytes == 0
+            || self.ingest.max_decoded_bytes < self.ingest.max_body_bytes
+        {
+            return Err(Error::setting(
+                "ingest.max_decoded_bytes",
+                "must be at least ingest.max_body_bytes, which must be positive",
+            ));
+        }
+        if self.ingest.download_attempts == 0 {
+            return Err(Error::setting(
+                "ingest.download_attempts",
+                "must be at least 1",
+            ));
+        }
+        if !self.outbound.rate_per_business.is_finite()
+            || self.outbound.rate_per_business <= 0.0
+            || self.outbound.burst_per_business == 0
+        {
+            return Err(Error::setting(
+                "outbound.rate_per_business",
+                "rate and burst_per_business must be positive",
+            ));
+        }
+        if self.outbound.max_attempts == 0 {
+            return Err(Error::setting(
+                "outbound.max_attempts",
+                "must be at least 1",
+            ));
+        }
+        if self.outbound.backoff_initial.is_zero()
+            || self.outbound.backoff_max < self.outbound.backoff_initial
+        {
+            return Err(Error::setting(
+                "outbound.backoff_max",
+                "backoff_initial must be positive and backoff_max at least backoff_initial",
+            ));
+        }
+        if self.outbound.request_timeout.is_zero()
+            || self.outbound.request_timeout > Duration::from_secs(30)
+        {
+            return Err(Error::setting(
+                "outbound.request_timeout",
+                "must be between 0 and 30 s",
+            ));
         }
         let mut seen = HashSet::new();
         for (index, business) in self.businesses.iter().enumerate() {

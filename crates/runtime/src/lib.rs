@@ -8,16 +8,22 @@
 //! configuration model (adding sections) rather than forking it.
 
 mod admin;
+mod backends;
+mod blobs;
 mod config;
 mod error;
 mod secret;
+mod service;
 mod shutdown;
 
 pub use admin::{AdminServer, BusCheck, ReadinessCheck, StoreCheck};
+pub use backends::Backends;
+pub use blobs::open_blob_store;
 pub use config::{
-    AdminConfig, BusinessConfig, LogFormatSetting, MspConfig, NatsConfig, PlatformConfig,
-    RedisConfig, TelemetrySettings, load_config,
+    AdminConfig, BlobStoreConfig, BusinessConfig, IngestConfig, LogFormatSetting, MspConfig,
+    NatsConfig, OutboundConfig, PlatformConfig, RedisConfig, TelemetrySettings, load_config,
 };
 pub use error::{Error, Result};
 pub use secret::Secret;
+pub use service::{ServiceContext, run_service, telemetry_config};
 pub use shutdown::{Shutdown, shutdown_on_signals};

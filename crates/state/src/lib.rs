@@ -14,6 +14,7 @@
 
 mod embedded;
 mod error;
+pub mod facts;
 mod gate;
 mod keys;
 mod redis_store;

@@ -1,0 +1,29 @@
+//! The translation between Parley's public `parley.v1` contract and Apple's Messages for
+//! Business wire model (`parley_apple::model`), in both directions, and the device capability
+//! facts that decide what a customer's device can show.
+//!
+//! - [`inbound`]: Apple → `parley.v1`. [`inbound::to_event`] turns a validated Apple message
+//!   and its headers into the body of an `InboundMessage` (text, tapback reaction, typing,
+//!   close, every interactive reply, data reference outcomes).
+//! - [`outbound`]: `parley.v1` → Apple. [`outbound::to_apple`] renders every
+//!   `OutboundMessage` kind as an Apple message that passes Apple's outbound rules, with the
+//!   endpoint to POST it to; [`outbound::to_apple_text_fallback`] renders its plain-text
+//!   equivalent.
+//! - [`capabilities`]: `capability-list` and `device-agent` in both directions, what a message
+//!   requires, whether a device can show it, and the text fallback.
+//!
+//! It owns translation only: it does no I/O (no HTTP, no blob store, no bus, no clock, no
+//! randomness), so every function is deterministic, and it holds no business rules beyond
+//! translation and capability facts (consent, closed conversations and retries belong to the
+//! services). The caller resolves what needs I/O first: attachments are downloaded or
+//! uploaded, blobs loaded, interactive data references fetched and decoded. No input makes it
+//! panic: what cannot be translated is a [`WireError`].
+
+pub mod capabilities;
+pub mod inbound;
+pub mod outbound;
+
+mod error;
+mod time;
+
+pub use error::WireError;
