@@ -1,0 +1,651 @@
+//! Handling one outbound event, from the idempotency check to the delivery result.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use object_store::ObjectStore;
+use parley_apple::client::{AppleClient, ClientError, ErrorClass, FinalReason, SendHeaders};
+use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome};
+use parley_proto::v1::{
+    ActorKind, ConsentEvent, Failed, FailureCause, OutboundMessage, Refused, Retrying, Sent,
+    delivery_result::Outcome as Result_,
+};
+use parley_state::{
+    ConversationStore, GateDecision, GatePolicy,
+    facts::{
+        CUSTOMER_ACTIVE_AT, CUSTOMER_CLOSED_AT, CUSTOMER_UNREACHABLE_AT, DEVICE_AGENT,
+        DEVICE_CAPABILITIES, SCOPE_SENT, STAGE_OUTBOUND,
+    },
+};
+use parley_types::{ConversationKey, PartitionCount, Sequence};
+use parley_wire::outbound::{Endpoint, Rendered};
+use prost::Message as _;
+use tracing::Instrument as _;
+
+use crate::{
+    attachments::{UploadError, upload_all},
+    backoff,
+    breaker::{Breaker, Permit},
+    delivery,
+    gate::{self, CustomerFacts, Verdict},
+    rate::RateLimiter,
+};
+
+/// Everything a handler needs.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn ConversationStore>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) namespace: Namespace,
+    pub(crate) partitions: PartitionCount,
+    pub(crate) apple: AppleClient,
+    pub(crate) blobs: Arc<dyn ObjectStore>,
+    pub(crate) breaker: Breaker,
+    pub(crate) rate: RateLimiter,
+    /// Apple attempts per outbound event in this replica (a restart starts again; the
+    /// backoff keeps the total bounded in time).
+    pub(crate) attempts: Mutex<HashMap<String, u32>>,
+    pub(crate) max_attempts: u32,
+    pub(crate) backoff_initial: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) dedup_ttl: Duration,
+    pub(crate) gate: GatePolicy,
+    pub(crate) dead_letter_subject: String,
+}
+
+/// The consumer's handler.
+pub(crate) struct OutboundHandler(pub(crate) Arc<Shared>);
+
+/// How one attempt ended.
+enum Step {
+    /// Done for good: publish `result`, complete the gate, settle with `settle`.
+    Final { result: Result_, settle: Outcome },
+    /// Try again later; `notice` is published as a retry notice when given.
+    Retry {
+        delay: Duration,
+        reason: String,
+        notice: Option<Retrying>,
+    },
+}
+
+fn timestamp(at: SystemTime) -> prost_types::Timestamp {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    prost_types::Timestamp {
+        seconds: i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(since.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+fn cause_of(error: &ClientError) -> (FailureCause, u32) {
+    match error {
+        ClientError::Network(_) => (FailureCause::Network, 0),
+        ClientError::Timeout => (FailureCause::Timeout, 0),
+        ClientError::Status { status: 429, .. } => (FailureCause::RateLimited, 429),
+        ClientError::Status { status: 400, .. } => (FailureCause::BadRequest, 400),
+        ClientError::Status {
+            status: status @ (401 | 403),
+            ..
+        } => (FailureCause::Unauthorized, u32::from(*status)),
+        ClientError::Status { status: 404, .. } => (FailureCause::UnknownDestination, 404),
+        ClientError::Status { status, .. } => (FailureCause::ServerError, u32::from(*status)),
+        _ => (FailureCause::InvalidMessage, 0),
+    }
+}
+
+fn failed(
+    cause: FailureCause,
+    http_status: u32,
+    exhausted: bool,
+    detail: String,
+    dead_letter_subject: &str,
+) -> Result_ {
+    Result_::Failed(Failed {
+        cause: cause as i32,
+        http_status,
+        retries_exhausted: exhausted,
+        detail,
+        dead_letter_subject: dead_letter_subject.to_owned(),
+    })
+}
+
+#[async_trait]
+impl Handler for OutboundHandler {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        let event = match OutboundMessage::decode(delivery.payload.as_ref()) {
+            Ok(event) => event,
+            Err(error) => {
+                return Outcome::DeadLetter {
+                    reason: format!("not a parley.v1.OutboundMessage: {error}"),
+                };
+            }
+        };
+        let Some(meta) = event.meta.clone() else {
+            return Outcome::DeadLetter {
+                reason: "the event has no meta".into(),
+            };
+        };
+        let Some(conversation) = meta.conversation.as_ref() else {
+            return Outcome::DeadLetter {
+                reason: "the event names no conversation".into(),
+            };
+        };
+        let key = match ConversationKey::parse(&conversation.business_id, &conversation.opaque_id) {
+            Ok(key) => key,
+            Err(error) => {
+                return Outcome::DeadLetter {
+                    reason: format!("conversation: {error}"),
+                };
+            }
+        };
+        if meta.event_id.is_empty() {
+            return Outcome::DeadLetter {
+                reason: "the event has no id".into(),
+            };
+        }
+        let span = tracing::info_span!(
+            "outbound send",
+            parley.conversation = %key.redacted(),
+            parley.event_id = %meta.event_id,
+            parley.sequence = meta.sequence,
+            apple.message_id = %event.apple_message_id,
+        );
+        self.0
+            .handle(&event, &key, Sequence::new(meta.sequence).ok())
+            .instrument(span)
+            .await
+    }
+}
+
+impl Shared {
+    async fn handle(
+        &self,
+        event: &OutboundMessage,
+        key: &ConversationKey,
+        sequence: Option<Sequence>,
+    ) -> Outcome {
+        let event_id = event
+            .meta
+            .as_ref()
+            .map(|m| m.event_id.clone())
+            .unwrap_or_default();
+        // Apple already accepted it (a redelivery after the send): never POST it again.
+        match self.store.is_remembered(key, SCOPE_SENT, &event_id).await {
+            Ok(true) => {
+                return self
+                    .finish(
+                        event,
+                        key,
+                        sequence,
+                        Result_::Sent(Sent { data_ref: None }),
+                        Outcome::Ack,
+                    )
+                    .await;
+            }
+            Ok(false) => {}
+            Err(error) => return retry_store(&error),
+        }
+        // One message per conversation at a time, in the order produced.
+        if let Some(sequence) = sequence {
+            match self
+                .store
+                .gate(key, STAGE_OUTBOUND, sequence, &self.gate)
+                .await
+            {
+                Ok(GateDecision::Duplicate) => return Outcome::Ack,
+                Ok(GateDecision::Wait { .. }) => {
+                    return Outcome::Retry {
+                        delay: Duration::from_millis(250),
+                        reason: "waiting for an earlier message of the conversation".into(),
+                    };
+                }
+                Ok(GateDecision::Apply { skipped }) => {
+                    if let Some(skipped) = skipped {
+                        tracing::warn!(
+                            skipped = skipped.get(),
+                            "an earlier outbound message never arrived; skipped"
+                        );
+                    }
+                }
+                Err(error) => return retry_store(&error),
+            }
+        }
+        match self.attempt(event, key).await {
+            Step::Final { result, settle } => {
+                self.finish(event, key, sequence, result, settle).await
+            }
+            Step::Retry {
+                delay,
+                reason,
+                notice,
+            } => {
+                let attempt = self.attempt_count(&event_id);
+                if let Some(notice) = notice {
+                    let published = delivery::publish(
+                        self.bus.as_ref(),
+                        &self.namespace,
+                        self.partitions,
+                        event,
+                        attempt,
+                        attempt.max(1),
+                        Result_::Retrying(notice),
+                    )
+                    .await;
+                    if let Err(error) = published {
+                        tracing::warn!(%error, "retry notice not published");
+                    }
+                }
+                self.release(key, sequence).await;
+                Outcome::Retry { delay, reason }
+            }
+        }
+    }
+
+    fn attempt_count(&self, event_id: &str) -> u32 {
+        self.attempts
+            .lock()
+            .map(|a| a.get(event_id).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    fn count_attempt(&self, event_id: &str) -> u32 {
+        let mut attempts = self
+            .attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = attempts.entry(event_id.to_owned()).or_default();
+        *count += 1;
+        *count
+    }
+
+    async fn release(&self, key: &ConversationKey, sequence: Option<Sequence>) {
+        if let Some(sequence) = sequence
+            && let Err(error) = self.store.release(key, STAGE_OUTBOUND, sequence).await
+        {
+            // The claim lapses with its lease.
+            tracing::warn!(%error, "gate claim not released");
+        }
+    }
+
+    /// Publishes the final result, completes the gate, forgets the attempts.
+    async fn finish(
+        &self,
+        event: &OutboundMessage,
+        key: &ConversationKey,
+        sequence: Option<Sequence>,
+        result: Result_,
+        settle: Outcome,
+    ) -> Outcome {
+        let event_id = event
+            .meta
+            .as_ref()
+            .map(|m| m.event_id.clone())
+            .unwrap_or_default();
+        let attempt = self.attempt_count(&event_id);
+        let label = match &result {
+            Result_::Sent(_) => "sent",
+            Result_::Refused(_) => "refused",
+            Result_::Failed(_) => "failed",
+            Result_::Retrying(_) => "retrying",
+        };
+        metrics::counter!("parley_outbound_results_total", "result" => label).increment(1);
+        if let Err(error) = delivery::publish(
+            self.bus.as_ref(),
+            &self.namespace,
+            self.partitions,
+            event,
+            attempt,
+            0,
+            result,
+        )
+        .await
+        {
+            self.release(key, sequence).await;
+            return Outcome::Retry {
+                delay: Duration::from_millis(500),
+                reason: format!("delivery result not published: {error}"),
+            };
+        }
+        if let Some(sequence) = sequence
+            && let Err(error) = self.store.complete(key, STAGE_OUTBOUND, sequence).await
+        {
+            return retry_store(&error);
+        }
+        if let Ok(mut attempts) = self.attempts.lock() {
+            attempts.remove(&event_id);
+        }
+        settle
+    }
+
+    async fn facts(&self, key: &ConversationKey) -> Result<CustomerFacts, parley_state::Error> {
+        let fields = self
+            .store
+            .get_fields(
+                key,
+                &[
+                    CUSTOMER_CLOSED_AT,
+                    CUSTOMER_ACTIVE_AT,
+                    CUSTOMER_UNREACHABLE_AT,
+                    DEVICE_CAPABILITIES,
+                    DEVICE_AGENT,
+                ],
+            )
+            .await?;
+        let number = |i: usize| {
+            fields
+                .get(i)
+                .cloned()
+                .flatten()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(CustomerFacts {
+            closed_at: number(0),
+            active_at: number(1),
+            unreachable_at: number(2),
+            capabilities: fields.get(3).cloned().flatten(),
+            device_agent: fields.get(4).cloned().flatten(),
+        })
+    }
+
+    async fn attempt(&self, event: &OutboundMessage, key: &ConversationKey) -> Step {
+        let event_id = event
+            .meta
+            .as_ref()
+            .map(|m| m.event_id.clone())
+            .unwrap_or_default();
+        let facts = match self.facts(key).await {
+            Ok(facts) => facts,
+            Err(error) => return step_store(&error),
+        };
+        let consent = if event.business_initiated {
+            match self.store.consent(key, &event.notification_topic).await {
+                Ok(record) => record.and_then(|bytes| ConsentEvent::decode(bytes.as_ref()).ok()),
+                Err(error) => return step_store(&error),
+            }
+        } else {
+            None
+        };
+        let verdict = gate::decide(event, &facts, consent.as_ref());
+        if let Verdict::Refuse {
+            reason,
+            missing,
+            detail,
+        } = verdict
+        {
+            tracing::info!(reason = reason.as_str_name(), "refused by the gate");
+            return Step::Final {
+                result: Result_::Refused(Refused {
+                    reason: reason as i32,
+                    missing_capabilities: missing.into_iter().map(|c| c as i32).collect(),
+                    detail,
+                }),
+                settle: Outcome::Ack,
+            };
+        }
+        let business = key.business.to_string();
+        let customer = key.opaque.as_str();
+        if let Err(wait) = self.rate.take(&business, Instant::now()) {
+            return Step::Retry {
+                delay: wait,
+                reason: "business rate limit".into(),
+                notice: None,
+            };
+        }
+        if let Permit::Wait(wait) = self.breaker.permit(Instant::now()) {
+            return Step::Retry {
+                delay: wait,
+                reason: "circuit to Apple is open".into(),
+                notice: None,
+            };
+        }
+        // The legacy authentication flow needs the business's OAuth client secret and a
+        // per-request key pair, which outbound does not hold yet: refuse it clearly.
+        if let Some(parley_proto::v1::outbound_message::Kind::Authentication(auth)) = &event.kind
+            && auth.version == parley_proto::v1::AuthenticationVersion::Legacy as i32
+        {
+            let detail =
+                "legacy (AUTH) authentication requests are not supported yet; use AUTH2".to_owned();
+            return Step::Final {
+                result: failed(
+                    FailureCause::InvalidMessage,
+                    0,
+                    false,
+                    detail.clone(),
+                    &self.dead_letter_subject,
+                ),
+                settle: Outcome::DeadLetter { reason: detail },
+            };
+        }
+        // Render (uploading attachments first).
+        let rendered = match verdict {
+            Verdict::SendAsText => {
+                parley_wire::outbound::to_apple_text_fallback(event, &business, customer)
+                    .unwrap_or(Err(parley_wire::WireError::MissingKind))
+            }
+            _ => {
+                let uploaded = match &event.kind {
+                    Some(parley_proto::v1::outbound_message::Kind::Text(text))
+                        if !text.attachments.is_empty() =>
+                    {
+                        match upload_all(
+                            &self.apple,
+                            self.blobs.as_ref(),
+                            &business,
+                            &text.attachments,
+                        )
+                        .await
+                        {
+                            Ok(uploaded) => uploaded,
+                            Err(UploadError::Blob(detail)) => {
+                                return Step::Final {
+                                    result: failed(
+                                        FailureCause::AttachmentUpload,
+                                        0,
+                                        false,
+                                        detail.clone(),
+                                        &self.dead_letter_subject,
+                                    ),
+                                    settle: Outcome::DeadLetter { reason: detail },
+                                };
+                            }
+                            Err(UploadError::Apple(error)) => {
+                                return self.failure(&event_id, key, &facts, &error, true).await;
+                            }
+                        }
+                    }
+                    _ => Vec::new(),
+                };
+                parley_wire::outbound::to_apple(event, &business, customer, uploaded)
+            }
+        };
+        let Rendered { endpoint, message } = match rendered {
+            Ok(rendered) => rendered,
+            Err(error) => {
+                let detail = format!("cannot render for Apple: {error}");
+                return Step::Final {
+                    result: failed(
+                        FailureCause::InvalidMessage,
+                        0,
+                        false,
+                        detail.clone(),
+                        &self.dead_letter_subject,
+                    ),
+                    settle: Outcome::DeadLetter { reason: detail },
+                };
+            }
+        };
+        let body = match message.to_vec() {
+            Ok(body) => body,
+            Err(error) => {
+                let detail = format!("cannot encode for Apple: {error}");
+                return Step::Final {
+                    result: failed(
+                        FailureCause::InvalidMessage,
+                        0,
+                        false,
+                        detail.clone(),
+                        &self.dead_letter_subject,
+                    ),
+                    settle: Outcome::DeadLetter { reason: detail },
+                };
+            }
+        };
+        let sender_is_bot = event
+            .sender
+            .as_ref()
+            .is_some_and(|s| s.kind == ActorKind::Bot as i32);
+        let msp_agent = if event.msp_agent.is_empty() {
+            event
+                .sender
+                .as_ref()
+                .map(|s| s.display_name.clone())
+                .filter(|n| !n.is_empty())
+        } else {
+            Some(event.msp_agent.clone())
+        };
+        let headers = SendHeaders {
+            id: message
+                .id
+                .clone()
+                .unwrap_or_else(|| event.apple_message_id.clone()),
+            business_id: business.clone(),
+            customer_id: customer.to_owned(),
+            auto_reply: event.auto_reply || sender_is_bot,
+            msp_agent,
+            include_data_ref: false,
+        };
+        let sent = match endpoint {
+            Endpoint::Message => self.apple.send_message(&headers, body).await,
+            Endpoint::Authenticate => self.apple.authenticate(&headers, body).await,
+        };
+        match sent {
+            Ok(_) => {
+                self.breaker.success();
+                if let Err(error) = self
+                    .store
+                    .remember(key, SCOPE_SENT, &event_id, self.dedup_ttl)
+                    .await
+                {
+                    tracing::warn!(%error, "sent, but not recorded as sent; a redelivery would send it again");
+                }
+                Step::Final {
+                    result: Result_::Sent(Sent { data_ref: None }),
+                    settle: Outcome::Ack,
+                }
+            }
+            Err(error) => self.failure(&event_id, key, &facts, &error, false).await,
+        }
+    }
+
+    /// Classifies a failed call to Apple.
+    async fn failure(
+        &self,
+        event_id: &str,
+        key: &ConversationKey,
+        facts: &CustomerFacts,
+        error: &ClientError,
+        upload: bool,
+    ) -> Step {
+        let (cause, http_status) = if upload {
+            (FailureCause::AttachmentUpload, cause_of(error).1)
+        } else {
+            cause_of(error)
+        };
+        let detail = error.to_string();
+        match error.class() {
+            ErrorClass::Retryable { retry_after } => {
+                self.breaker.failure(Instant::now());
+                let attempt = self.count_attempt(event_id);
+                if attempt >= self.max_attempts {
+                    return Step::Final {
+                        result: failed(
+                            cause,
+                            http_status,
+                            true,
+                            detail.clone(),
+                            &self.dead_letter_subject,
+                        ),
+                        settle: Outcome::DeadLetter {
+                            reason: format!("gave up after {attempt} attempts: {detail}"),
+                        },
+                    };
+                }
+                let delay =
+                    backoff::delay(attempt, self.backoff_initial, self.backoff_max, retry_after);
+                Step::Retry {
+                    delay,
+                    reason: detail.clone(),
+                    notice: Some(Retrying {
+                        cause: cause as i32,
+                        http_status,
+                        next_attempt_at: Some(timestamp(SystemTime::now() + delay)),
+                        detail,
+                    }),
+                }
+            }
+            ErrorClass::Final(reason) => {
+                // Apple answered: the gateway is alive.
+                self.breaker.success();
+                self.count_attempt(event_id);
+                match reason {
+                    FinalReason::Unreachable => {
+                        let mark = facts.active_at + 1;
+                        if let Err(error) = self
+                            .store
+                            .raise_field(key, CUSTOMER_UNREACHABLE_AT, mark)
+                            .await
+                        {
+                            return step_store(&error);
+                        }
+                        Step::Final {
+                            result: failed(cause, http_status, false, detail, ""),
+                            settle: Outcome::Ack,
+                        }
+                    }
+                    FinalReason::Unauthorized | FinalReason::Forbidden => {
+                        metrics::counter!("parley_outbound_auth_failures_total", "status" => http_status.to_string()).increment(1);
+                        tracing::error!(status = http_status, %detail, "Apple refused our credentials; check msp.id and msp.secret");
+                        Step::Final {
+                            result: failed(
+                                cause,
+                                http_status,
+                                false,
+                                detail.clone(),
+                                &self.dead_letter_subject,
+                            ),
+                            settle: Outcome::DeadLetter { reason: detail },
+                        }
+                    }
+                    FinalReason::BadRequest | FinalReason::Other => Step::Final {
+                        result: failed(
+                            cause,
+                            http_status,
+                            false,
+                            detail.clone(),
+                            &self.dead_letter_subject,
+                        ),
+                        settle: Outcome::DeadLetter { reason: detail },
+                    },
+                }
+            }
+        }
+    }
+}
+
+fn retry_store(error: &parley_state::Error) -> Outcome {
+    Outcome::Retry {
+        delay: Duration::from_secs(1),
+        reason: format!("state store: {error}"),
+    }
+}
+
+fn step_store(error: &parley_state::Error) -> Step {
+    Step::Retry {
+        delay: Duration::from_secs(1),
+        reason: format!("state store: {error}"),
+        notice: None,
+    }
+}
