@@ -36,6 +36,9 @@ pub struct Fault {
     /// How many requests it applies to; `None` = until removed.
     #[serde(default)]
     pub times: Option<u32>,
+    /// How long it applies from when it is added (milliseconds); `None` = until removed.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
 }
 
 impl Fault {

@@ -97,6 +97,14 @@ async fn fault(state: &SimState, headers: &HeaderMap) -> Option<Response> {
     let fault = state.take_fault(business, customer)?;
     tokio::time::sleep(fault.latency()).await;
     if fault.hang {
+        state.record_attempt(crate::state::Attempt {
+            id: header_value(headers, &["id"])
+                .unwrap_or_default()
+                .to_owned(),
+            customer: customer.unwrap_or_default().to_owned(),
+            status: 0,
+            at_ms: now_ms(),
+        });
         std::future::pending::<()>().await;
     }
     let status = StatusCode::from_u16(fault.status?).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -118,14 +126,27 @@ async fn authenticate(State(state): State<Shared>, headers: HeaderMap, body: Byt
 }
 
 async fn accept(state: Shared, endpoint: Endpoint, headers: HeaderMap, body: Bytes) -> Response {
+    let attempt = |status: u16| crate::state::Attempt {
+        id: header_value(&headers, &["id"])
+            .unwrap_or_default()
+            .to_owned(),
+        customer: header_value(&headers, &["destination-id"])
+            .unwrap_or_default()
+            .to_owned(),
+        status,
+        at_ms: now_ms(),
+    };
     if let Some(response) = fault(&state, &headers).await {
+        state.record_attempt(attempt(response.status().as_u16()));
         return response;
     }
-    match accept_checked(&state, endpoint, &headers, &body) {
+    let response = match accept_checked(&state, endpoint, &headers, &body) {
         Ok(None) => StatusCode::OK.into_response(),
         Ok(Some(answer)) => (StatusCode::OK, Json(answer)).into_response(),
         Err(rejection) => rejection.into_response(),
-    }
+    };
+    state.record_attempt(attempt(response.status().as_u16()));
+    response
 }
 
 fn accept_checked(

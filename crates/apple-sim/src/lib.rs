@@ -30,4 +30,4 @@ pub use device::{Device, DeviceKind, DeviceSender, Sent};
 pub use error::{Rejection, SimError};
 pub use faults::{Fault, FaultScope};
 pub use server::Simulator;
-pub use state::{Received, SimState};
+pub use state::{Attempt, Received, SimState};

@@ -33,6 +33,19 @@ pub struct Received {
     pub received_at_ms: u64,
 }
 
+/// One request an MSP made to `/message` or `/authenticate`, whatever its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// The `id` header (empty if missing).
+    pub id: String,
+    /// The `Destination-Id` header (empty if missing).
+    pub customer: String,
+    /// The status answered (0 for a hang the client gave up on).
+    pub status: u16,
+    /// When it arrived (milliseconds since the epoch).
+    pub at_ms: u64,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Customer {
     pub(crate) business: String,
@@ -49,7 +62,8 @@ pub struct SimState {
     customers: Mutex<HashMap<String, Customer>>,
     received: Mutex<Vec<Received>>,
     pub(crate) arrived: Notify,
-    faults: Mutex<Vec<Fault>>,
+    faults: Mutex<Vec<(Fault, Option<tokio::time::Instant>)>>,
+    attempts: Mutex<Vec<Attempt>>,
     /// Interactive data kept behind references (decodePayload answers with it).
     pub(crate) payloads: Mutex<HashMap<String, serde_json::Value>>,
 }
@@ -88,6 +102,7 @@ impl SimState {
             received: Mutex::new(Vec::new()),
             arrived: Notify::new(),
             faults: Mutex::new(Vec::new()),
+            attempts: Mutex::new(Vec::new()),
             payloads: Mutex::new(HashMap::new()),
         })
     }
@@ -157,7 +172,19 @@ impl SimState {
 
     /// Adds a fault.
     pub fn add_fault(&self, fault: Fault) {
-        lock(&self.faults).push(fault);
+        let until = fault
+            .duration_ms
+            .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+        lock(&self.faults).push((fault, until));
+    }
+
+    pub(crate) fn record_attempt(&self, attempt: Attempt) {
+        lock(&self.attempts).push(attempt);
+    }
+
+    /// Every request to `/message` and `/authenticate`, faulted and refused ones included.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        lock(&self.attempts).clone()
     }
 
     /// Removes every fault.
@@ -172,9 +199,13 @@ impl SimState {
         customer: Option<&str>,
     ) -> Option<Fault> {
         let mut faults = lock(&self.faults);
-        let index = faults.iter().position(|f| f.matches(business, customer))?;
-        let fault = faults[index].clone();
-        if let Some(times) = faults[index].times.as_mut() {
+        let now = tokio::time::Instant::now();
+        faults.retain(|(_, until)| until.is_none_or(|u| now < u));
+        let index = faults
+            .iter()
+            .position(|(f, _)| f.matches(business, customer))?;
+        let fault = faults[index].0.clone();
+        if let Some(times) = faults[index].0.times.as_mut() {
             *times = times.saturating_sub(1);
             if *times == 0 {
                 faults.remove(index);

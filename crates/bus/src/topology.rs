@@ -76,6 +76,15 @@ impl Namespace {
         )
     }
 
+    /// The filter for every partition of one public event topic, e.g.
+    /// `amb.events.delivery.>`.
+    pub fn event_filter(&self, topic: &str) -> String {
+        format!(
+            "{}.{topic}.>",
+            self.subject_root(StreamKind::Events.subject_root())
+        )
+    }
+
     /// The subject dead letters of one durable consumer go to.
     pub fn dead_letter_subject(&self, durable: &str) -> String {
         format!(
@@ -328,6 +337,7 @@ mod tests {
         let root = Namespace::root();
         assert_eq!(root.subject(StreamKind::Inbound, p), "amb.inbound.17");
         assert_eq!(root.event_subject("delivery", p), "amb.events.delivery.17");
+        assert_eq!(root.event_filter("delivery"), "amb.events.delivery.>");
         assert_eq!(root.stream_name(StreamKind::Events), "AMB_EVENTS");
         assert_eq!(
             root.dead_letter_subject("routing"),

@@ -442,6 +442,7 @@ async fn the_client_classifies_every_status() {
             latency_ms: 0,
             hang: false,
             times: Some(1),
+            duration_ms: None,
         });
         let error = send(&c, &device, text(&device, "f", "hi"))
             .await
@@ -456,6 +457,7 @@ async fn the_client_classifies_every_status() {
         latency_ms: 0,
         hang: true,
         times: Some(1),
+        duration_ms: None,
     });
     let error = send(&c, &device, text(&device, "h", "hi"))
         .await
@@ -880,4 +882,41 @@ async fn the_control_api_drives_devices_faults_and_reads() {
             .status(),
         204
     );
+}
+
+#[tokio::test]
+async fn faults_can_be_limited_in_time_and_every_attempt_is_logged() {
+    let sim = simulator().await;
+    let device = sim.devices().new_device(BIZ, DeviceKind::Iphone).unwrap();
+    let c = client(&sim, Duration::from_secs(5));
+    sim.state().add_fault(Fault {
+        scope: FaultScope::All,
+        status: Some(503),
+        retry_after_secs: None,
+        latency_ms: 0,
+        hang: false,
+        times: None,
+        duration_ms: Some(300),
+    });
+    assert_eq!(
+        status_of(send(&c, &device, text(&device, "t1", "hi")).await),
+        503
+    );
+    let started = tokio::time::Instant::now();
+    loop {
+        let status = status_of(send(&c, &device, text(&device, "t2", "hi")).await);
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the fault never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let attempts = sim.state().attempts();
+    assert_eq!(attempts.first().unwrap().status, 503);
+    assert_eq!(attempts.last().unwrap().status, 200);
+    assert_eq!(attempts.last().unwrap().id, "t2");
+    assert_eq!(attempts.last().unwrap().customer, device.customer);
 }
