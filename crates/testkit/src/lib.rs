@@ -13,8 +13,8 @@
 //!   Redis keys, so that one server pair can serve a whole test binary without crosstalk.
 //! * [`init_tracing`]: `tracing` output through the test writer, filtered by `RUST_LOG`.
 //! * [`nats_server_binary`] and [`redis_server_binary`]: where the server binaries come from
-//!   (`PARLEY_NATS_SERVER` / `PARLEY_REDIS_SERVER`, else `PATH`; `nats-server` must be >= 2.10).
-//!   `scripts/test` installs missing binaries and sets `PARLEY_NATS_SERVER`.
+//!   (`NATS_SERVER_BIN` / `REDIS_SERVER_BIN`, else `PATH`; `nats-server` must be >= 2.10).
+//!   `scripts/test` installs missing binaries and sets `NATS_SERVER_BIN`.
 //!
 //! # What it must not do
 //!

@@ -228,8 +228,8 @@ fn missing_binaries_from_env_give_install_advice() {
     run_child(
         "child_start_with_missing_binaries",
         &[
-            ("PARLEY_NATS_SERVER", "/nonexistent/parley/nats-server"),
-            ("PARLEY_REDIS_SERVER", "/nonexistent/parley/redis-server"),
+            ("NATS_SERVER_BIN", "/nonexistent/parley/nats-server"),
+            ("REDIS_SERVER_BIN", "/nonexistent/parley/redis-server"),
         ],
     );
 }

@@ -81,7 +81,9 @@ pub async fn platform_with(adjust: impl FnOnce(&mut PlatformConfig)) -> Platform
     let mut config = config(&nats.url(), &redis.url(), &sim.api_base_url(), blobs.path());
     adjust(&mut config);
     let config = Arc::new(config);
-    let backends = Backends::connect(&config, "ingest-test", Duration::from_secs(10)).await.unwrap();
+    let backends = Backends::connect(&config, "ingest-test", Duration::from_secs(10))
+        .await
+        .unwrap();
     let reader_spec = ConsumerSpec::new(&backends.namespace, StreamKind::Inbound, "test-reader");
     backends
         .bus
@@ -119,7 +121,11 @@ impl Platform {
         let deadline = tokio::time::Instant::now() + within;
         let mut out = Vec::new();
         while out.len() < want && tokio::time::Instant::now() < deadline {
-            let batch: Vec<Delivery> = self.reader.fetch(want - out.len(), Duration::from_millis(300)).await.unwrap();
+            let batch: Vec<Delivery> = self
+                .reader
+                .fetch(want - out.len(), Duration::from_millis(300))
+                .await
+                .unwrap();
             for delivery in batch {
                 out.push(InboundMessage::decode(delivery.payload.as_ref()).unwrap());
                 delivery.ack().await.unwrap();

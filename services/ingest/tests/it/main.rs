@@ -1,5 +1,11 @@
 //! Ingest against real NATS, Redis and the Apple simulator.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub,
+    dead_code
+)]
 
 mod harness;
 mod webhook;

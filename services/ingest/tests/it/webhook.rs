@@ -8,7 +8,7 @@ use parley_apple::{
     jwt::{Direction, JwtSigner},
 };
 use parley_apple_sim::DeviceKind;
-use parley_proto::v1::{inbound_attachment::Outcome, inbound_message::Kind, ReactionType};
+use parley_proto::v1::{ReactionType, inbound_attachment::Outcome, inbound_message::Kind};
 use serde_json::{Value, json};
 
 use crate::harness::{BIZ, MSP, Platform, SECRET, platform, platform_with};
@@ -62,18 +62,30 @@ fn b64(s: &str) -> String {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A token with a forged header over valid claims and signature bytes.
 fn forged(header: &str) -> String {
-    let valid = JwtSigner::new(SECRET, MSP, Direction::Inbound).unwrap().sign_at(now_secs()).unwrap();
+    let valid = JwtSigner::new(SECRET, MSP, Direction::Inbound)
+        .unwrap()
+        .sign_at(now_secs())
+        .unwrap();
     let parts: Vec<&str> = valid.split('.').collect();
     format!("Bearer {}.{}.{}", b64(header), parts[1], parts[2])
 }
 
 fn signed(secret: &str, msp: &str, direction: Direction, iat: u64) -> String {
-    format!("Bearer {}", JwtSigner::new(secret, msp, direction).unwrap().sign_at(iat).unwrap())
+    format!(
+        "Bearer {}",
+        JwtSigner::new(secret, msp, direction)
+            .unwrap()
+            .sign_at(iat)
+            .unwrap()
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,39 +109,166 @@ async fn every_status_code_and_nothing_published_for_bad_input() {
     let mut bomb_encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     std::io::Write::write_all(&mut bomb_encoder, &vec![b' '; 8 << 20]).unwrap();
     let bomb = bomb_encoder.finish().unwrap();
-    assert!(bomb.len() < 64 * 1024, "the bomb fits the encoded limit: {}", bomb.len());
+    assert!(
+        bomb.len() < 64 * 1024,
+        "the bomb fits the encoded limit: {}",
+        bomb.len()
+    );
     let zipped = gzip(&serde_json::to_vec(&text_json("m-x", "hi")).unwrap());
     let cases: Vec<(&str, Req, u16)> = vec![
         ("no token", with(&|r| r.auth = None), 401),
-        ("empty authorization", with(&|r| r.auth = Some(String::new())), 401),
-        ("not bearer", with(&|r| r.auth = Some("Basic abc".into())), 403),
-        ("alg none", with(&|r| r.auth = Some(format!("Bearer {}.{}.", b64(r#"{"alg":"none"}"#), b64(&format!(r#"{{"aud":"{MSP}","iat":{}}}"#, now_secs()))))), 403),
-        ("alg None", with(&|r| r.auth = Some(forged(r#"{"alg":"None"}"#))), 403),
-        ("HS512", with(&|r| r.auth = Some(forged(r#"{"alg":"HS512","typ":"JWT"}"#))), 403),
-        ("RS256", with(&|r| r.auth = Some(forged(r#"{"alg":"RS256","typ":"JWT"}"#))), 403),
-        ("wrong key", with(&|r| r.auth = Some(signed("b3RoZXIta2V5", MSP, Direction::Inbound, now_secs()))), 403),
-        ("wrong aud", with(&|r| r.auth = Some(signed(SECRET, "other-msp", Direction::Inbound, now_secs()))), 403),
-        ("iss instead of aud", with(&|r| r.auth = Some(signed(SECRET, MSP, Direction::Outbound, now_secs()))), 403),
-        ("stale iat", with(&|r| r.auth = Some(signed(SECRET, MSP, Direction::Inbound, now_secs() - 3600 - 360))), 403),
-        ("future iat", with(&|r| r.auth = Some(signed(SECRET, MSP, Direction::Inbound, now_secs() + 360))), 403),
-        ("malformed base64", with(&|r| r.auth = Some("Bearer !!!.###.$$$".into())), 403),
-        ("64 KB token", with(&|r| r.auth = Some(format!("Bearer {}", "a".repeat(64 * 1024)))), 403),
+        (
+            "empty authorization",
+            with(&|r| r.auth = Some(String::new())),
+            401,
+        ),
+        (
+            "not bearer",
+            with(&|r| r.auth = Some("Basic abc".into())),
+            403,
+        ),
+        (
+            "alg none",
+            with(&|r| {
+                r.auth = Some(format!(
+                    "Bearer {}.{}.",
+                    b64(r#"{"alg":"none"}"#),
+                    b64(&format!(r#"{{"aud":"{MSP}","iat":{}}}"#, now_secs()))
+                ))
+            }),
+            403,
+        ),
+        (
+            "alg None",
+            with(&|r| r.auth = Some(forged(r#"{"alg":"None"}"#))),
+            403,
+        ),
+        (
+            "HS512",
+            with(&|r| r.auth = Some(forged(r#"{"alg":"HS512","typ":"JWT"}"#))),
+            403,
+        ),
+        (
+            "RS256",
+            with(&|r| r.auth = Some(forged(r#"{"alg":"RS256","typ":"JWT"}"#))),
+            403,
+        ),
+        (
+            "wrong key",
+            with(&|r| r.auth = Some(signed("b3RoZXIta2V5", MSP, Direction::Inbound, now_secs()))),
+            403,
+        ),
+        (
+            "wrong aud",
+            with(&|r| r.auth = Some(signed(SECRET, "other-msp", Direction::Inbound, now_secs()))),
+            403,
+        ),
+        (
+            "iss instead of aud",
+            with(&|r| r.auth = Some(signed(SECRET, MSP, Direction::Outbound, now_secs()))),
+            403,
+        ),
+        (
+            "stale iat",
+            with(&|r| {
+                r.auth = Some(signed(
+                    SECRET,
+                    MSP,
+                    Direction::Inbound,
+                    now_secs() - 3600 - 360,
+                ))
+            }),
+            403,
+        ),
+        (
+            "future iat",
+            with(&|r| r.auth = Some(signed(SECRET, MSP, Direction::Inbound, now_secs() + 360))),
+            403,
+        ),
+        (
+            "malformed base64",
+            with(&|r| r.auth = Some("Bearer !!!.###.$$$".into())),
+            403,
+        ),
+        (
+            "64 KB token",
+            with(&|r| r.auth = Some(format!("Bearer {}", "a".repeat(64 * 1024)))),
+            403,
+        ),
         ("missing id", with(&header("id", "")), 400),
         ("missing source-id", with(&header("source-id", "")), 400),
-        ("missing destination-id", with(&header("destination-id", "")), 400),
-        ("opaque id breaks a hash tag", with(&header("source-id", "urn:mbid:{evil}")), 400),
-        ("opaque id with a space", with(&header("source-id", "urn:mbid:a b")), 400),
+        (
+            "missing destination-id",
+            with(&header("destination-id", "")),
+            400,
+        ),
+        (
+            "opaque id breaks a hash tag",
+            with(&header("source-id", "urn:mbid:{evil}")),
+            400,
+        ),
+        (
+            "opaque id with a space",
+            with(&header("source-id", "urn:mbid:a b")),
+            400,
+        ),
         ("not json", with(&|r| r.body = gzip(b"{not json")), 400),
-        ("v is 2", with(&body(json!({"v": 2, "id": "m-x", "type": "text", "body": "hi"}))), 400),
-        ("unknown type", with(&body(json!({"v": 1, "id": "m-x", "type": "sticker"}))), 400),
-        ("no type", with(&body(json!({"v": 1, "id": "m-x", "body": "hi"}))), 400),
-        ("rich link from a customer", with(&body(json!({"v": 1, "id": "m-x", "type": "richLink", "richLinkData": {"url": "https://a", "title": "t"}}))), 400),
-        ("truncated gzip", with(&|r| r.body = zipped[..zipped.len() - 8].to_vec()), 400),
-        ("corrupt gzip", with(&|r| { r.body = zipped.clone(); r.body.extend_from_slice(b"garbage"); }), 400),
-        ("unknown content encoding", with(&|r| { r.body = serde_json::to_vec(&text_json("m-x", "hi")).unwrap(); r.encoding = Some("br"); }), 400),
+        (
+            "v is 2",
+            with(&body(
+                json!({"v": 2, "id": "m-x", "type": "text", "body": "hi"}),
+            )),
+            400,
+        ),
+        (
+            "unknown type",
+            with(&body(json!({"v": 1, "id": "m-x", "type": "sticker"}))),
+            400,
+        ),
+        (
+            "no type",
+            with(&body(json!({"v": 1, "id": "m-x", "body": "hi"}))),
+            400,
+        ),
+        (
+            "rich link from a customer",
+            with(&body(
+                json!({"v": 1, "id": "m-x", "type": "richLink", "richLinkData": {"url": "https://a", "title": "t"}}),
+            )),
+            400,
+        ),
+        (
+            "truncated gzip",
+            with(&|r| r.body = zipped[..zipped.len() - 8].to_vec()),
+            400,
+        ),
+        (
+            "corrupt gzip",
+            with(&|r| {
+                r.body = zipped.clone();
+                r.body.extend_from_slice(b"garbage");
+            }),
+            400,
+        ),
+        (
+            "unknown content encoding",
+            with(&|r| {
+                r.body = serde_json::to_vec(&text_json("m-x", "hi")).unwrap();
+                r.encoding = Some("br");
+            }),
+            400,
+        ),
         ("empty body", with(&|r| r.body = Vec::new()), 400),
-        ("unknown business", with(&header("destination-id", "biz-unknown")), 404),
-        ("past the encoded limit", with(&|r| r.body = vec![b'{'; 64 * 1024 + 1]), 413),
+        (
+            "unknown business",
+            with(&header("destination-id", "biz-unknown")),
+            404,
+        ),
+        (
+            "past the encoded limit",
+            with(&|r| r.body = vec![b'{'; 64 * 1024 + 1]),
+            413,
+        ),
         ("gzip bomb", with(&|r| r.body = bomb.clone()), 413),
     ];
     let count = cases.len();
@@ -137,7 +276,10 @@ async fn every_status_code_and_nothing_published_for_bad_input() {
         let (status, reason) = post(&p, req).await;
         assert_eq!(status, expected, "{what}: {reason}");
         assert!(!reason.trim().is_empty(), "{what}: no reason given");
-        assert!(!reason.contains('\n') || reason.trim_end().lines().count() == 1, "{what}: one line: {reason:?}");
+        assert!(
+            !reason.contains('\n') || reason.trim_end().lines().count() == 1,
+            "{what}: one line: {reason:?}"
+        );
     }
     assert!(count >= 30);
     p.no_more_events(Duration::from_millis(800)).await;
@@ -154,7 +296,10 @@ async fn every_status_code_and_nothing_published_for_bad_input() {
     let events = p.events(3, Duration::from_secs(10)).await;
     let ids: Vec<&str> = events.iter().map(|e| e.apple_message_id.as_str()).collect();
     assert_eq!(ids, ["ok-1", "ok-2", "ok-3"]);
-    let sequences: Vec<u64> = events.iter().map(|e| e.meta.as_ref().unwrap().sequence).collect();
+    let sequences: Vec<u64> = events
+        .iter()
+        .map(|e| e.meta.as_ref().unwrap().sequence)
+        .collect();
     assert_eq!(sequences, [1, 2, 3]);
     p.no_more_events(Duration::from_millis(500)).await;
 }
@@ -180,7 +325,12 @@ async fn a_replayed_request_gets_200_and_one_event() {
         other => panic!("{other:?}"),
     }
     // The next message gets the next sequence: the replays burnt none.
-    assert_eq!(post(&p, valid(&p, "replay-2", &text_json("replay-2", "next"))).await.0, 200);
+    assert_eq!(
+        post(&p, valid(&p, "replay-2", &text_json("replay-2", "next")))
+            .await
+            .0,
+        200
+    );
     let next = p.events(1, Duration::from_secs(5)).await;
     assert_eq!(next[0].meta.as_ref().unwrap().sequence, 2);
 }
@@ -189,17 +339,46 @@ async fn a_replayed_request_gets_200_and_one_event() {
 async fn devices_attachments_tapbacks_and_references_become_typed_events() {
     let p = platform().await;
     let phone = p.sim.devices().new_device(BIZ, DeviceKind::Iphone).unwrap();
-    assert_eq!(p.sim.devices().text(&phone, "مرحبا 👋 hello").await.unwrap().status, 200);
-    let picture: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
     assert_eq!(
-        p.sim.devices().attachment(&phone, "photo.jpg", "image/jpeg", &picture, "look").await.unwrap().status,
+        p.sim
+            .devices()
+            .text(&phone, "مرحبا 👋 hello")
+            .await
+            .unwrap()
+            .status,
         200
     );
-    assert_eq!(p.sim.devices().tapback(&phone, "Loved", "hello").await.unwrap().status, 200);
+    let picture: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    assert_eq!(
+        p.sim
+            .devices()
+            .attachment(&phone, "photo.jpg", "image/jpeg", &picture, "look")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        p.sim
+            .devices()
+            .tapback(&phone, "Loved", "hello")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
     let reply = json!({"requestIdentifier": "r-1", "version": "1.0",
         "listPicker": {"sections": [{"title": "Stores", "items": [{"identifier": "s1", "title": "Main St", "selected": true}]}]},
         "replyMessage": {"title": "Main St"}});
-    assert_eq!(p.sim.devices().interactive_reply(&phone, reply, true).await.unwrap().status, 200);
+    assert_eq!(
+        p.sim
+            .devices()
+            .interactive_reply(&phone, reply, true)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
     assert_eq!(p.sim.devices().close(&phone).await.unwrap().status, 200);
     let events = p.events(6, Duration::from_secs(20)).await;
     let kinds: Vec<&str> = events
@@ -213,18 +392,52 @@ async fn devices_attachments_tapbacks_and_references_become_typed_events() {
             Kind::TypingEnd(_) => "typing_end",
         })
         .collect();
-    assert_eq!(kinds, ["typing_start", "text", "text", "reaction", "interactive", "close"]);
+    assert_eq!(
+        kinds,
+        [
+            "typing_start",
+            "text",
+            "text",
+            "reaction",
+            "interactive",
+            "close"
+        ]
+    );
     // Sequences follow the order Apple sent them.
-    let sequences: Vec<u64> = events.iter().map(|e| e.meta.as_ref().unwrap().sequence).collect();
+    let sequences: Vec<u64> = events
+        .iter()
+        .map(|e| e.meta.as_ref().unwrap().sequence)
+        .collect();
     assert_eq!(sequences, [1, 2, 3, 4, 5, 6]);
     for event in &events {
-        assert_eq!(event.capabilities.as_ref().unwrap().capabilities.len(), 6, "iPhone capabilities carried");
-        assert_eq!(event.meta.as_ref().unwrap().conversation.as_ref().unwrap().opaque_id, phone.customer);
+        assert_eq!(
+            event.capabilities.as_ref().unwrap().capabilities.len(),
+            6,
+            "iPhone capabilities carried"
+        );
+        assert_eq!(
+            event
+                .meta
+                .as_ref()
+                .unwrap()
+                .conversation
+                .as_ref()
+                .unwrap()
+                .opaque_id,
+            phone.customer
+        );
     }
-    let Kind::Text(text) = events[1].kind.as_ref().unwrap() else { panic!() };
-    assert_eq!(text.body, "مرحبا 👋 hello", "right-to-left text and emoji pass through untouched");
+    let Kind::Text(text) = events[1].kind.as_ref().unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        text.body, "مرحبا 👋 hello",
+        "right-to-left text and emoji pass through untouched"
+    );
     // The attachment was downloaded, decrypted and stored byte-identical.
-    let Kind::Text(with_file) = events[2].kind.as_ref().unwrap() else { panic!() };
+    let Kind::Text(with_file) = events[2].kind.as_ref().unwrap() else {
+        panic!()
+    };
     let Some(Outcome::Stored(stored)) = with_file.attachments[0].outcome.as_ref() else {
         panic!("{:?}", with_file.attachments)
     };
@@ -233,11 +446,18 @@ async fn devices_attachments_tapbacks_and_references_become_typed_events() {
     let blob = stored.blob.as_ref().unwrap();
     let on_disk = std::fs::read(p.blobs.path().join(&blob.key)).unwrap();
     assert_eq!(on_disk, picture);
-    assert!(!blob.key.contains(&phone.customer), "blob keys do not hold the opaque id");
-    let Kind::Reaction(reaction) = events[3].kind.as_ref().unwrap() else { panic!() };
+    assert!(
+        !blob.key.contains(&phone.customer),
+        "blob keys do not hold the opaque id"
+    );
+    let Kind::Reaction(reaction) = events[3].kind.as_ref().unwrap() else {
+        panic!()
+    };
     assert_eq!(reaction.r#type, ReactionType::Love as i32);
     assert_eq!(reaction.target_excerpt, "hello");
-    let Kind::InteractiveReply(interactive) = events[4].kind.as_ref().unwrap() else { panic!() };
+    let Kind::InteractiveReply(interactive) = events[4].kind.as_ref().unwrap() else {
+        panic!()
+    };
     assert!(interactive.from_data_ref);
     assert_eq!(interactive.request_identifier, "r-1");
     match interactive.reply.as_ref().unwrap() {
@@ -258,8 +478,14 @@ async fn a_failed_download_is_reported_and_the_text_kept() {
     let json = json!({"v": 1, "id": "f-1", "type": "text", "body": "\u{fffc}see this", "attachments": [attachment]});
     assert_eq!(post(&p, valid(&p, "f-1", &json)).await.0, 200);
     let events = p.events(1, Duration::from_secs(15)).await;
-    let Kind::Text(text) = events[0].kind.as_ref().unwrap() else { panic!() };
-    assert!(text.body.contains("see this"), "the text part is kept: {:?}", text.body);
+    let Kind::Text(text) = events[0].kind.as_ref().unwrap() else {
+        panic!()
+    };
+    assert!(
+        text.body.contains("see this"),
+        "the text part is kept: {:?}",
+        text.body
+    );
     match text.attachments[0].outcome.as_ref().unwrap() {
         Outcome::Failed(failure) => {
             assert_eq!(failure.name, "ghost.png");
@@ -274,23 +500,38 @@ async fn a_failed_download_is_reported_and_the_text_kept() {
 async fn fault_nats_down_means_503_never_200_then_recovery() {
     let mut p = platform().await;
     p.nats.kill().unwrap();
-    let (status, reason) = post(&p, valid(&p, "down-1", &text_json("down-1", "are you there"))).await;
+    let (status, reason) = post(
+        &p,
+        valid(&p, "down-1", &text_json("down-1", "are you there")),
+    )
+    .await;
     assert_eq!(status, 503, "{reason}");
     p.nats.restart().unwrap();
     // Apple retries the same message: it is accepted once NATS is back.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, _) = post(&p, valid(&p, "down-1", &text_json("down-1", "are you there"))).await;
+        let (status, _) = post(
+            &p,
+            valid(&p, "down-1", &text_json("down-1", "are you there")),
+        )
+        .await;
         if status == 200 {
             break;
         }
         assert_eq!(status, 503);
-        assert!(tokio::time::Instant::now() < deadline, "ingest never recovered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ingest never recovered"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let events = p.events(2, Duration::from_secs(5)).await;
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].meta.as_ref().unwrap().sequence, 1, "the retry reused its sequence");
+    assert_eq!(
+        events[0].meta.as_ref().unwrap().sequence,
+        1,
+        "the retry reused its sequence"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
