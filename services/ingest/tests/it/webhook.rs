@@ -545,3 +545,48 @@ async fn a_replay_after_the_jetstream_window_is_still_one_event() {
     assert_eq!(post(&p, valid(&p, "late-1", &json)).await.0, 200);
     p.no_more_events(Duration::from_secs(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_records_what_the_outbound_gate_needs() {
+    use parley_state::facts;
+    let p = platform().await;
+    let watch = p.sim.devices().new_device(BIZ, DeviceKind::Watch).unwrap();
+    let key = parley_types::ConversationKey::parse(BIZ, &watch.customer).unwrap();
+    let fields = |names: &'static [&'static str]| {
+        let store = p.backends.store.clone();
+        let key = key.clone();
+        async move { store.get_fields(&key, names).await.unwrap() }
+    };
+    let names: &[&str] = &[
+        facts::CUSTOMER_CLOSED_AT,
+        facts::CUSTOMER_ACTIVE_AT,
+        facts::DEVICE_CAPABILITIES,
+        facts::DEVICE_AGENT,
+    ];
+    p.sim.devices().text(&watch, "hi").await.unwrap();
+    let after_text = fields(names).await;
+    assert_eq!(after_text[0], None);
+    assert_eq!(
+        after_text[1].as_deref(),
+        Some("2"),
+        "typing_start (1) does not count, the text (2) does"
+    );
+    assert_eq!(after_text[2].as_deref(), Some("QUICK"));
+    assert_eq!(after_text[3].as_deref(), Some("Watch OS"));
+    p.sim.devices().close(&watch).await.unwrap();
+    let after_close = fields(names).await;
+    assert_eq!(after_close[0].as_deref(), Some("3"));
+    assert_eq!(
+        after_close[1].as_deref(),
+        Some("2"),
+        "closed: the close is the newer mark"
+    );
+    p.sim.devices().text(&watch, "back again").await.unwrap();
+    let reopened = fields(names).await;
+    assert_eq!(
+        reopened[1].as_deref(),
+        Some("5"),
+        "the next message reopens"
+    );
+    assert_eq!(p.events(5, Duration::from_secs(10)).await.len(), 5);
+}

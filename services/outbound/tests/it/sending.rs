@@ -267,3 +267,34 @@ async fn many_conversations_each_in_order() {
         assert_eq!(bodies, expected, "{}", device.customer);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_business_is_held_to_its_rate() {
+    let p = crate::harness::platform_with(|c| {
+        c.outbound.rate_per_business = 5.0;
+        c.outbound.burst_per_business = 5;
+    })
+    .await;
+    let (device, key) = p.customer(DeviceKind::Iphone).await;
+    for n in 0..15 {
+        p.text(&key, &format!("{n:02}")).await;
+    }
+    let received = p
+        .received(&device.customer, 15, Duration::from_secs(30))
+        .await;
+    // A burst of 5, then 5 per second: the 15th cannot arrive before 2 s after the first.
+    let span = received[14].received_at_ms - received[0].received_at_ms;
+    assert!(
+        span >= 1_800,
+        "15 messages within {span} ms at 5/s with a burst of 5"
+    );
+    let bodies: Vec<&str> = received
+        .iter()
+        .map(|r| r.body["body"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..15).map(|n| format!("{n:02}")).collect();
+    assert_eq!(
+        bodies,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}
