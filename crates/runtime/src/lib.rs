@@ -25,5 +25,5 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use secret::Secret;
-pub use service::{ServiceContext, run_service, telemetry_config};
+pub use service::{ServiceArgs, ServiceContext, run_service, telemetry_config};
 pub use shutdown::{Shutdown, shutdown_on_signals};

@@ -84,6 +84,76 @@ fn signature_hex(signature: Option<&str>, signature_base64: Option<&str>) -> Opt
     Some(hex::encode(bytes))
 }
 
+/// Where something sent by reference is and how to read it.
+struct Locator {
+    url: String,
+    owner: String,
+    signature_hex: String,
+    key: AttachmentKey,
+    size: u64,
+}
+
+/// The fields Apple's attachment and data-reference dictionaries share.
+struct RawLocator<'a> {
+    url: Option<&'a str>,
+    owner: Option<&'a str>,
+    signature: Option<&'a str>,
+    signature_base64: Option<&'a str>,
+    key: Option<&'a str>,
+    size: Option<u64>,
+}
+
+impl RawLocator<'_> {
+    /// Checks every field; `what` names the reference in the failure, `limit` bounds the size.
+    fn check(self, what: &str, limit: u64) -> Result<Locator, Failure> {
+        let invalid =
+            |field: &str| Failure::final_(Reason::InvalidMetadata, format!("{what}: no {field}"));
+        let locator = Locator {
+            url: self.url.ok_or_else(|| invalid("url"))?.to_owned(),
+            owner: self.owner.ok_or_else(|| invalid("owner"))?.to_owned(),
+            signature_hex: signature_hex(self.signature, self.signature_base64)
+                .ok_or_else(|| invalid("usable signature"))?,
+            key: AttachmentKey::parse(self.key.unwrap_or_default())
+                .map_err(|e| Failure::final_(Reason::DecryptionFailed, format!("{what}: {e}")))?,
+            size: self.size.ok_or_else(|| invalid("size"))?,
+        };
+        if locator.size > limit {
+            return Err(Failure::final_(
+                Reason::TooLarge,
+                format!("{what}: {} bytes", locator.size),
+            ));
+        }
+        Ok(locator)
+    }
+}
+
+/// Asks Apple where to download `locator` from and streams the decrypted bytes to `sink`.
+async fn fetch<W: AsyncWrite + Unpin>(
+    ingest: &Ingest,
+    business: &str,
+    locator: &Locator,
+    sink: &mut W,
+) -> Result<(), Failure> {
+    let download_url = ingest
+        .inner
+        .apple
+        .pre_download(
+            business,
+            &locator.url,
+            &locator.signature_hex,
+            &locator.owner,
+        )
+        .await
+        .map_err(|e| classify(&e, Reason::PreDownloadFailed))?;
+    ingest
+        .inner
+        .apple
+        .download_decrypted(&download_url, locator.size, &locator.key, sink)
+        .await
+        .map(|_| ())
+        .map_err(|e| classify(&e, Reason::DownloadFailed))
+}
+
 pub(crate) async fn resolve(
     ingest: &Ingest,
     key: &ConversationKey,
@@ -176,28 +246,18 @@ async fn store_attachment(
     attachment: &Attachment,
     deadline: tokio::time::Instant,
 ) -> Result<AttachmentRef, Failure> {
-    let invalid = |what: &str| {
-        Failure::final_(
-            Reason::InvalidMetadata,
-            format!("attachment {index}: {what}"),
-        )
-    };
-    let url = attachment.url.as_deref().ok_or_else(|| invalid("no url"))?;
-    let owner = attachment
-        .owner
-        .as_deref()
-        .ok_or_else(|| invalid("no owner"))?;
-    let signature = signature_hex(
-        attachment.signature.as_deref(),
-        attachment.signature_base64.as_deref(),
-    )
-    .ok_or_else(|| invalid("no usable signature"))?;
-    let decryption_key = AttachmentKey::parse(attachment.key.as_deref().unwrap_or_default())
-        .map_err(|e| Failure::final_(Reason::DecryptionFailed, e.to_string()))?;
-    let size = attachment.size_bytes().ok_or_else(|| invalid("no size"))?;
-    if size > ingest.inner.max_attachment_bytes {
-        return Err(Failure::final_(Reason::TooLarge, format!("{size} bytes")));
+    let locator = RawLocator {
+        url: attachment.url.as_deref(),
+        owner: attachment.owner.as_deref(),
+        signature: attachment.signature.as_deref(),
+        signature_base64: attachment.signature_base64.as_deref(),
+        key: attachment.key.as_deref(),
+        size: attachment.size_bytes(),
     }
+    .check(
+        &format!("attachment {index}"),
+        ingest.inner.max_attachment_bytes,
+    )?;
     let path = Path::from(format!(
         "inbound/{}/{}/{}/{index}",
         key.business,
@@ -206,33 +266,17 @@ async fn store_attachment(
     ));
     let business = key.business.to_string();
     let (sha256, stored) = with_retries(ingest, deadline, || async {
-        let download_url = ingest
-            .inner
-            .apple
-            .pre_download(&business, url, &signature, owner)
-            .await
-            .map_err(|e| classify(&e, Reason::PreDownloadFailed))?;
-        let writer = BufWriter::new(ingest.inner.blobs.clone(), path.clone());
-        let mut sink = Hashing::new(writer);
-        let result = ingest
-            .inner
-            .apple
-            .download_decrypted(&download_url, size, &decryption_key, &mut sink)
-            .await;
-        match result {
-            Ok(_) => {
-                sink.inner.shutdown().await.map_err(|e| Failure {
-                    reason: Reason::StoreFailed,
-                    detail: e.to_string(),
-                    retry: true,
-                })?;
-                Ok((hex::encode(sink.hasher.finalize()), sink.written))
-            }
-            Err(error) => {
-                let _ = sink.inner.abort().await;
-                Err(classify(&error, Reason::DownloadFailed))
-            }
+        let mut sink = Hashing::new(BufWriter::new(ingest.inner.blobs.clone(), path.clone()));
+        if let Err(failure) = fetch(ingest, &business, &locator, &mut sink).await {
+            let _ = sink.inner.abort().await;
+            return Err(failure);
         }
+        sink.inner.shutdown().await.map_err(|e| Failure {
+            reason: Reason::StoreFailed,
+            detail: e.to_string(),
+            retry: true,
+        })?;
+        Ok((hex::encode(sink.hasher.finalize()), sink.written))
     })
     .await?;
     Ok(AttachmentRef {
@@ -254,48 +298,23 @@ async fn decode_data_ref(
     reference: &InteractiveDataRef,
     deadline: tokio::time::Instant,
 ) -> Result<serde_json::Value, Failure> {
-    let invalid = |what: &str| {
-        Failure::final_(
-            Reason::InvalidMetadata,
-            format!("interactiveDataRef: {what}"),
-        )
-    };
-    let url = reference.url.as_deref().ok_or_else(|| invalid("no url"))?;
-    let owner = reference
-        .owner
+    let bid = reference
+        .bid
         .as_deref()
-        .ok_or_else(|| invalid("no owner"))?;
-    let bid = reference.bid.as_deref().ok_or_else(|| invalid("no bid"))?;
-    let signature = signature_hex(
-        reference.signature.as_deref(),
-        reference.signature_base64.as_deref(),
-    )
-    .ok_or_else(|| invalid("no usable signature"))?;
-    let decryption_key = AttachmentKey::parse(reference.key.as_deref().unwrap_or_default())
-        .map_err(|e| Failure::final_(Reason::DecryptionFailed, e.to_string()))?;
-    let size = reference
-        .size
-        .as_ref()
-        .and_then(|s| s.as_u64())
-        .ok_or_else(|| invalid("no size"))?;
-    if size > MAX_DATA_REF_BYTES {
-        return Err(Failure::final_(Reason::TooLarge, format!("{size} bytes")));
+        .ok_or_else(|| Failure::final_(Reason::InvalidMetadata, "interactiveDataRef: no bid"))?;
+    let locator = RawLocator {
+        url: reference.url.as_deref(),
+        owner: reference.owner.as_deref(),
+        signature: reference.signature.as_deref(),
+        signature_base64: reference.signature_base64.as_deref(),
+        key: reference.key.as_deref(),
+        size: reference.size.as_ref().and_then(|s| s.as_u64()),
     }
+    .check("interactiveDataRef", MAX_DATA_REF_BYTES)?;
     let business = key.business.to_string();
     with_retries(ingest, deadline, || async {
-        let download_url = ingest
-            .inner
-            .apple
-            .pre_download(&business, url, &signature, owner)
-            .await
-            .map_err(|e| classify(&e, Reason::PreDownloadFailed))?;
         let mut plain = Vec::new();
-        ingest
-            .inner
-            .apple
-            .download_decrypted(&download_url, size, &decryption_key, &mut plain)
-            .await
-            .map_err(|e| classify(&e, Reason::DownloadFailed))?;
+        fetch(ingest, &business, &locator, &mut plain).await?;
         ingest
             .inner
             .apple

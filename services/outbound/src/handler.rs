@@ -319,6 +319,15 @@ impl Shared {
         settle
     }
 
+    /// A final failure that goes to the dead letters with its reason.
+    fn dead_letter(&self, cause: FailureCause, http_status: u32, detail: String) -> Step {
+        let reason = detail.clone();
+        Step::Final {
+            result: failed(cause, http_status, false, detail, &self.dead_letter_subject),
+            settle: Outcome::DeadLetter { reason },
+        }
+    }
+
     async fn facts(&self, key: &ConversationKey) -> Result<CustomerFacts, parley_state::Error> {
         let fields = self
             .store
@@ -408,16 +417,7 @@ impl Shared {
         {
             let detail =
                 "legacy (AUTH) authentication requests are not supported yet; use AUTH2".to_owned();
-            return Step::Final {
-                result: failed(
-                    FailureCause::InvalidMessage,
-                    0,
-                    false,
-                    detail.clone(),
-                    &self.dead_letter_subject,
-                ),
-                settle: Outcome::DeadLetter { reason: detail },
-            };
+            return self.dead_letter(FailureCause::InvalidMessage, 0, detail);
         }
         // Render (uploading attachments first).
         let rendered = match verdict {
@@ -440,16 +440,7 @@ impl Shared {
                         {
                             Ok(uploaded) => uploaded,
                             Err(UploadError::Blob(detail)) => {
-                                return Step::Final {
-                                    result: failed(
-                                        FailureCause::AttachmentUpload,
-                                        0,
-                                        false,
-                                        detail.clone(),
-                                        &self.dead_letter_subject,
-                                    ),
-                                    settle: Outcome::DeadLetter { reason: detail },
-                                };
+                                return self.dead_letter(FailureCause::AttachmentUpload, 0, detail);
                             }
                             Err(UploadError::Apple(error)) => {
                                 return self.failure(&event_id, key, &facts, &error, true).await;
@@ -465,32 +456,14 @@ impl Shared {
             Ok(rendered) => rendered,
             Err(error) => {
                 let detail = format!("cannot render for Apple: {error}");
-                return Step::Final {
-                    result: failed(
-                        FailureCause::InvalidMessage,
-                        0,
-                        false,
-                        detail.clone(),
-                        &self.dead_letter_subject,
-                    ),
-                    settle: Outcome::DeadLetter { reason: detail },
-                };
+                return self.dead_letter(FailureCause::InvalidMessage, 0, detail);
             }
         };
         let body = match message.to_vec() {
             Ok(body) => body,
             Err(error) => {
                 let detail = format!("cannot encode for Apple: {error}");
-                return Step::Final {
-                    result: failed(
-                        FailureCause::InvalidMessage,
-                        0,
-                        false,
-                        detail.clone(),
-                        &self.dead_letter_subject,
-                    ),
-                    settle: Outcome::DeadLetter { reason: detail },
-                };
+                return self.dead_letter(FailureCause::InvalidMessage, 0, detail);
             }
         };
         let sender_is_bot = event
@@ -608,27 +581,9 @@ impl Shared {
                     FinalReason::Unauthorized | FinalReason::Forbidden => {
                         metrics::counter!("parley_outbound_auth_failures_total", "status" => http_status.to_string()).increment(1);
                         tracing::error!(status = http_status, %detail, "Apple refused our credentials; check msp.id and msp.secret");
-                        Step::Final {
-                            result: failed(
-                                cause,
-                                http_status,
-                                false,
-                                detail.clone(),
-                                &self.dead_letter_subject,
-                            ),
-                            settle: Outcome::DeadLetter { reason: detail },
-                        }
+                        self.dead_letter(cause, http_status, detail)
                     }
-                    FinalReason::BadRequest | FinalReason::Other => Step::Final {
-                        result: failed(
-                            cause,
-                            http_status,
-                            false,
-                            detail.clone(),
-                            &self.dead_letter_subject,
-                        ),
-                        settle: Outcome::DeadLetter { reason: detail },
-                    },
+                    FinalReason::BadRequest | FinalReason::Other => self.dead_letter(cause, http_status, detail),
                 }
             }
         }

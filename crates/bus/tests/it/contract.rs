@@ -444,33 +444,34 @@ impl Handler for Counting {
 }
 
 async fn progress_keeps_long_work_from_redelivery(f: Fixture) {
-    // The handler works for 2.5 ack waits; progress every 300 ms keeps the delivery its own.
-    let spec = f.inbound_consumer("reader", Duration::from_secs(1)).await;
+    // The handler works for 2.5 ack waits; progress every 250 ms (an eighth of the ack
+    // wait, so a busy CI machine still sends it in time) keeps the delivery its own.
+    let spec = f.inbound_consumer("reader", Duration::from_secs(2)).await;
     let (h, mut seen) = handler(|_| Outcome::Ack);
     let slow: Arc<dyn Handler> = Arc::new(Long(h));
     let options = ConsumeOptions {
-        progress_interval: Some(Duration::from_millis(300)),
+        progress_interval: Some(Duration::from_millis(250)),
         ..options()
     };
     let (stop, join) = spawn_consumer(&f, &spec, slow, options);
     f.bus.publish(f.message("long-1")).await.unwrap();
     let (id, attempt, _) = recv(&mut seen).await;
     assert_eq!((id.as_str(), attempt), ("long-1", 1));
-    let again = tokio::time::timeout(Duration::from_millis(1500), seen.recv()).await;
+    let again = tokio::time::timeout(Duration::from_millis(3000), seen.recv()).await;
     assert!(again.is_err(), "redelivered while in progress: {again:?}");
     stop.cancel();
     let report = join.await.unwrap().unwrap();
     assert_eq!(report.acked, 1);
 }
 
-/// Works for 2.5 s before deciding.
+/// Works for 5 s before deciding.
 struct Long(Arc<dyn Handler>);
 
 #[async_trait]
 impl Handler for Long {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
         let outcome = self.0.handle(delivery).await;
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        tokio::time::sleep(Duration::from_millis(5000)).await;
         outcome
     }
 }
