@@ -12,7 +12,7 @@ use parley_types::{ConversationKey, Sequence};
 
 use crate::{
     CasOutcome, ConversationStore, Error, GateDecision, GatePolicy, Result, StoreSettings,
-    Versioned, gate::GateFields,
+    Versioned, gate::GateFields, routing::PoolState,
 };
 
 /// The in-process store. Expiry is checked when a conversation is touched.
@@ -20,6 +20,7 @@ pub struct EmbeddedStore {
     settings: StoreSettings,
     started: Instant,
     conversations: Mutex<HashMap<ConversationKey, Conversation>>,
+    pools: Mutex<PoolState>,
 }
 
 #[derive(Default)]
@@ -44,16 +45,26 @@ impl EmbeddedStore {
             settings,
             started: Instant::now(),
             conversations: Mutex::new(HashMap::new()),
+            pools: Mutex::new(PoolState::default()),
         }
     }
 
-    fn now_ms(&self) -> u64 {
+    /// Milliseconds since the store was made: its clock for expiry.
+    pub(crate) fn now_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<ConversationKey, Conversation>> {
         // Every mutation completes before anything can panic, so a poisoned map is sound.
         self.conversations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The agent pools (see [`crate::AgentPool`]).
+    pub(crate) fn pools(&self) -> MutexGuard<'_, PoolState> {
+        // Every mutation completes before anything can panic, so a poisoned pool is sound.
+        self.pools
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

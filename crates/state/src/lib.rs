@@ -10,7 +10,10 @@
 //! hash-tagged keys so one conversation lives in one cluster slot) and in-process
 //! ([`EmbeddedStore`]). One contract test suite runs against both.
 //!
-//! It stores bytes: it must not decode conversation state or hold routing logic.
+//! It stores bytes: it must not decode conversation state or hold routing policy. The
+//! [`routing`] module adds the mechanism routing assigns through ([`AgentPool`], implemented
+//! by both backends): presence, capacity, skills, queues and atomic assignment; the rules
+//! that choose queues and skills stay in the routing service.
 
 mod embedded;
 mod error;
@@ -18,6 +21,7 @@ pub mod facts;
 mod gate;
 mod keys;
 mod redis_store;
+pub mod routing;
 mod settings;
 mod store;
 
@@ -26,5 +30,8 @@ pub use error::{Error, Result};
 pub use gate::{GateDecision, GatePolicy, WaitReason};
 pub use keys::ConversationKeys;
 pub use redis_store::{RedisStore, RedisStoreOptions};
+pub use routing::{
+    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueEntry,
+};
 pub use settings::StoreSettings;
 pub use store::{CasOutcome, ConversationStore, Versioned};

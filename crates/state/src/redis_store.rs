@@ -41,7 +41,7 @@ impl RedisStoreOptions {
 /// Every script starts with this: `touch()` refreshes the time to live of every key passed
 /// (all keys of one conversation; PEXPIRE on a missing key does nothing) and `now_ms()` reads
 /// the server clock, so all replicas share one clock.
-const PRELUDE: &str = r"
+pub(crate) const PRELUDE: &str = r"
 local function touch(ttl)
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
 end
@@ -255,7 +255,7 @@ pub struct RedisStore {
     scripts: std::sync::Arc<Scripts>,
 }
 
-fn unavailable(operation: &'static str) -> impl FnOnce(redis::RedisError) -> Error {
+pub(crate) fn unavailable(operation: &'static str) -> impl FnOnce(redis::RedisError) -> Error {
     move |e| Error::Unavailable {
         operation,
         reason: e.to_string(),
@@ -280,6 +280,16 @@ impl RedisStore {
             settings,
             scripts: std::sync::Arc::new(Scripts::new()),
         })
+    }
+
+    /// A handle on the shared multiplexed connection.
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    /// The prefix of every key.
+    pub(crate) fn key_prefix(&self) -> &str {
+        &self.settings.key_prefix
     }
 
     fn keys(&self, key: &ConversationKey) -> ConversationKeys {

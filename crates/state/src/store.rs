@@ -79,7 +79,7 @@ pub trait ConversationStore: Send + Sync + 'static {
     /// The consent recorded for one notification topic.
     async fn consent(&self, key: &ConversationKey, topic: &str) -> Result<Option<Bytes>>;
 
-    /// Asks `stage`'s gate whether `sequence` may be applied now (see [`crate::gate`]).
+    /// Asks `stage`'s gate whether `sequence` may be applied now (see the `gate` module).
     async fn gate(
         &self,
         key: &ConversationKey,

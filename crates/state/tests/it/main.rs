@@ -9,4 +9,5 @@
 
 mod contract;
 mod faults;
+mod pool;
 mod support;

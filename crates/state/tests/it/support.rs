@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use parley_state::{
-    ConversationStore, EmbeddedStore, RedisStore, RedisStoreOptions, StoreSettings,
+    AgentPool, ConversationStore, EmbeddedStore, RedisStore, RedisStoreOptions, StoreSettings,
 };
 use parley_testkit::RedisServer;
 use parley_types::ConversationKey;
@@ -52,4 +52,46 @@ impl Fixture {
 
 pub fn key(business: &str, customer: usize) -> ConversationKey {
     ConversationKey::parse(business, &format!("urn:mbid:AQAAY{customer:04}x")).unwrap()
+}
+
+/// An agent pool under test, with its own key prefix.
+pub struct PoolFixture {
+    pub pool: Arc<dyn AgentPool>,
+    /// Makes another handle on the same pool (for Redis: its own connection).
+    pub another: Box<dyn Fn() -> Arc<dyn AgentPool> + Send + Sync>,
+    /// Kept alive for the test.
+    pub _redis: Option<RedisServer>,
+}
+
+pub fn embedded_pool() -> PoolFixture {
+    parley_testkit::init_tracing();
+    let store: Arc<EmbeddedStore> = Arc::new(EmbeddedStore::new(StoreSettings::default()));
+    let pool: Arc<dyn AgentPool> = store;
+    let shared = pool.clone();
+    PoolFixture {
+        pool,
+        another: Box::new(move || shared.clone()),
+        _redis: None,
+    }
+}
+
+pub fn redis_pool() -> PoolFixture {
+    parley_testkit::init_tracing();
+    let server = RedisServer::start().expect("start redis-server");
+    let settings = StoreSettings {
+        key_prefix: format!("{}:", parley_testkit::prefix()),
+        ..StoreSettings::default()
+    };
+    let url = server.url();
+    let connect = move || -> Arc<dyn AgentPool> {
+        Arc::new(
+            RedisStore::connect(&RedisStoreOptions::new(url.clone()), settings.clone())
+                .expect("redis store"),
+        )
+    };
+    PoolFixture {
+        pool: connect(),
+        another: Box::new(connect),
+        _redis: Some(server),
+    }
 }
