@@ -16,6 +16,7 @@ use prost_types::{
 
 /// Every `.proto` file of the contract, as named in the descriptor set.
 const CONTRACT_FILES: &[&str] = &[
+    "parley/v1/agent.proto",
     "parley/v1/agent_task.proto",
     "parley/v1/bot.proto",
     "parley/v1/common.proto",
@@ -142,6 +143,17 @@ fn event_files_document_their_transport() {
     let fds = descriptor_set();
     for file in contract_files(&fds) {
         let header = file_header(file);
+        if !file.service.is_empty() {
+            // A gRPC API: its header names its transport and metadata instead.
+            for needle in ["gRPC", "authorization", "traceparent"] {
+                assert!(
+                    header.contains(needle),
+                    "{}: header comment lacks {needle}",
+                    file.name()
+                );
+            }
+            continue;
+        }
         for needle in ["amb.", "Nats-Msg-Id", "traceparent", "Parley-Event-Type"] {
             assert!(
                 header.contains(needle),
@@ -182,6 +194,9 @@ fn file_header(file: &FileDescriptorProto) -> String {
 // Field numbers of descriptor.proto, used in `SourceCodeInfo.Location.path`.
 const FILE_MESSAGE_TYPE: i32 = 4;
 const FILE_ENUM_TYPE: i32 = 5;
+/// `FileDescriptorProto.service` and `ServiceDescriptorProto.method` field numbers.
+const FILE_SERVICE: i32 = 6;
+const SERVICE_METHOD: i32 = 2;
 const MESSAGE_FIELD: i32 = 2;
 const MESSAGE_NESTED_TYPE: i32 = 3;
 const MESSAGE_ENUM_TYPE: i32 = 4;
@@ -228,6 +243,18 @@ fn every_message_field_enum_and_value_has_a_leading_comment() {
                 enumeration.name(),
                 &mut check,
             );
+        }
+        for (i, service) in file.service.iter().enumerate() {
+            check(
+                vec![FILE_SERVICE, index(i)],
+                format!("service {}", service.name()),
+            );
+            for (j, method) in service.method.iter().enumerate() {
+                check(
+                    vec![FILE_SERVICE, index(i), SERVICE_METHOD, index(j)],
+                    format!("rpc {}.{}", service.name(), method.name()),
+                );
+            }
         }
     }
     assert!(checked > 500, "walked only {checked} elements");
