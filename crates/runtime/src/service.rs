@@ -13,7 +13,10 @@ use crate::{
 /// The command line every service binary takes. Parsing it reads `PARLEY_CONFIG`, which
 /// the binary does (`ServiceArgs::parse()` in `main`), not this library.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(version, about = "A Parley service. Configuration: defaults, then --config, then PARLEY_* variables.")]
+#[command(
+    version,
+    about = "A Parley service. Configuration: defaults, then --config, then PARLEY_* variables."
+)]
 pub struct ServiceArgs {
     /// A TOML configuration file (also `PARLEY_CONFIG`); `PARLEY_*` variables override it.
     #[arg(long, env = "PARLEY_CONFIG")]
