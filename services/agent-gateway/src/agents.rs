@@ -1,0 +1,175 @@
+//! The agents file (`--agents-file`): agents, their hashed tokens and the canned responses,
+//! per business.
+//!
+//! ```toml
+//! [[agents]]
+//! business = "biz-1"
+//! id = "agent-7"
+//! display_name = "Sam"
+//! token_sha256 = "<64 hex digits: SHA-256 of the agent's token>"
+//!
+//! [[canned]]
+//! business = "biz-1"
+//! id = "greeting"
+//! title = "Greeting"
+//! text = "Hello, how can I help?"
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+/// One agent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentEntry {
+    /// The one business the agent works for.
+    pub business: String,
+    /// The agent's id, unique in the business.
+    pub id: String,
+    /// Sent to customers as `msp-agent`.
+    pub display_name: String,
+    /// SHA-256 of the agent's token, hex.
+    pub token_sha256: String,
+}
+
+/// One canned response of a business.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CannedEntry {
+    /// The business.
+    pub business: String,
+    /// Its id.
+    pub id: String,
+    /// A short title.
+    pub title: String,
+    /// The text.
+    pub text: String,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsFile {
+    /// The agents.
+    #[serde(default)]
+    pub agents: Vec<AgentEntry>,
+    /// The canned responses.
+    #[serde(default)]
+    pub canned: Vec<CannedEntry>,
+}
+
+/// The agents, with their token hashes decoded.
+#[derive(Debug, Clone, Default)]
+pub struct Agents {
+    entries: Vec<(AgentEntry, [u8; 32])>,
+    canned: Vec<CannedEntry>,
+}
+
+/// SHA-256 of `token`, hex (what `token_sha256` holds).
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Agents {
+    /// Reads and validates the file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("agents file {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("agents file {}: {e}", path.display()))
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let file: AgentsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        Self::from_file(file)
+    }
+
+    /// Validates a parsed file: non-empty ids, 64-hex-digit hashes, no duplicate agent.
+    pub fn from_file(file: AgentsFile) -> Result<Self, String> {
+        let mut entries = Vec::with_capacity(file.agents.len());
+        for (i, agent) in file.agents.into_iter().enumerate() {
+            if agent.business.is_empty() || agent.id.is_empty() {
+                return Err(format!(
+                    "agents[{i}]: `business` and `id` must not be empty"
+                ));
+            }
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(agent.token_sha256.trim(), &mut hash).map_err(|e| {
+                format!(
+                    "agents[{i}] ({}/{}): `token_sha256` must be 64 hex digits: {e}",
+                    agent.business, agent.id
+                )
+            })?;
+            if entries
+                .iter()
+                .any(|(a, _): &(AgentEntry, _)| a.business == agent.business && a.id == agent.id)
+            {
+                return Err(format!(
+                    "agents[{i}]: agent `{}` of business `{}` is listed twice",
+                    agent.id, agent.business
+                ));
+            }
+            entries.push((agent, hash));
+        }
+        Ok(Self {
+            entries,
+            canned: file.canned,
+        })
+    }
+
+    /// The agent whose token is `token`. Every entry is compared, in constant time each.
+    pub fn authenticate(&self, token: &str) -> Option<&AgentEntry> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut found = None;
+        for (agent, hash) in &self.entries {
+            if constant_time_eq(hash, &digest) && found.is_none() {
+                found = Some(agent);
+            }
+        }
+        found
+    }
+
+    /// The agent `id` of `business`.
+    pub fn entry(&self, business: &str, id: &str) -> Option<&AgentEntry> {
+        self.entries
+            .iter()
+            .map(|(a, _)| a)
+            .find(|a| a.business == business && a.id == id)
+    }
+
+    /// The canned responses of `business`.
+    pub fn canned(&self, business: &str) -> impl Iterator<Item = &CannedEntry> {
+        self.canned.iter().filter(move |c| c.business == business)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authenticates_by_hash_and_rejects_others() {
+        let text = format!(
+            "[[agents]]\nbusiness = \"b\"\nid = \"a\"\ndisplay_name = \"A\"\ntoken_sha256 = \"{}\"\n",
+            token_sha256("secret")
+        );
+        let agents = Agents::parse(&text).expect("valid");
+        assert_eq!(
+            agents.authenticate("secret").map(|a| a.id.as_str()),
+            Some("a")
+        );
+        assert!(agents.authenticate("other").is_none());
+    }
+
+    #[test]
+    fn refuses_bad_hash() {
+        let text = "[[agents]]\nbusiness = \"b\"\nid = \"a\"\ndisplay_name = \"A\"\ntoken_sha256 = \"zz\"\n";
+        assert!(Agents::parse(text).is_err());
+    }
+}

@@ -1,0 +1,864 @@
+//! The `parley.v1.AgentGateway` gRPC service.
+
+use std::{
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
+
+use futures::Stream;
+use parley_apple::headers::{Capabilities, DeviceAgent};
+use parley_bus::{Bus, Namespace, Outgoing, StreamKind};
+use parley_proto::{
+    Event as _,
+    v1::{
+        AcceptAssignment, Actor, ActorKind, AgentCapacityChanged, AgentCommand, AgentEvent,
+        AgentPresence, AgentPresenceChanged, AgentReplied, AgentStatus, AuthenticateRequest,
+        AuthenticateResponse, CannedResponse, CommandError, CommandResult,
+        ConversationKey as KeyProto, ConversationRef, ConversationState, ConversationSummary,
+        EventMeta, GetTranscriptRequest, GetTranscriptResponse, ListCannedResponsesRequest,
+        ListCannedResponsesResponse, ListConversationsRequest, ListConversationsResponse,
+        OutboundMessage, ResolveConversation, RoutingCommand, TranscriptEntry,
+        TransferConversation, TypingEnd, TypingStart, Welcome, agent_command, agent_event,
+        agent_gateway_server::AgentGateway, outbound_message::Kind, reply, routing_command,
+        transfer, transfer_conversation,
+    },
+};
+use parley_state::{AgentPool, ConversationStore, Presence, PresenceStatus, facts};
+use parley_telemetry::MetadataExtractor;
+use parley_types::{ConversationKey, Partition, PartitionCount};
+use parley_wire::capabilities;
+use prost::Message as _;
+use rand::Rng as _;
+use sha2::{Digest as _, Sha256};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming, metadata::MetadataMap};
+use tracing::Instrument as _;
+
+use crate::{agents::Agents, store::GatewayStore};
+
+/// Tunables of the gRPC side.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// How often agents heartbeat; presence lives three intervals.
+    pub heartbeat_interval: Duration,
+    /// How often a connection polls its agent's log when idle.
+    pub poll_interval: Duration,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(12 * 3600),
+            heartbeat_interval: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What the service works with.
+pub(crate) struct Inner {
+    pub(crate) agents: Agents,
+    pub(crate) store: GatewayStore,
+    pub(crate) conversations: Arc<dyn ConversationStore>,
+    pub(crate) pool: Arc<dyn AgentPool>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) namespace: Namespace,
+    pub(crate) partitions: PartitionCount,
+    pub(crate) options: GatewayOptions,
+    pub(crate) stop: CancellationToken,
+}
+
+/// The gRPC service (cheap to clone).
+#[derive(Clone)]
+pub struct GatewayService {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// A checked session.
+#[derive(Debug, Clone)]
+struct Session {
+    business: String,
+    agent: String,
+    display_name: String,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Status {
+    tracing::warn!(%error, "backend failure");
+    Status::unavailable("backend unavailable, retry")
+}
+
+fn now() -> prost_types::Timestamp {
+    prost_types::Timestamp::from(SystemTime::now())
+}
+
+fn span_for(name: &'static str, metadata: &MetadataMap) -> tracing::Span {
+    let span = tracing::info_span!("agent_gateway", rpc = name);
+    parley_telemetry::set_parent_from(&span, &MetadataExtractor(metadata));
+    span
+}
+
+fn digest(parts: &[&str]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().into()
+}
+
+fn result(command_id: &str, outcome: Result<(), (CommandError, String)>) -> AgentEvent {
+    let (ok, error, detail) = match outcome {
+        Ok(()) => (true, CommandError::Unspecified, String::new()),
+        Err((error, detail)) => (false, error, detail),
+    };
+    AgentEvent {
+        cursor: 0,
+        at: Some(now()),
+        event: Some(agent_event::Event::Result(CommandResult {
+            command_id: command_id.to_owned(),
+            ok,
+            error: error as i32,
+            detail,
+        })),
+    }
+}
+
+type CmdResult = Result<(), (CommandError, String)>;
+
+fn invalid(detail: &str) -> (CommandError, String) {
+    (CommandError::Invalid, detail.to_owned())
+}
+
+fn not_allowed() -> (CommandError, String) {
+    (
+        CommandError::NotAllowed,
+        "the conversation is not yours".to_owned(),
+    )
+}
+
+fn backend(error: impl std::fmt::Display) -> (CommandError, String) {
+    tracing::warn!(%error, "backend failure");
+    (
+        CommandError::Unavailable,
+        "backend unavailable, retry".to_owned(),
+    )
+}
+
+/// Per-connection state.
+#[derive(Default)]
+struct Connection {
+    id: String,
+    presence: Option<Presence>,
+}
+
+impl Inner {
+    async fn session(&self, metadata: &MetadataMap) -> Result<Session, Status> {
+        let token = metadata
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Status::unauthenticated("missing bearer session"))?;
+        let (business, agent) = self
+            .store
+            .session(token)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Status::unauthenticated("unknown or expired session"))?;
+        let entry = self
+            .agents
+            .entry(&business, &agent)
+            .ok_or_else(|| Status::unauthenticated("the agent no longer exists"))?;
+        Ok(Session {
+            business,
+            agent,
+            display_name: entry.display_name.clone(),
+        })
+    }
+
+    /// The conversation a reference names, only within the session's business.
+    async fn conversation(
+        &self,
+        session: &Session,
+        reference: Option<&ConversationRef>,
+    ) -> Result<Option<ConversationKey>, String> {
+        let Some(reference) = reference else {
+            return Ok(None);
+        };
+        self.store.resolve(&session.business, &reference.id).await
+    }
+
+    async fn state(&self, key: &ConversationKey) -> Result<Option<ConversationState>, String> {
+        let versioned = self
+            .conversations
+            .load(key)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(versioned.and_then(|v| ConversationState::decode(v.state.as_ref()).ok()))
+    }
+
+    /// Whether the session's agent holds the conversation (routing's state or the pool).
+    async fn owns(&self, session: &Session, key: &ConversationKey) -> Result<bool, String> {
+        if let Some(state) = self.state(key).await?
+            && state.assigned_agent_id == session.agent
+        {
+            return Ok(true);
+        }
+        for tag in [key.hash_tag(), key.opaque.as_str().to_owned()] {
+            let holder = self
+                .pool
+                .assignment(&session.business, &tag)
+                .await
+                .map_err(|e| e.to_string())?;
+            if holder.as_deref() == Some(session.agent.as_str()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn owned(
+        &self,
+        session: &Session,
+        reference: Option<&ConversationRef>,
+    ) -> Result<ConversationKey, (CommandError, String)> {
+        let key = self
+            .conversation(session, reference)
+            .await
+            .map_err(backend)?
+            .ok_or_else(not_allowed)?;
+        if self.owns(session, &key).await.map_err(backend)? {
+            Ok(key)
+        } else {
+            Err(not_allowed())
+        }
+    }
+
+    fn event_id(&self, session: &Session, command_id: &str, stage: &str) -> String {
+        let d = digest(&[&session.business, &session.agent, command_id, stage]);
+        format!("agw-{stage}-{}", hex::encode(&d[..16]))
+    }
+
+    fn meta(
+        &self,
+        event_id: String,
+        key: Option<&ConversationKey>,
+        partition: Partition,
+    ) -> EventMeta {
+        EventMeta {
+            event_id,
+            conversation: key.map(|k| KeyProto {
+                business_id: k.business.as_str().to_owned(),
+                opaque_id: k.opaque.as_str().to_owned(),
+            }),
+            sequence: 0,
+            partition: partition.get(),
+            occurred_at: Some(now()),
+            published_at: Some(now()),
+            producer: "agent-gateway".into(),
+            schema_version: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The partition of an agent-scoped command (no conversation).
+    fn agent_partition(&self, session: &Session) -> Result<Partition, String> {
+        let d = digest(&[&session.business, &session.agent]);
+        let n = u32::from_be_bytes([d[0], d[1], d[2], d[3]]) % self.partitions.get();
+        Partition::new(n, self.partitions).map_err(|e| e.to_string())
+    }
+
+    async fn publish_routing(
+        &self,
+        session: &Session,
+        key: Option<&ConversationKey>,
+        event_id: String,
+        command: routing_command::Command,
+    ) -> Result<(), String> {
+        let partition = match key {
+            Some(k) => self.partitions.of(k),
+            None => self.agent_partition(session)?,
+        };
+        let event = RoutingCommand {
+            meta: Some(self.meta(event_id.clone(), key, partition)),
+            issued_by: Some(self.actor(session)),
+            command: Some(command),
+        };
+        let mut out = Outgoing::new(
+            self.namespace.subject(StreamKind::Routing, partition),
+            event_id,
+            RoutingCommand::TYPE,
+            event.encode_to_vec(),
+        );
+        if let Some(k) = key {
+            out = out.with_ordering_key(k.stable_hash());
+        }
+        self.bus.publish(out).await.map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    fn actor(&self, session: &Session) -> Actor {
+        Actor {
+            kind: ActorKind::Agent as i32,
+            id: session.agent.clone(),
+            display_name: session.display_name.clone(),
+        }
+    }
+
+    async fn publish_outbound(
+        &self,
+        session: &Session,
+        key: &ConversationKey,
+        event_id: String,
+        kind: Kind,
+    ) -> CmdResult {
+        let sequence = self
+            .conversations
+            .allocate_sequence(key, facts::COUNTER_OUTBOUND, Some(&event_id))
+            .await
+            .map_err(backend)?;
+        let partition = self.partitions.of(key);
+        let mut meta = self.meta(event_id.clone(), Some(key), partition);
+        meta.sequence = sequence.get();
+        let d = digest(&[&event_id, "apple-message-id"]);
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&d[..16]);
+        let event = OutboundMessage {
+            meta: Some(meta),
+            apple_message_id: uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string(),
+            sender: Some(self.actor(session)),
+            msp_agent: session.display_name.clone(),
+            kind: Some(kind),
+            ..Default::default()
+        };
+        self.bus
+            .publish(
+                Outgoing::new(
+                    self.namespace.subject(StreamKind::Outbound, partition),
+                    event_id,
+                    OutboundMessage::TYPE,
+                    event.encode_to_vec(),
+                )
+                .with_ordering_key(key.stable_hash()),
+            )
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Whether the customer's device can show `kind` (unknown devices are given the benefit
+    /// of the doubt, as outbound's gate does).
+    async fn can_show(&self, key: &ConversationKey, kind: &Kind) -> Result<bool, String> {
+        let fields = self
+            .conversations
+            .get_fields(key, &[facts::DEVICE_CAPABILITIES, facts::DEVICE_AGENT])
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(recorded) = fields.first().cloned().flatten() else {
+            return Ok(true);
+        };
+        let caps = capabilities::to_proto(&Capabilities::parse(&recorded).unwrap_or_default());
+        let agent = fields
+            .get(1)
+            .cloned()
+            .flatten()
+            .filter(|a| !a.is_empty())
+            .map(|a| DeviceAgent::parse(&a));
+        let agent = capabilities::device_agent_to_proto(agent.as_ref());
+        let probe = OutboundMessage {
+            kind: Some(kind.clone()),
+            ..Default::default()
+        };
+        Ok(capabilities::can_show(&probe, &caps, Some(&agent)))
+    }
+
+    async fn command(
+        &self,
+        session: &Session,
+        connection: &mut Connection,
+        command: agent_command::Command,
+        command_id: &str,
+    ) -> CmdResult {
+        use agent_command::Command as C;
+        let needs_id = !matches!(command, C::Heartbeat(_) | C::Ack(_) | C::Hello(_));
+        if needs_id && command_id.is_empty() {
+            return Err(invalid("`command_id` is required"));
+        }
+        match command {
+            C::Hello(_) => Err(invalid("hello is only the first command")),
+            C::Ack(_) => Ok(()),
+            C::Presence(p) => {
+                let status = match AgentStatus::try_from(p.status).unwrap_or_default() {
+                    AgentStatus::Available => PresenceStatus::Available,
+                    AgentStatus::Away => PresenceStatus::Away,
+                    AgentStatus::Offline => PresenceStatus::Offline,
+                    AgentStatus::Unspecified => return Err(invalid("`status` is required")),
+                };
+                let presence = Presence {
+                    status,
+                    capacity: p.capacity,
+                    skills: p.skills.clone(),
+                };
+                self.pool
+                    .set_presence(
+                        &session.business,
+                        &session.agent,
+                        &presence,
+                        self.options.heartbeat_interval * 3,
+                    )
+                    .await
+                    .map_err(backend)?;
+                connection.presence = Some(presence);
+                let wire = match status {
+                    PresenceStatus::Available => AgentPresence::Available,
+                    PresenceStatus::Away => AgentPresence::Away,
+                    PresenceStatus::Offline => AgentPresence::Offline,
+                };
+                self.publish_routing(
+                    session,
+                    None,
+                    self.event_id(session, command_id, "presence"),
+                    routing_command::Command::AgentPresence(AgentPresenceChanged {
+                        agent_id: session.agent.clone(),
+                        presence: wire as i32,
+                        queues: Vec::new(),
+                        skills: p.skills,
+                        session_id: connection.id.clone(),
+                    }),
+                )
+                .await
+                .map_err(backend)?;
+                self.publish_routing(
+                    session,
+                    None,
+                    self.event_id(session, command_id, "capacity"),
+                    routing_command::Command::AgentCapacity(AgentCapacityChanged {
+                        agent_id: session.agent.clone(),
+                        max_conversations: p.capacity,
+                    }),
+                )
+                .await
+                .map_err(backend)
+            }
+            C::Heartbeat(_) => {
+                let Some(presence) = &connection.presence else {
+                    return Err(invalid("set presence before heartbeats"));
+                };
+                self.pool
+                    .set_presence(
+                        &session.business,
+                        &session.agent,
+                        presence,
+                        self.options.heartbeat_interval * 3,
+                    )
+                    .await
+                    .map_err(backend)
+            }
+            C::Accept(a) => {
+                let key = self
+                    .conversation(session, a.conversation.as_ref())
+                    .await
+                    .map_err(backend)?
+                    .ok_or_else(not_allowed)?;
+                let assignment_id = self
+                    .state(&key)
+                    .await
+                    .map_err(backend)?
+                    .map(|s| s.assignment_id)
+                    .unwrap_or_default();
+                self.publish_routing(
+                    session,
+                    Some(&key),
+                    self.event_id(session, command_id, "accept"),
+                    routing_command::Command::Accept(AcceptAssignment {
+                        agent_id: session.agent.clone(),
+                        assignment_id,
+                    }),
+                )
+                .await
+                .map_err(backend)
+            }
+            C::Reply(r) => {
+                let key = self.owned(session, r.conversation.as_ref()).await?;
+                let kind = match r.content {
+                    Some(reply::Content::Text(t)) => Kind::Text(t),
+                    Some(reply::Content::RichLink(l)) => Kind::RichLink(l),
+                    Some(reply::Content::QuickReply(q)) => Kind::QuickReply(q),
+                    Some(reply::Content::ListPicker(l)) => Kind::ListPicker(l),
+                    Some(reply::Content::TimePicker(t)) => Kind::TimePicker(t),
+                    None => return Err(invalid("the reply has no content")),
+                };
+                if !self.can_show(&key, &kind).await.map_err(backend)? {
+                    return Err((
+                        CommandError::CapabilityMissing,
+                        "the customer's device cannot show this reply".to_owned(),
+                    ));
+                }
+                let event_id = self.event_id(session, command_id, "reply");
+                self.store
+                    .put_command(&session.business, &event_id, command_id)
+                    .await
+                    .map_err(backend)?;
+                self.publish_outbound(session, &key, event_id.clone(), kind)
+                    .await?;
+                let assignment_id = self
+                    .state(&key)
+                    .await
+                    .map_err(backend)?
+                    .map(|s| s.assignment_id)
+                    .unwrap_or_default();
+                self.publish_routing(
+                    session,
+                    Some(&key),
+                    self.event_id(session, command_id, "replied"),
+                    routing_command::Command::AgentReplied(AgentReplied {
+                        agent_id: session.agent.clone(),
+                        assignment_id,
+                        outbound_event_id: event_id,
+                    }),
+                )
+                .await
+                .map_err(backend)
+            }
+            C::Typing(t) => {
+                let key = self.owned(session, t.conversation.as_ref()).await?;
+                let kind = if t.active {
+                    Kind::TypingStart(TypingStart::default())
+                } else {
+                    Kind::TypingEnd(TypingEnd::default())
+                };
+                let event_id = self.event_id(session, command_id, "typing");
+                self.publish_outbound(session, &key, event_id, kind).await
+            }
+            C::Transfer(t) => {
+                let key = self.owned(session, t.conversation.as_ref()).await?;
+                let target = match t.target {
+                    Some(transfer::Target::AgentId(a)) if !a.is_empty() => {
+                        transfer_conversation::Target::ToAgentId(a)
+                    }
+                    Some(transfer::Target::Queue(q)) if !q.is_empty() => {
+                        transfer_conversation::Target::ToQueue(q)
+                    }
+                    _ => return Err(invalid("the transfer has no target")),
+                };
+                self.publish_routing(
+                    session,
+                    Some(&key),
+                    self.event_id(session, command_id, "transfer"),
+                    routing_command::Command::Transfer(TransferConversation {
+                        from_agent_id: session.agent.clone(),
+                        target: Some(target),
+                        skills: Vec::new(),
+                        note: t.note,
+                    }),
+                )
+                .await
+                .map_err(backend)
+            }
+            C::Resolve(r) => {
+                let key = self.owned(session, r.conversation.as_ref()).await?;
+                let assignment_id = self
+                    .state(&key)
+                    .await
+                    .map_err(backend)?
+                    .map(|s| s.assignment_id)
+                    .unwrap_or_default();
+                self.publish_routing(
+                    session,
+                    Some(&key),
+                    self.event_id(session, command_id, "resolve"),
+                    routing_command::Command::Resolve(ResolveConversation {
+                        agent_id: session.agent.clone(),
+                        assignment_id,
+                        resolution_code: String::new(),
+                        note: r.note,
+                    }),
+                )
+                .await
+                .map_err(backend)
+            }
+        }
+    }
+
+    /// Sends the agent's log after `cursor` until the connection or the gateway stops.
+    async fn tail(
+        self: Arc<Self>,
+        session: Session,
+        mut cursor: u64,
+        tx: mpsc::Sender<Result<AgentEvent, Status>>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            if stop.is_cancelled() || tx.is_closed() {
+                return;
+            }
+            let batch = match self
+                .store
+                .read_after(&session.business, &session.agent, cursor, 100)
+                .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(%error, "reading an agent's log");
+                    Vec::new()
+                }
+            };
+            let idle = batch.is_empty();
+            for (n, bytes) in batch {
+                match AgentEvent::decode(bytes.as_slice()) {
+                    Ok(mut event) => {
+                        event.cursor = n;
+                        if tx.send(Ok(event)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, cursor = n, "undecodable log entry"),
+                }
+                cursor = n;
+            }
+            if idle {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tx.closed() => return,
+                    () = tokio::time::sleep(self.options.poll_interval) => {}
+                }
+            }
+        }
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<AgentEvent, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl AgentGateway for GatewayService {
+    async fn authenticate(
+        &self,
+        request: Request<AuthenticateRequest>,
+    ) -> Result<Response<AuthenticateResponse>, Status> {
+        let span = span_for("Authenticate", request.metadata());
+        async {
+            let agent = self
+                .inner
+                .agents
+                .authenticate(&request.get_ref().agent_token)
+                .ok_or_else(|| Status::unauthenticated("unknown agent token"))?;
+            let session = hex::encode(rand::rng().random::<[u8; 32]>());
+            let ttl = self.inner.options.session_ttl;
+            self.inner
+                .store
+                .put_session(&session, &agent.business, &agent.id, ttl)
+                .await
+                .map_err(unavailable)?;
+            Ok(Response::new(AuthenticateResponse {
+                session_token: session,
+                agent_id: agent.id.clone(),
+                business_id: agent.business.clone(),
+                display_name: agent.display_name.clone(),
+                expires_at: Some(prost_types::Timestamp::from(SystemTime::now() + ttl)),
+            }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    type ConnectStream = EventStream;
+
+    async fn connect(
+        &self,
+        request: Request<Streaming<AgentCommand>>,
+    ) -> Result<Response<Self::ConnectStream>, Status> {
+        let span = span_for("Connect", request.metadata());
+        let inner = self.inner.clone();
+        let metadata = request.metadata().clone();
+        let session = inner
+            .session(request.metadata())
+            .instrument(span.clone())
+            .await?;
+        let mut commands = request.into_inner();
+        let first = commands
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("the connection ended before hello"))?;
+        let Some(agent_command::Command::Hello(hello)) = first.command else {
+            return Err(Status::invalid_argument("the first command must be hello"));
+        };
+        let latest = inner
+            .store
+            .latest_cursor(&session.business, &session.agent)
+            .await
+            .map_err(unavailable)?;
+        let (tx, mut rx) = mpsc::channel::<Result<AgentEvent, Status>>(256);
+        let welcome = AgentEvent {
+            cursor: 0,
+            at: Some(now()),
+            event: Some(agent_event::Event::Welcome(Welcome {
+                agent_id: session.agent.clone(),
+                latest_cursor: latest,
+            })),
+        };
+        let _ = tx.send(Ok(welcome)).await;
+        let _ = tx.send(Ok(result(&first.command_id, Ok(())))).await;
+        let stop = inner.stop.child_token();
+        tokio::spawn(
+            inner
+                .clone()
+                .tail(
+                    session.clone(),
+                    hello.resume_after_cursor,
+                    tx.clone(),
+                    stop.clone(),
+                )
+                .instrument(span.clone()),
+        );
+        let mut connection = Connection {
+            id: uuid::Uuid::now_v7().to_string(),
+            presence: None,
+        };
+        tokio::spawn(
+            async move {
+                loop {
+                    let next = tokio::select! {
+                        () = stop.cancelled() => break,
+                        next = commands.message() => next,
+                    };
+                    let command = match next {
+                        Ok(Some(command)) => command,
+                        Ok(None) => break,
+                        Err(status) => {
+                            tracing::debug!(%status, "agent connection ended");
+                            break;
+                        }
+                    };
+                    // A session that expired or was revoked ends the connection.
+                    if let Err(status) = inner.session(&metadata).await {
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                    let outcome = match command.command {
+                        Some(c) => {
+                            inner
+                                .command(&session, &mut connection, c, &command.command_id)
+                                .await
+                        }
+                        None => Err(invalid("no command")),
+                    };
+                    if tx
+                        .send(Ok(result(&command.command_id, outcome)))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                stop.cancel();
+            }
+            .instrument(span),
+        );
+        let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_transcript(
+        &self,
+        request: Request<GetTranscriptRequest>,
+    ) -> Result<Response<GetTranscriptResponse>, Status> {
+        let span = span_for("GetTranscript", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            let key = self
+                .inner
+                .conversation(&session, request.get_ref().conversation.as_ref())
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| Status::not_found("no such conversation"))?;
+            let limit = match request.get_ref().limit {
+                0 => 100,
+                n => n.min(1000) as usize,
+            };
+            let raw = self
+                .inner
+                .conversations
+                .transcript(&key, limit)
+                .await
+                .map_err(unavailable)?;
+            let entries = raw
+                .into_iter()
+                .map(|bytes| {
+                    TranscriptEntry::decode(bytes.as_ref()).unwrap_or_else(|_| TranscriptEntry {
+                        author: None,
+                        at: None,
+                        text: String::from_utf8_lossy(&bytes).into_owned(),
+                    })
+                })
+                .collect();
+            Ok(Response::new(GetTranscriptResponse { entries }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_conversations(
+        &self,
+        request: Request<ListConversationsRequest>,
+    ) -> Result<Response<ListConversationsResponse>, Status> {
+        let span = span_for("ListConversations", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            let tags = self
+                .inner
+                .pool
+                .assignments_of(&session.business, &session.agent)
+                .await
+                .map_err(unavailable)?;
+            let mut conversations = Vec::with_capacity(tags.len());
+            let prefix = format!("{}:", session.business);
+            for tag in tags {
+                let opaque = tag.strip_prefix(&prefix).unwrap_or(&tag);
+                let Ok(key) = ConversationKey::parse(&session.business, opaque) else {
+                    continue;
+                };
+                let reference = self.inner.store.ref_for(&key).await.map_err(unavailable)?;
+                let state = self.inner.state(&key).await.map_err(unavailable)?;
+                conversations.push(ConversationSummary {
+                    conversation: Some(ConversationRef { id: reference }),
+                    state: state.as_ref().map_or(0, |s| s.lifecycle),
+                    queue: state.map(|s| s.queue).unwrap_or_default(),
+                    last_customer_message_at: None,
+                });
+            }
+            Ok(Response::new(ListConversationsResponse { conversations }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_canned_responses(
+        &self,
+        request: Request<ListCannedResponsesRequest>,
+    ) -> Result<Response<ListCannedResponsesResponse>, Status> {
+        let span = span_for("ListCannedResponses", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            let responses = self
+                .inner
+                .agents
+                .canned(&session.business)
+                .map(|c| CannedResponse {
+                    id: c.id.clone(),
+                    title: c.title.clone(),
+                    text: c.text.clone(),
+                })
+                .collect();
+            Ok(Response::new(ListCannedResponsesResponse { responses }))
+        }
+        .instrument(span)
+        .await
+    }
+}

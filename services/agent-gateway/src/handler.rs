@@ -1,0 +1,228 @@
+//! The `amb.agent` consumer: each `AgentTask` becomes an `AgentEvent` in its agent's log.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parley_bus::{Delivery, Handler, Outcome};
+use parley_proto::v1::{
+    AgentEvent, AgentTask, AssignmentEndReason, AssignmentOffer, ConversationRef, CustomerMessage,
+    ReplyDelivery, UnassignReason, Unassigned, agent_event, agent_task,
+};
+use parley_state::{ConversationStore, GateDecision, GatePolicy};
+use parley_types::{ConversationKey, Sequence};
+use prost::Message as _;
+
+use crate::store::GatewayStore;
+
+/// Writes agent tasks into the agents' logs.
+pub(crate) struct TaskHandler {
+    /// The gateway's keys.
+    pub(crate) store: GatewayStore,
+    /// The conversation store, for the ordering gate.
+    pub(crate) conversations: Arc<dyn ConversationStore>,
+    /// How the gate waits for missing sequences.
+    pub(crate) gate: GatePolicy,
+}
+
+/// The gate stage of the gateway (a conversation's agent tasks, in `meta.sequence` order).
+pub(crate) const STAGE: &str = "agent-gateway";
+
+fn retry(reason: String) -> Outcome {
+    Outcome::Retry {
+        delay: std::time::Duration::from_millis(500),
+        reason,
+    }
+}
+
+fn unassign_reason(reason: i32) -> UnassignReason {
+    match AssignmentEndReason::try_from(reason).unwrap_or_default() {
+        AssignmentEndReason::Transferred => UnassignReason::Transferred,
+        AssignmentEndReason::NoReply | AssignmentEndReason::OfferExpired => {
+            UnassignReason::NoAnswer
+        }
+        AssignmentEndReason::AgentOffline => UnassignReason::PresenceLost,
+        AssignmentEndReason::Resolved => UnassignReason::Resolved,
+        AssignmentEndReason::ClosedByCustomer | AssignmentEndReason::Closed => {
+            UnassignReason::ClosedByCustomer
+        }
+        _ => UnassignReason::Unspecified,
+    }
+}
+
+/// The agent event for one task (its cursor is set when read back from the log).
+pub(crate) async fn to_event(
+    store: &GatewayStore,
+    key: &ConversationKey,
+    task: AgentTask,
+) -> Result<Option<AgentEvent>, String> {
+    let reference = store.ref_for(key).await?;
+    let conversation = Some(ConversationRef { id: reference });
+    let at = task.meta.as_ref().and_then(|m| m.occurred_at);
+    let event = match task.task {
+        None => return Ok(None),
+        Some(agent_task::Task::NewAssignment(a)) => {
+            let context = a.context.unwrap_or_default();
+            agent_event::Event::Assignment(AssignmentOffer {
+                conversation,
+                queue: a.queue,
+                intent: context.intent,
+                group: context.group,
+                locale: context.locale,
+                capabilities: context.capabilities,
+                waited_seconds: 0,
+                response_target_seconds: 0,
+            })
+        }
+        Some(agent_task::Task::AssignmentEnded(e)) => agent_event::Event::Unassigned(Unassigned {
+            conversation,
+            reason: unassign_reason(e.reason) as i32,
+        }),
+        Some(agent_task::Task::CustomerMessage(mut m)) => {
+            if let Some(c) = m.meta.as_mut().and_then(|meta| meta.conversation.as_mut()) {
+                c.opaque_id.clear();
+            }
+            agent_event::Event::CustomerMessage(CustomerMessage {
+                conversation,
+                message: Some(m),
+            })
+        }
+        Some(agent_task::Task::Delivery(d)) => {
+            let command_id = store
+                .command_of(key.business.as_str(), &d.outbound_event_id)
+                .await?
+                .unwrap_or_default();
+            let mut result = d;
+            if let Some(c) = result
+                .meta
+                .as_mut()
+                .and_then(|meta| meta.conversation.as_mut())
+            {
+                c.opaque_id.clear();
+            }
+            agent_event::Event::Delivery(ReplyDelivery {
+                conversation,
+                command_id,
+                result: Some(result),
+            })
+        }
+    };
+    Ok(Some(AgentEvent {
+        cursor: 0,
+        at,
+        event: Some(event),
+    }))
+}
+
+#[async_trait]
+impl Handler for TaskHandler {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        let task = match AgentTask::decode(delivery.payload.as_ref()) {
+            Ok(task) => task,
+            Err(error) => {
+                return Outcome::DeadLetter {
+                    reason: format!("not a parley.v1.AgentTask: {error}"),
+                };
+            }
+        };
+        let Some(meta) = task.meta.clone() else {
+            return Outcome::DeadLetter {
+                reason: "the task has no meta".into(),
+            };
+        };
+        let Some(conversation) = meta.conversation.as_ref() else {
+            return Outcome::DeadLetter {
+                reason: "the task names no conversation".into(),
+            };
+        };
+        let key = match ConversationKey::parse(&conversation.business_id, &conversation.opaque_id) {
+            Ok(key) => key,
+            Err(error) => {
+                return Outcome::DeadLetter {
+                    reason: format!("conversation: {error}"),
+                };
+            }
+        };
+        if meta.event_id.is_empty() || task.agent_id.is_empty() {
+            return Outcome::DeadLetter {
+                reason: "the task has no event id or no agent".into(),
+            };
+        }
+        // Replicas consume the same durable consumer concurrently: a conversation's tasks are
+        // applied strictly in `meta.sequence` order through the store's gate (0: unsequenced).
+        let sequence = Sequence::new(meta.sequence).ok();
+        if let Some(sequence) = sequence {
+            match self
+                .conversations
+                .gate(&key, STAGE, sequence, &self.gate)
+                .await
+            {
+                Ok(GateDecision::Duplicate) => return Outcome::Ack,
+                Ok(GateDecision::Wait { .. }) => {
+                    return Outcome::Retry {
+                        delay: std::time::Duration::from_millis(100),
+                        reason: "waiting for an earlier task of the conversation".into(),
+                    };
+                }
+                Ok(GateDecision::Apply { skipped }) => {
+                    if let Some(skipped) = skipped {
+                        tracing::warn!(skipped = skipped.get(), "agent task never arrived");
+                    }
+                }
+                Err(error) => return retry(error.to_string()),
+            }
+        }
+        let outcome = self.apply(&key, &meta.event_id, task).await;
+        if let Some(sequence) = sequence {
+            let done = if outcome == Outcome::Ack {
+                self.conversations.complete(&key, STAGE, sequence).await
+            } else {
+                self.conversations.release(&key, STAGE, sequence).await
+            };
+            if let Err(error) = done {
+                return retry(error.to_string());
+            }
+        }
+        outcome
+    }
+}
+
+impl TaskHandler {
+    async fn apply(&self, key: &ConversationKey, event_id: &str, task: AgentTask) -> Outcome {
+        let agent = task.agent_id.clone();
+        let event = match to_event(&self.store, key, task).await {
+            Ok(Some(event)) => event,
+            Ok(None) => {
+                return Outcome::DeadLetter {
+                    reason: "the task has no task".into(),
+                };
+            }
+            Err(error) => return retry(error),
+        };
+        match self
+            .store
+            .append(
+                key.business.as_str(),
+                &agent,
+                event_id,
+                &event.encode_to_vec(),
+            )
+            .await
+        {
+            Ok(_) => Outcome::Ack,
+            Err(error) => retry(error),
+        }
+    }
+}
+
+/// Shared handle for the consumer.
+pub(crate) fn handler(
+    store: GatewayStore,
+    conversations: Arc<dyn ConversationStore>,
+    gate: GatePolicy,
+) -> Arc<TaskHandler> {
+    Arc::new(TaskHandler {
+        store,
+        conversations,
+        gate,
+    })
+}

@@ -1,0 +1,43 @@
+//! Agent gateway: live agents work on conversations over gRPC (`parley.v1.AgentGateway`).
+//!
+//! It authenticates agents (per-agent tokens from the agents file, stored hashed, each scoped
+//! to one business) into sessions kept in Redis; checks every call against the session's
+//! business; turns agents' commands into `OutboundMessage`s on `amb.outbound` and
+//! `RoutingCommand`s on `amb.routing`, refusing replies the customer's device cannot show;
+//! keeps presence alive in the agent pool while heartbeats arrive; and writes every
+//! `AgentTask` from `amb.agent` into a durable per-agent Redis stream that each connection
+//! tails from the agent's cursor, so an agent can reconnect to any replica without losing
+//! events. See [`store`] for the Redis keys.
+//!
+//! Details an agent client relies on:
+//!
+//! - Sessions are random 256-bit tokens kept in Redis (only their SHA-256) with their expiry
+//!   (12 h by default), so every replica accepts every session; an in-memory table would
+//!   break as soon as an agent's calls reach two replicas.
+//! - Conversation references are random 128-bit ids stored in Redis under the business's
+//!   keys; a reference never resolves under another business (NOT_FOUND for unary calls,
+//!   `COMMAND_ERROR_NOT_ALLOWED` for commands). Replies, typing, transfer and resolve also
+//!   need the agent to hold the conversation (routing's `ConversationState.assigned_agent_id`
+//!   or the agent pool's assignment, whose tag is `ConversationKey::hash_tag()` or the
+//!   opaque id).
+//! - Cursors: every logged event (assignment, unassignment, customer message, delivery) has
+//!   a cursor that grows by one per event of the agent; `Welcome` and `CommandResult` are not
+//!   logged and carry cursor 0 (a client keeps its last non-zero cursor and sends it in
+//!   `Hello`). `AckCursor` is accepted and not stored: the client's `Hello` cursor rules.
+//! - Ordering: replicas share the durable `agent-gateway` consumer; a conversation's tasks
+//!   are applied in `EventMeta.sequence` order through the store's gate (stage
+//!   `agent-gateway`), so producers of `amb.agent` must sequence them (0 skips the gate).
+//! - Presence lives three heartbeat intervals (10 s each by default) in the agent pool; a
+//!   dead connection simply stops refreshing it.
+//!
+//! It must not decide routing (routing does) nor talk to Apple (outbound does).
+
+pub mod agents;
+mod grpc;
+mod handler;
+mod service;
+pub mod store;
+
+pub use agents::{Agents, token_sha256};
+pub use grpc::{GatewayOptions, GatewayService};
+pub use service::{AgentGatewayService, GatewayArgs, GatewayParts, consumer_spec, run};

@@ -1,0 +1,157 @@
+//! The agent gateway service: state, consumer, gRPC server and running.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use parley_bus::{ConsumeOptions, ConsumerSpec, Namespace, StreamKind, Topology, run_consumer};
+use parley_proto::v1::agent_gateway_server::AgentGatewayServer;
+use parley_runtime::{Backends, PlatformConfig, ServiceContext};
+use parley_state::{AgentPool, RedisStore, RedisStoreOptions};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    agents::Agents,
+    grpc::{GatewayOptions, GatewayService, Inner},
+    handler,
+    store::GatewayStore,
+};
+
+/// The durable consumer the gateway reads `amb.agent` with (shared by every replica).
+/// Waiting at the ordering gate for an earlier task of the conversation is a redelivery
+/// too, so the consume loop's dead-letter threshold is set out of reach (as outbound does):
+/// malformed tasks are dead-lettered at once, backend failures retry until healed.
+pub fn consumer_spec(namespace: &Namespace) -> ConsumerSpec {
+    ConsumerSpec::new(namespace, StreamKind::Agent, "agent-gateway").with_max_deliver(u32::MAX)
+}
+
+/// The gateway's command line: the platform's, plus where agents and gRPC live.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(version, about = "Parley's agent gateway: live agents over gRPC.")]
+pub struct GatewayArgs {
+    /// The platform's arguments.
+    #[command(flatten)]
+    pub service: parley_runtime::ServiceArgs,
+    /// The agents file (TOML: `[[agents]]` and `[[canned]]`).
+    #[arg(long)]
+    pub agents_file: PathBuf,
+    /// Where the gRPC server listens.
+    #[arg(long, default_value = "0.0.0.0:50051")]
+    pub listen: SocketAddr,
+}
+
+/// What the gateway is built from.
+pub struct GatewayParts {
+    /// The platform configuration.
+    pub config: Arc<PlatformConfig>,
+    /// The bus and store.
+    pub backends: Backends,
+    /// The agents and canned responses.
+    pub agents: Agents,
+    /// Tunables.
+    pub options: GatewayOptions,
+}
+
+/// The agent gateway.
+pub struct AgentGatewayService {
+    service: GatewayService,
+    spec: ConsumerSpec,
+    drain: std::time::Duration,
+    gate: parley_state::GatePolicy,
+}
+
+impl AgentGatewayService {
+    /// Connects the gateway's Redis keys and the agent pool, and creates the consumer.
+    pub async fn new(parts: GatewayParts, stop: CancellationToken) -> Result<Self, String> {
+        let config = &parts.config;
+        let store = GatewayStore::connect(
+            &config.redis.url,
+            &config.redis.key_prefix,
+            config.redis.retention,
+        )
+        .await
+        .map_err(|e| format!("invalid setting `redis.url`: {e}"))?;
+        let pool: Arc<dyn AgentPool> = Arc::new(
+            RedisStore::connect(
+                &RedisStoreOptions::new(config.redis.url.clone()),
+                config.redis.store_settings(),
+            )
+            .map_err(|e| format!("invalid setting `redis.url`: {e}"))?,
+        );
+        let namespace = parts.backends.namespace.clone();
+        let spec = consumer_spec(&namespace);
+        parts
+            .backends
+            .bus
+            .ensure(&Topology::default().with_consumer(spec.clone()))
+            .await
+            .map_err(|e| format!("agent-gateway consumer: {e}"))?;
+        Ok(Self {
+            service: GatewayService {
+                inner: Arc::new(Inner {
+                    agents: parts.agents,
+                    store,
+                    conversations: parts.backends.store.clone(),
+                    pool,
+                    bus: parts.backends.bus.clone(),
+                    namespace,
+                    partitions: config.partitions,
+                    options: parts.options,
+                    stop,
+                }),
+            },
+            spec,
+            drain: config.admin.shutdown_grace,
+            gate: parley_state::GatePolicy {
+                gap_timeout: config.outbound.gap_timeout,
+                lease: config.outbound.claim_lease,
+            },
+        })
+    }
+
+    /// Serves gRPC on `listener` and consumes `amb.agent` until the stop token given to
+    /// [`AgentGatewayService::new`] fires.
+    pub async fn run(self, listener: TcpListener) -> Result<(), String> {
+        let inner = self.service.inner.clone();
+        let stop = inner.stop.clone();
+        let consumer = run_consumer(
+            inner.bus.clone(),
+            &inner.namespace,
+            &self.spec,
+            handler::handler(inner.store.clone(), inner.conversations.clone(), self.gate),
+            ConsumeOptions {
+                drain_timeout: self.drain,
+                ..ConsumeOptions::default()
+            },
+            stop.clone(),
+        );
+        let server = tonic::transport::Server::builder()
+            .add_service(AgentGatewayServer::new(self.service))
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                stop.clone().cancelled_owned(),
+            );
+        let (consumed, served) = tokio::join!(consumer, server);
+        let report = consumed.map_err(|e| format!("agent-gateway consumer: {e}"))?;
+        tracing::info!(?report, "agent gateway drained");
+        served.map_err(|e| format!("grpc server: {e}"))
+    }
+}
+
+/// Runs the gateway as a service.
+pub async fn run(ctx: ServiceContext, agents: Agents, listen: SocketAddr) -> Result<(), String> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("--listen {listen}: {e}"))?;
+    tracing::info!(%listen, "agent gateway gRPC listening");
+    let gateway = AgentGatewayService::new(
+        GatewayParts {
+            config: ctx.config.clone(),
+            backends: ctx.backends.clone(),
+            agents,
+            options: GatewayOptions::default(),
+        },
+        ctx.shutdown.token(),
+    )
+    .await?;
+    gateway.run(listener).await
+}

@@ -1,0 +1,262 @@
+//! The gateway's own Redis keys, through a connection it opens from `redis.url`.
+//!
+//! Every key starts with `redis.key_prefix`; keys of one business share the hash tag
+//! `{<business>}` so the append script touches one cluster slot:
+//!
+//! - `agent-gw:{<business>}:events:<agent>`: the agent's durable event log, a Redis stream
+//!   of encoded `AgentEvent`s (field `e`), entry id `<cursor>-0`, capped (`MAXLEN ~`). Every
+//!   replica's `Connect` for that agent tails it, which is what makes reconnect-without-loss
+//!   and several replicas work.
+//! - `agent-gw:{<business>}:cursor:<agent>`: the agent's last cursor (`INCR`).
+//! - `agent-gw:{<business>}:seen:<event id>`: the cursor an `AgentTask` got (redelivery dedup).
+//! - `agent-gw:{<business>}:ref:<ref>` → opaque id, and `agent-gw:{<business>}:refof:<opaque>`
+//!   → ref: the conversation references agents see (random, 128 bits); a reference only
+//!   resolves under its own business.
+//! - `agent-gw:{<business>}:cmd:<outbound event id>` → the command id of an agent's reply,
+//!   so its delivery result names the command.
+//! - `agent-gw:session:<sha256 of the session token>` → `<business>\n<agent>`, with the
+//!   session's expiry. Sessions are in Redis (not in memory) so any replica accepts a session
+//!   another replica issued; only the token's hash is stored.
+
+use std::time::Duration;
+
+use parley_types::ConversationKey;
+use rand::Rng as _;
+use redis::{AsyncCommands as _, aio::ConnectionManager, streams::StreamReadReply};
+use sha2::{Digest as _, Sha256};
+
+/// A Redis failure, as text.
+pub type Result<T> = std::result::Result<T, String>;
+
+const APPEND: &str = r"
+local prior = redis.call('GET', KEYS[3])
+if prior then return tonumber(prior) end
+local n = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], n .. '-0', 'e', ARGV[1])
+redis.call('SET', KEYS[3], n, 'EX', ARGV[3])
+return n
+";
+
+/// The gateway's keys.
+#[derive(Clone)]
+pub struct GatewayStore {
+    conn: ConnectionManager,
+    prefix: String,
+    append: redis::Script,
+    /// Entries kept per agent stream (approximately).
+    pub stream_cap: usize,
+    /// How long references and dedup marks live.
+    pub retention: Duration,
+}
+
+fn redis_err(op: &'static str) -> impl Fn(redis::RedisError) -> String {
+    move |e| format!("redis {op}: {e}")
+}
+
+/// Whether `r` looks like a reference the gateway issued (32 lowercase hex digits).
+fn valid_ref(r: &str) -> bool {
+    r.len() == 32
+        && r.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl GatewayStore {
+    /// Connects to `url`.
+    pub async fn connect(url: &str, prefix: &str, retention: Duration) -> Result<Self> {
+        let client = redis::Client::open(url).map_err(redis_err("open"))?;
+        let conn = client
+            .get_connection_manager()
+            .await
+            .map_err(redis_err("connect"))?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            append: redis::Script::new(APPEND),
+            stream_cap: 10_000,
+            retention,
+        })
+    }
+
+    fn key(&self, business: &str, rest: &str) -> String {
+        format!("{}agent-gw:{{{business}}}:{rest}", self.prefix)
+    }
+
+    fn secs(&self) -> u64 {
+        self.retention.as_secs().max(1)
+    }
+
+    /// Stores a session for `ttl`.
+    pub async fn put_session(
+        &self,
+        session: &str,
+        business: &str,
+        agent: &str,
+        ttl: Duration,
+    ) -> Result<()> {
+        let key = format!(
+            "{}agent-gw:session:{}",
+            self.prefix,
+            hex::encode(Sha256::digest(session.as_bytes()))
+        );
+        let mut conn = self.conn.clone();
+        let _: () = conn
+            .set_ex(key, format!("{business}\n{agent}"), ttl.as_secs().max(1))
+            .await
+            .map_err(redis_err("SET session"))?;
+        Ok(())
+    }
+
+    /// The (business, agent) of a live session.
+    pub async fn session(&self, session: &str) -> Result<Option<(String, String)>> {
+        let key = format!(
+            "{}agent-gw:session:{}",
+            self.prefix,
+            hex::encode(Sha256::digest(session.as_bytes()))
+        );
+        let mut conn = self.conn.clone();
+        let value: Option<String> = conn.get(key).await.map_err(redis_err("GET session"))?;
+        Ok(value.and_then(|v| {
+            v.split_once('\n')
+                .map(|(b, a)| (b.to_owned(), a.to_owned()))
+        }))
+    }
+
+    /// The reference of a conversation, issued on first use.
+    pub async fn ref_for(&self, key: &ConversationKey) -> Result<String> {
+        let business = key.business.as_str();
+        let refof = self.key(business, &format!("refof:{}", key.opaque.as_str()));
+        let mut conn = self.conn.clone();
+        let existing: Option<String> = conn.get(&refof).await.map_err(redis_err("GET ref"))?;
+        if let Some(existing) = existing {
+            return Ok(existing);
+        }
+        let fresh = hex::encode(rand::rng().random::<[u8; 16]>());
+        let _: () = conn
+            .set_ex(
+                self.key(business, &format!("ref:{fresh}")),
+                key.opaque.as_str(),
+                self.secs(),
+            )
+            .await
+            .map_err(redis_err("SET ref"))?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&refof)
+            .arg(&fresh)
+            .arg("NX")
+            .arg("EX")
+            .arg(self.secs())
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err("SET refof"))?;
+        if set.is_some() {
+            return Ok(fresh);
+        }
+        let winner: Option<String> = conn.get(&refof).await.map_err(redis_err("GET ref"))?;
+        Ok(winner.unwrap_or(fresh))
+    }
+
+    /// The conversation `reference` names in `business`, if it is one of that business's.
+    pub async fn resolve(
+        &self,
+        business: &str,
+        reference: &str,
+    ) -> Result<Option<ConversationKey>> {
+        if !valid_ref(reference) {
+            return Ok(None);
+        }
+        let mut conn = self.conn.clone();
+        let opaque: Option<String> = conn
+            .get(self.key(business, &format!("ref:{reference}")))
+            .await
+            .map_err(redis_err("GET ref"))?;
+        Ok(opaque.and_then(|o| ConversationKey::parse(business, &o).ok()))
+    }
+
+    /// Appends an encoded `AgentEvent` to the agent's log once per `event_id`; its cursor.
+    pub async fn append(
+        &self,
+        business: &str,
+        agent: &str,
+        event_id: &str,
+        event: &[u8],
+    ) -> Result<u64> {
+        let mut conn = self.conn.clone();
+        self.append
+            .key(self.key(business, &format!("events:{agent}")))
+            .key(self.key(business, &format!("cursor:{agent}")))
+            .key(self.key(business, &format!("seen:{agent}:{event_id}")))
+            .arg(event)
+            .arg(self.stream_cap)
+            .arg(self.secs())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(redis_err("append"))
+    }
+
+    /// The agent's newest cursor.
+    pub async fn latest_cursor(&self, business: &str, agent: &str) -> Result<u64> {
+        let mut conn = self.conn.clone();
+        let n: Option<u64> = conn
+            .get(self.key(business, &format!("cursor:{agent}")))
+            .await
+            .map_err(redis_err("GET cursor"))?;
+        Ok(n.unwrap_or(0))
+    }
+
+    /// Up to `count` events after `cursor`, oldest first, as (cursor, encoded event).
+    pub async fn read_after(
+        &self,
+        business: &str,
+        agent: &str,
+        cursor: u64,
+        count: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut conn = self.conn.clone();
+        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(self.key(business, &format!("events:{agent}")))
+            .arg(format!("{cursor}-0"))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err("XREAD"))?;
+        let mut out = Vec::new();
+        for stream in reply.map(|r| r.keys).unwrap_or_default() {
+            for entry in stream.ids {
+                let Some(n) = entry.id.split('-').next().and_then(|n| n.parse().ok()) else {
+                    continue;
+                };
+                let Some(value) = entry.map.get("e") else {
+                    continue;
+                };
+                let bytes: Vec<u8> =
+                    redis::from_redis_value_ref(value).map_err(|e| format!("redis decode: {e}"))?;
+                out.push((n, bytes));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remembers which command sent an outbound event.
+    pub async fn put_command(&self, business: &str, event_id: &str, command: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: () = conn
+            .set_ex(
+                self.key(business, &format!("cmd:{event_id}")),
+                command,
+                self.secs(),
+            )
+            .await
+            .map_err(redis_err("SET cmd"))?;
+        Ok(())
+    }
+
+    /// The command that sent an outbound event.
+    pub async fn command_of(&self, business: &str, event_id: &str) -> Result<Option<String>> {
+        let mut conn = self.conn.clone();
+        conn.get(self.key(business, &format!("cmd:{event_id}")))
+            .await
+            .map_err(redis_err("GET cmd"))
+    }
+}

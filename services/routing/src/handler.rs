@@ -1,0 +1,670 @@
+//! The consumers' handlers, and applying one input to a conversation: gate, load, reduce,
+//! publish the effects (`effects`), compare-and-set, then the agent pool.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome};
+use parley_proto::v1::{
+    AgentTask, AssignmentEndReason, ConversationKey as KeyProto, ConversationState, InboundMessage,
+    LifecycleState, RoutingCommand, agent_task, inbound_message, routing_command,
+    transfer_conversation,
+};
+use parley_state::{AgentPool, CasOutcome, ConversationStore, GateDecision, QueueEntry};
+use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
+use prost::Message as _;
+
+use crate::{
+    config::RoutingConfig,
+    effects::effect_ids,
+    lifecycle::{Context, Conversation, Effect, EndReason, Ignored, Input, TransferTarget, reduce},
+    rules::Rules,
+};
+
+/// The gate stage of routing.
+pub const STAGE_ROUTING: &str = "routing";
+/// The store scope of routing command ids already applied.
+const SCOPE_COMMANDS: &str = "routing-commands";
+/// The id of the (single, logical) bot.
+pub(crate) const BOT_ID: &str = "bot";
+
+pub(crate) type Failure = String;
+
+/// Everything the handlers and the assignment loop share.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn ConversationStore>,
+    pub(crate) pool: Arc<dyn AgentPool>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) namespace: Namespace,
+    pub(crate) partitions: PartitionCount,
+    pub(crate) config: RoutingConfig,
+    pub(crate) default_rules: Rules,
+    pub(crate) businesses: Vec<BusinessId>,
+    pub(crate) dedup_ttl: Duration,
+    /// Pool holdings that disagree with the conversation's state, with when first seen.
+    pub(crate) mismatches: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+/// What caused an input.
+pub(crate) struct Cause<'a> {
+    pub(crate) event_id: EventId,
+    /// The customer's message, for inbound inputs.
+    pub(crate) inbound: Option<&'a InboundMessage>,
+    /// The inbound sequence (inbound inputs only).
+    pub(crate) sequence: Option<u64>,
+}
+
+/// What [`Shared::process`] did.
+#[derive(Debug)]
+pub(crate) enum Processed {
+    /// The new state is stored.
+    Applied {
+        /// Queues that gained a conversation.
+        enqueued: Vec<String>,
+        /// An agent's capacity was freed.
+        released: bool,
+    },
+    /// The input changed nothing.
+    Ignored(Ignored),
+    /// This inbound sequence was applied already.
+    AlreadyApplied,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+pub(crate) fn timestamp_ms(ms: u64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: i64::try_from(ms / 1000).unwrap_or(i64::MAX),
+        nanos: i32::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
+    }
+}
+
+pub(crate) fn ms_of(ts: Option<&prost_types::Timestamp>) -> u64 {
+    ts.map_or(0, |t| {
+        u64::try_from(t.seconds)
+            .unwrap_or(0)
+            .saturating_mul(1000)
+            .saturating_add(u64::try_from(t.nanos).unwrap_or(0) / 1_000_000)
+    })
+}
+
+pub(crate) fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// The reducer's view of a stored state.
+pub(crate) fn to_conversation(state: &ConversationState) -> Conversation {
+    let lifecycle =
+        LifecycleState::try_from(state.lifecycle).unwrap_or(LifecycleState::Unspecified);
+    Conversation {
+        state: lifecycle,
+        intent: state.intent.clone(),
+        group: state.group.clone(),
+        queue: non_empty(&state.queue),
+        agent: non_empty(&state.assigned_agent_id),
+        with_bot: lifecycle == LifecycleState::WithBot,
+        reopen_count: state.reopen_count,
+    }
+}
+
+pub(crate) fn key_proto(key: &ConversationKey) -> KeyProto {
+    KeyProto {
+        business_id: key.business.to_string(),
+        opaque_id: key.opaque.as_str().to_owned(),
+    }
+}
+
+pub(crate) fn end_reason(reason: EndReason) -> AssignmentEndReason {
+    match reason {
+        EndReason::Escalated | EndReason::Transferred => AssignmentEndReason::Transferred,
+        EndReason::CustomerClosed => AssignmentEndReason::ClosedByCustomer,
+        EndReason::Resolved => AssignmentEndReason::Resolved,
+        EndReason::Lost => AssignmentEndReason::NoReply,
+    }
+}
+
+/// The reducer's input for a customer's message, if it is one routing acts on.
+fn inbound_input(event: &InboundMessage) -> Option<Input> {
+    let message = |text: String| Input::CustomerMessage {
+        text,
+        intent: event.intent.clone(),
+        group: event.group.clone(),
+    };
+    match event.kind.as_ref()? {
+        inbound_message::Kind::Text(text) => Some(message(text.body.clone())),
+        inbound_message::Kind::InteractiveReply(_) | inbound_message::Kind::Reaction(_) => {
+            Some(message(String::new()))
+        }
+        inbound_message::Kind::Close(_) => Some(Input::CustomerClose),
+        inbound_message::Kind::TypingStart(_) | inbound_message::Kind::TypingEnd(_) => None,
+    }
+}
+
+impl Shared {
+    pub(crate) fn rules(&self, business: &BusinessId) -> &Rules {
+        self.config
+            .rules
+            .get(business)
+            .unwrap_or(&self.default_rules)
+    }
+
+    /// Loads, reduces, publishes the effects, stores the new state (retrying on a
+    /// conflict), then updates the agent pool.
+    pub(crate) async fn process(
+        &self,
+        key: &ConversationKey,
+        input: &Input,
+        cause: &Cause<'_>,
+    ) -> Result<Processed, Failure> {
+        let rules = self.rules(&key.business);
+        let mut appended = false;
+        for _ in 0..20 {
+            let loaded = self
+                .store
+                .load(key)
+                .await
+                .map_err(|e| format!("load: {e}"))?;
+            let (version, state) = match loaded {
+                Some(v) => (
+                    v.version,
+                    ConversationState::decode(v.state.as_ref())
+                        .map_err(|e| format!("stored state: {e}"))?,
+                ),
+                None => (
+                    0,
+                    ConversationState {
+                        key: Some(key_proto(key)),
+                        partition: self.partitions.of(key).get(),
+                        created_at: Some(timestamp_ms(now_ms())),
+                        ..ConversationState::default()
+                    },
+                ),
+            };
+            if let Some(sequence) = cause.sequence
+                && sequence <= state.last_inbound_sequence
+            {
+                return Ok(Processed::AlreadyApplied);
+            }
+            let now = now_ms();
+            let ctx = Context {
+                rules,
+                now_utc_seconds: i64::try_from(now / 1000).unwrap_or(i64::MAX),
+            };
+            let outcome = reduce(&to_conversation(&state), input, &ctx);
+            if let Some(why) = outcome.ignored
+                && cause.sequence.is_none()
+            {
+                return Ok(Processed::Ignored(why));
+            }
+            if let Some(event) = cause.inbound
+                && !appended
+                && matches!(input, Input::CustomerMessage { .. })
+            {
+                self.store
+                    .append_transcript(key, event.encode_to_vec().into())
+                    .await
+                    .map_err(|e| format!("transcript: {e}"))?;
+                appended = true;
+            }
+            let next = self.next_state(key, &state, &outcome.conversation, version, now, cause);
+            for (effect, id) in outcome
+                .effects
+                .iter()
+                .zip(effect_ids(&cause.event_id, &outcome.effects))
+            {
+                self.publish_effect(key, effect, &id, cause, &next).await?;
+            }
+            match self
+                .store
+                .compare_and_set(key, version, next.encode_to_vec().into())
+                .await
+                .map_err(|e| format!("compare-and-set: {e}"))?
+            {
+                CasOutcome::Conflict { .. } => continue,
+                CasOutcome::Applied { .. } => {}
+            }
+            if let Some(why) = outcome.ignored {
+                return Ok(Processed::Ignored(why));
+            }
+            return self.update_pool(key, &outcome.effects, &next).await;
+        }
+        Err("too many conflicting writes".into())
+    }
+
+    pub(crate) fn next_state(
+        &self,
+        key: &ConversationKey,
+        state: &ConversationState,
+        conv: &Conversation,
+        version: u64,
+        now: u64,
+        cause: &Cause<'_>,
+    ) -> ConversationState {
+        let mut next = state.clone();
+        let at = Some(timestamp_ms(now));
+        if next.lifecycle != conv.state as i32 {
+            next.state_entered_at = at;
+            if matches!(
+                conv.state,
+                LifecycleState::ClosedByCustomer | LifecycleState::Resolved
+            ) {
+                next.ended_at = at;
+            }
+            if conv.state != LifecycleState::Assigned {
+                next.assignment_id.clear();
+            }
+        }
+        next.lifecycle = conv.state as i32;
+        next.intent.clone_from(&conv.intent);
+        next.group.clone_from(&conv.group);
+        next.queue = conv.queue.clone().unwrap_or_default();
+        next.skills = conv
+            .queue
+            .as_deref()
+            .and_then(|q| self.rules(&key.business).queue(q))
+            .map(|q| q.skills().to_vec())
+            .unwrap_or_default();
+        let agent = conv.agent.clone().unwrap_or_default();
+        if agent != next.assigned_agent_id {
+            next.state_entered_at = at;
+            next.assignment_id = if agent.is_empty() {
+                String::new()
+            } else {
+                format!("{agent}@{}-{version}", cause.event_id)
+            };
+        }
+        next.assigned_agent_id = agent;
+        next.bot_id = if conv.with_bot {
+            BOT_ID.to_owned()
+        } else {
+            String::new()
+        };
+        next.reopen_count = conv.reopen_count;
+        next.version = version + 1;
+        next.updated_at = at;
+        if let Some(event) = cause.inbound {
+            if let Some(sequence) = cause.sequence {
+                next.last_inbound_sequence = sequence;
+            }
+            if !matches!(event.kind, Some(inbound_message::Kind::Close(_))) {
+                next.last_customer_message_at = at;
+            }
+            if event.capabilities.is_some() {
+                next.capabilities.clone_from(&event.capabilities);
+            }
+            if event.locale.is_some() {
+                next.locale.clone_from(&event.locale);
+            }
+            if event.device_agent.is_some() {
+                next.device_agent.clone_from(&event.device_agent);
+            }
+        }
+        next
+    }
+
+    /// The pool's side of the effects, once the state is stored. A conversation whose state
+    /// is queued is (idempotently) queued in the pool, also when redelivered.
+    pub(crate) async fn update_pool(
+        &self,
+        key: &ConversationKey,
+        effects: &[Effect],
+        next: &ConversationState,
+    ) -> Result<Processed, Failure> {
+        let business = key.business.as_str();
+        let tag = key.opaque.as_str();
+        let mut released = false;
+        for effect in effects {
+            match effect {
+                Effect::Dequeue { queue } => {
+                    self.pool
+                        .dequeue(business, queue, tag)
+                        .await
+                        .map_err(|e| format!("dequeue: {e}"))?;
+                }
+                Effect::ReleaseAgent { agent, .. } => {
+                    self.pool
+                        .release(business, agent, tag)
+                        .await
+                        .map_err(|e| format!("release: {e}"))?;
+                    released = true;
+                }
+                _ => {}
+            }
+        }
+        let mut enqueued = Vec::new();
+        if next.lifecycle == LifecycleState::Queued as i32 {
+            self.enqueue(key, next).await?;
+            enqueued.push(next.queue.clone());
+        }
+        Ok(Processed::Applied { enqueued, released })
+    }
+
+    pub(crate) async fn enqueue(
+        &self,
+        key: &ConversationKey,
+        state: &ConversationState,
+    ) -> Result<(), Failure> {
+        let rules = self.rules(&key.business);
+        let Some(queue) = rules.queue(&state.queue) else {
+            return Ok(());
+        };
+        self.pool
+            .enqueue(
+                key.business.as_str(),
+                queue.name(),
+                &QueueEntry {
+                    conversation: key.opaque.as_str().to_owned(),
+                    priority: i32::try_from(queue.priority()).unwrap_or(i32::MAX),
+                    enqueued_at_ms: ms_of(state.state_entered_at.as_ref()),
+                    required_skills: queue.skills().to_vec(),
+                },
+            )
+            .await
+            .map_err(|e| format!("enqueue: {e}"))?;
+        Ok(())
+    }
+
+    /// Runs the follow-ups of a processed input: assignment in the queues that gained a
+    /// conversation, or in every queue of the business when capacity was freed.
+    pub(crate) async fn follow_up(
+        &self,
+        business: &BusinessId,
+        processed: &Processed,
+    ) -> Result<(), Failure> {
+        if let Processed::Applied { enqueued, released } = processed {
+            if *released {
+                self.assign_business(business).await?;
+            } else {
+                for queue in enqueued {
+                    self.assign_queue(business, queue).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One inbound event.
+    pub(crate) async fn handle_inbound(&self, event: &InboundMessage) -> Outcome {
+        let Some(meta) = event.meta.as_ref() else {
+            return dead("the event has no meta");
+        };
+        let Some(conversation) = meta.conversation.as_ref() else {
+            return dead("the event names no conversation");
+        };
+        let Ok(key) = ConversationKey::parse(&conversation.business_id, &conversation.opaque_id)
+        else {
+            return dead("the event's conversation key is invalid");
+        };
+        let Ok(event_id) = EventId::new(meta.event_id.clone()) else {
+            return dead("the event has no valid id");
+        };
+        let Ok(sequence) = Sequence::new(meta.sequence) else {
+            return dead("the event has no sequence");
+        };
+        match self
+            .store
+            .gate(&key, STAGE_ROUTING, sequence, &self.config.gate)
+            .await
+        {
+            Ok(GateDecision::Duplicate) => return Outcome::Ack,
+            Ok(GateDecision::Wait { .. }) => return retry(Duration::from_millis(100), "waiting"),
+            Ok(GateDecision::Apply { .. }) => {}
+            Err(error) => return retry(Duration::from_millis(500), format!("gate: {error}")),
+        }
+        let result = match inbound_input(event) {
+            None => self
+                .forward_typing(&key, event, &event_id, meta.sequence)
+                .await
+                .map(|()| Processed::AlreadyApplied),
+            Some(input) => {
+                let cause = Cause {
+                    event_id,
+                    inbound: Some(event),
+                    sequence: Some(meta.sequence),
+                };
+                self.process(&key, &input, &cause).await
+            }
+        };
+        match result {
+            Ok(processed) => {
+                if let Err(error) = self.store.complete(&key, STAGE_ROUTING, sequence).await {
+                    return retry(
+                        Duration::from_millis(500),
+                        format!("gate complete: {error}"),
+                    );
+                }
+                if let Err(error) = self.follow_up(&key.business, &processed).await {
+                    // The tick retries the assignment.
+                    tracing::warn!(%error, "assignment after an inbound message failed");
+                }
+                Outcome::Ack
+            }
+            Err(error) => {
+                let _ = self.store.release(&key, STAGE_ROUTING, sequence).await;
+                retry(Duration::from_millis(500), error)
+            }
+        }
+    }
+
+    /// Typing changes no state: forwarded to the assigned agent, if any (the bot does not
+    /// get them).
+    pub(crate) async fn forward_typing(
+        &self,
+        key: &ConversationKey,
+        event: &InboundMessage,
+        event_id: &EventId,
+        sequence: u64,
+    ) -> Result<(), Failure> {
+        let Some(stored) = self
+            .store
+            .load(key)
+            .await
+            .map_err(|e| format!("load: {e}"))?
+        else {
+            return Ok(());
+        };
+        let state =
+            ConversationState::decode(stored.state.as_ref()).map_err(|e| format!("state: {e}"))?;
+        if state.lifecycle != LifecycleState::Assigned as i32 || state.assigned_agent_id.is_empty()
+        {
+            return Ok(());
+        }
+        let cause = Cause {
+            event_id: event_id.clone(),
+            inbound: Some(event),
+            sequence: Some(sequence),
+        };
+        let id = event_id.derived(&format!("{STAGE_ROUTING}.typing"), 0);
+        let task = AgentTask {
+            meta: Some(self.sequenced_meta(key, &id, &cause, "agent").await?),
+            agent_id: state.assigned_agent_id.clone(),
+            assignment_id: state.assignment_id.clone(),
+            task: Some(agent_task::Task::CustomerMessage(event.clone())),
+        };
+        self.publish_agent(key, &id, &task).await
+    }
+
+    /// One routing command.
+    pub(crate) async fn handle_command(&self, command: &RoutingCommand) -> Outcome {
+        let Some(meta) = command.meta.as_ref() else {
+            return dead("the command has no meta");
+        };
+        let Some(conversation) = meta.conversation.as_ref() else {
+            return dead("the command names no conversation or business");
+        };
+        let Ok(business) = BusinessId::new(conversation.business_id.clone()) else {
+            return dead("the command's business id is invalid");
+        };
+        let Ok(event_id) = EventId::new(meta.event_id.clone()) else {
+            return dead("the command has no valid id");
+        };
+        let Some(kind) = command.command.as_ref() else {
+            return dead("the command is empty");
+        };
+        match kind {
+            routing_command::Command::AgentPresence(presence) => {
+                return settle(self.presence(&business, presence).await);
+            }
+            routing_command::Command::AgentCapacity(capacity) => {
+                return settle(self.capacity(&business, capacity).await);
+            }
+            _ => {}
+        }
+        let Ok(key) = ConversationKey::parse(&conversation.business_id, &conversation.opaque_id)
+        else {
+            return dead("the command's conversation key is invalid");
+        };
+        match self
+            .store
+            .is_remembered(&key, SCOPE_COMMANDS, event_id.as_str())
+            .await
+        {
+            Ok(true) => return Outcome::Ack,
+            Ok(false) => {}
+            Err(error) => return retry(Duration::from_millis(500), format!("store: {error}")),
+        }
+        let input = match kind {
+            routing_command::Command::Escalate(escalate) => Input::BotEscalate {
+                reason: escalate.reason(),
+                queue: non_empty(&escalate.queue),
+            },
+            routing_command::Command::Transfer(transfer) => match &transfer.target {
+                Some(transfer_conversation::Target::ToAgentId(agent)) => Input::Transfer {
+                    target: TransferTarget::Agent(agent.clone()),
+                },
+                Some(transfer_conversation::Target::ToQueue(queue)) => Input::Transfer {
+                    target: TransferTarget::Queue(queue.clone()),
+                },
+                None => return dead("a transfer without a target"),
+            },
+            routing_command::Command::Accept(accept) => Input::AgentAccept {
+                agent: accept.agent_id.clone(),
+            },
+            routing_command::Command::Decline(decline) => Input::AgentLost {
+                agent: decline.agent_id.clone(),
+            },
+            routing_command::Command::Resolve(resolve) => Input::AgentResolve {
+                agent: resolve.agent_id.clone(),
+            },
+            routing_command::Command::AgentReplied(replied) => {
+                return settle(self.agent_replied(&key, &replied.agent_id).await);
+            }
+            // Not in the state machine yet.
+            routing_command::Command::ReturnToBot(_) | routing_command::Command::Close(_) => {
+                tracing::warn!("routing command not supported yet; dropped");
+                return Outcome::Ack;
+            }
+            routing_command::Command::AgentPresence(_)
+            | routing_command::Command::AgentCapacity(_) => return Outcome::Ack,
+        };
+        let cause = Cause {
+            event_id: event_id.clone(),
+            inbound: None,
+            sequence: None,
+        };
+        match self.process(&key, &input, &cause).await {
+            Ok(processed) => {
+                if let Err(error) = self
+                    .store
+                    .remember(&key, SCOPE_COMMANDS, event_id.as_str(), self.dedup_ttl)
+                    .await
+                {
+                    return retry(Duration::from_millis(500), format!("store: {error}"));
+                }
+                if let Err(error) = self.follow_up(&key.business, &processed).await {
+                    tracing::warn!(%error, "assignment after a command failed");
+                }
+                Outcome::Ack
+            }
+            Err(error) => retry(Duration::from_millis(500), error),
+        }
+    }
+
+    /// Records an agent's reply (it answered within the response target).
+    pub(crate) async fn agent_replied(
+        &self,
+        key: &ConversationKey,
+        agent: &str,
+    ) -> Result<(), Failure> {
+        for _ in 0..20 {
+            let Some(stored) = self.store.load(key).await.map_err(|e| e.to_string())? else {
+                return Ok(());
+            };
+            let mut state =
+                ConversationState::decode(stored.state.as_ref()).map_err(|e| e.to_string())?;
+            if state.assigned_agent_id != agent {
+                return Ok(());
+            }
+            state.last_business_message_at = Some(timestamp_ms(now_ms()));
+            state.version = stored.version + 1;
+            match self
+                .store
+                .compare_and_set(key, stored.version, state.encode_to_vec().into())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                CasOutcome::Applied { .. } => return Ok(()),
+                CasOutcome::Conflict { .. } => {}
+            }
+        }
+        Err("too many conflicting writes".into())
+    }
+}
+
+fn dead(reason: &str) -> Outcome {
+    Outcome::DeadLetter {
+        reason: reason.to_owned(),
+    }
+}
+
+fn retry(delay: Duration, reason: impl Into<String>) -> Outcome {
+    Outcome::Retry {
+        delay,
+        reason: reason.into(),
+    }
+}
+
+fn settle(result: Result<(), Failure>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ack,
+        Err(error) => retry(Duration::from_millis(500), error),
+    }
+}
+
+/// The `amb.inbound` consumer's handler.
+pub(crate) struct InboundHandler(pub(crate) Arc<Shared>);
+
+#[async_trait]
+impl Handler for InboundHandler {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        match InboundMessage::decode(delivery.payload.as_ref()) {
+            Ok(event) => self.0.handle_inbound(&event).await,
+            Err(error) => Outcome::DeadLetter {
+                reason: format!("not a parley.v1.InboundMessage: {error}"),
+            },
+        }
+    }
+}
+
+/// The `amb.routing` consumer's handler.
+pub(crate) struct CommandHandler(pub(crate) Arc<Shared>);
+
+#[async_trait]
+impl Handler for CommandHandler {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        match RoutingCommand::decode(delivery.payload.as_ref()) {
+            Ok(command) => self.0.handle_command(&command).await,
+            Err(error) => Outcome::DeadLetter {
+                reason: format!("not a parley.v1.RoutingCommand: {error}"),
+            },
+        }
+    }
+}

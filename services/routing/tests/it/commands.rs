@@ -1,0 +1,156 @@
+//! Routing commands: the bot's escalation, presence and capacity, an agent's reply, and
+//! re-assignment after a missed response target.
+
+use std::time::Duration;
+
+use parley_proto::v1::{
+    AgentCapacityChanged, AgentPresence, AgentPresenceChanged, AgentReplied, AssignmentEndReason,
+    ConversationEvent, EscalateToHuman, EscalationReason, LifecycleState as S, agent_task,
+    conversation_event, routing_command,
+};
+use parley_state::{AgentPool as _, PresenceStatus};
+
+use crate::harness::{BIZ, conversation_of, key, platform};
+
+fn is(event: &ConversationEvent, conversation: &str, to: S) -> bool {
+    conversation_of(event.meta.as_ref()).ends_with(conversation) && event.state() == to
+}
+
+fn assigned_to(event: &ConversationEvent) -> String {
+    match &event.transition {
+        Some(conversation_event::Transition::Assigned(a)) => a.agent_id.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_escalation_and_presence_commands() {
+    let p = platform(1).await;
+    let k = key("escalated");
+    p.say(&k, 1, "hi").await;
+    p.wait_event("with bot", |e| is(e, "escalated", S::WithBot))
+        .await;
+    p.command(
+        &k,
+        routing_command::Command::Escalate(EscalateToHuman {
+            reason: EscalationReason::BotFallback as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let queued = p
+        .wait_event("queued", |e| is(e, "escalated", S::Queued))
+        .await;
+    let Some(conversation_event::Transition::Queued(q)) = &queued.transition else {
+        panic!()
+    };
+    assert_eq!(q.reason(), EscalationReason::BotFallback);
+    assert_eq!(q.queue, "general");
+
+    // Capacity first (the agent is not present yet), then presence: assigned.
+    p.command(
+        &k,
+        routing_command::Command::AgentCapacity(AgentCapacityChanged {
+            agent_id: "carol".into(),
+            max_conversations: 3,
+        }),
+    )
+    .await;
+    p.command(
+        &k,
+        routing_command::Command::AgentPresence(AgentPresenceChanged {
+            agent_id: "carol".into(),
+            presence: AgentPresence::Available as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let assigned = p
+        .wait_event("assigned", |e| is(e, "escalated", S::Assigned))
+        .await;
+    assert_eq!(assigned_to(&assigned), "carol");
+    let carol = p.pool.agents(BIZ).await.unwrap();
+    assert_eq!((carol[0].capacity, carol[0].load), (3, 1));
+
+    // Carol goes offline: the conversation goes back to the queue.
+    p.command(
+        &k,
+        routing_command::Command::AgentPresence(AgentPresenceChanged {
+            agent_id: "carol".into(),
+            presence: AgentPresence::Offline as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let requeued = p
+        .wait_event("re-queued", |e| is(e, "escalated", S::Queued))
+        .await;
+    let Some(conversation_event::Transition::Queued(q)) = &requeued.transition else {
+        panic!()
+    };
+    assert_eq!(q.reason(), EscalationReason::Reassignment);
+    let carol = p.pool.agents(BIZ).await.unwrap();
+    assert_eq!(
+        (carol[0].status, carol[0].load),
+        (PresenceStatus::Offline, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_missing_the_response_target_loses_the_conversation() {
+    let p = platform(1).await;
+    p.agent_online("alice", 2).await;
+    let silent = key("silent");
+    let answered = key("answered");
+    p.say_with_intent(&silent, 1, "hello", "fast").await;
+    p.say_with_intent(&answered, 1, "hello", "fast").await;
+    let mut assignments = 0;
+    while assignments < 2 {
+        let task = p
+            .wait_task("assignment", |t| {
+                matches!(t.task, Some(agent_task::Task::NewAssignment(_)))
+            })
+            .await;
+        assert_eq!(task.agent_id, "alice");
+        if conversation_of(task.meta.as_ref()).ends_with("answered") {
+            p.command(
+                &answered,
+                routing_command::Command::AgentReplied(AgentReplied {
+                    agent_id: "alice".into(),
+                    ..Default::default()
+                }),
+            )
+            .await;
+        }
+        assignments += 1;
+    }
+    p.agent_online("bob", 2).await;
+
+    // After the 1 s target: the silent conversation leaves alice for bob.
+    let ended = p
+        .wait_task("assignment ended", |t| {
+            matches!(t.task, Some(agent_task::Task::AssignmentEnded(_)))
+        })
+        .await;
+    assert_eq!(ended.agent_id, "alice");
+    assert!(conversation_of(ended.meta.as_ref()).ends_with("silent"));
+    let Some(agent_task::Task::AssignmentEnded(e)) = &ended.task else {
+        panic!()
+    };
+    assert_eq!(e.reason(), AssignmentEndReason::NoReply);
+    let reassigned = p
+        .wait_task("re-assignment", |t| {
+            matches!(t.task, Some(agent_task::Task::NewAssignment(_)))
+        })
+        .await;
+    assert_eq!(reassigned.agent_id, "bob");
+    assert!(conversation_of(reassigned.meta.as_ref()).ends_with("silent"));
+
+    // The answered conversation stays with alice, who takes no new work meanwhile.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let agents = p.pool.agents(BIZ).await.unwrap();
+    let alice = agents.iter().find(|a| a.agent_id == "alice").unwrap();
+    assert_eq!((alice.status, alice.load), (PresenceStatus::Away, 1));
+    let held = p.pool.assignments_of(BIZ, "alice").await.unwrap();
+    assert_eq!(held, [answered.opaque.as_str().to_owned()]);
+}

@@ -1,0 +1,15 @@
+//! Routing against real NATS and Redis.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub,
+    dead_code
+)]
+
+mod capacity;
+mod commands;
+mod harness;
+mod lifecycle;
+mod order;
+mod recovery;
