@@ -583,7 +583,9 @@ impl Shared {
                         tracing::error!(status = http_status, %detail, "Apple refused our credentials; check msp.id and msp.secret");
                         self.dead_letter(cause, http_status, detail)
                     }
-                    FinalReason::BadRequest | FinalReason::Other => self.dead_letter(cause, http_status, detail),
+                    FinalReason::BadRequest | FinalReason::Other => {
+                        self.dead_letter(cause, http_status, detail)
+                    }
                 }
             }
         }
