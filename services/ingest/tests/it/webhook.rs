@@ -590,3 +590,25 @@ async fn ingest_records_what_the_outbound_gate_needs() {
     );
     assert_eq!(p.events(5, Duration::from_secs(10)).await.len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intent_group_locale_capabilities_and_device_are_carried() {
+    let p = platform().await;
+    let json = json!({"v": 1, "id": "ctx-1", "type": "text", "body": "hello", "locale": "ar_SA",
+                      "intent": "order_status", "group": "support_en"});
+    let mut req = valid(&p, "ctx-1", &json);
+    req.headers.retain(|(n, _)| *n != "capability-list");
+    req.headers
+        .push(("capability-list", "quick%2Clist%2CAUTH2".to_owned()));
+    assert_eq!(post(&p, req).await.0, 200);
+    let event = p.events(1, Duration::from_secs(10)).await.remove(0);
+    assert_eq!(event.intent, "order_status");
+    assert_eq!(event.group, "support_en");
+    assert_eq!(event.locale.as_ref().unwrap().language_tag, "ar-SA");
+    assert_eq!(event.device_agent.as_ref().unwrap().raw, "iPhone OS");
+    let capabilities = &event.capabilities.as_ref().unwrap().capabilities;
+    assert_eq!(capabilities.len(), 3, "{capabilities:?}");
+    let meta = event.meta.as_ref().unwrap();
+    assert!(meta.partition < p.config.partitions.get());
+    assert!(meta.event_id.starts_with("in-"));
+}
