@@ -920,3 +920,42 @@ async fn faults_can_be_limited_in_time_and_every_attempt_is_logged() {
     assert_eq!(attempts.last().unwrap().id, "t2");
     assert_eq!(attempts.last().unwrap().customer, device.customer);
 }
+
+#[tokio::test]
+async fn a_device_posts_the_payment_to_the_gateway_url_as_plain_json() {
+    let sim = simulator().await;
+    let seen = Arc::new(Mutex::new(None::<(http::HeaderMap, Value)>));
+    let app = axum::Router::new().route(
+        "/pay",
+        axum::routing::post({
+            let seen = seen.clone();
+            move |headers: http::HeaderMap, body: axum::body::Bytes| {
+                let seen = seen.clone();
+                async move {
+                    *seen.lock().unwrap() = Some((headers, serde_json::from_slice(&body).unwrap()));
+                    axum::Json(json!({"status": "STATUS_SUCCESS"}))
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let answer = sim
+        .devices()
+        .pay(&format!("http://{address}/pay"), "req-9")
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "STATUS_SUCCESS");
+    let (headers, body) = seen.lock().unwrap().clone().unwrap();
+    assert!(
+        headers.get("authorization").is_none(),
+        "no token on the payment callback"
+    );
+    assert!(!parley_apple::body::is_gzip(body.to_string().as_bytes()));
+    assert_eq!(body["requestIdentifier"], "req-9");
+    assert_eq!(
+        body["payment"]["paymentToken"]["paymentMethod"]["network"],
+        "Visa"
+    );
+}
