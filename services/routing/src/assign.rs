@@ -248,6 +248,56 @@ impl Shared {
         }
     }
 
+    /// Takes every conversation from an agent who is gone (said offline, or whose presence
+    /// expired because its connection died) and puts it back in its queue.
+    pub(crate) async fn agent_gone(
+        &self,
+        business: &BusinessId,
+        agent_id: &str,
+    ) -> Result<(), Failure> {
+        let held = self
+            .pool
+            .requeue_agent(business.as_str(), agent_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        for tag in held {
+            let Ok(key) = ConversationKey::parse(business.as_str(), &tag) else {
+                continue;
+            };
+            let cause = Cause {
+                event_id: EventId::fresh(),
+                inbound: None,
+                sequence: None,
+            };
+            self.process(
+                &key,
+                &Input::AgentLost {
+                    agent: agent_id.to_owned(),
+                },
+                &cause,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Re-queues the work of agents whose presence expired (no heartbeat): the pool reports
+    /// them offline while they still hold conversations.
+    pub(crate) async fn requeue_expired(&self, business: &BusinessId) -> Result<(), Failure> {
+        let agents = self
+            .pool
+            .agents(business.as_str())
+            .await
+            .map_err(|e| format!("agents: {e}"))?;
+        for agent in agents {
+            if agent.status == PresenceStatus::Offline && agent.load > 0 {
+                tracing::info!(agent = %agent.agent_id, "presence expired; re-queueing its conversations");
+                self.agent_gone(business, &agent.agent_id).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) async fn presence(
         &self,
         business: &BusinessId,
@@ -281,29 +331,7 @@ impl Shared {
             .await
             .map_err(|e| e.to_string())?;
         if status == PresenceStatus::Offline {
-            let held = self
-                .pool
-                .requeue_agent(business.as_str(), &change.agent_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            for tag in held {
-                let Ok(key) = ConversationKey::parse(business.as_str(), &tag) else {
-                    continue;
-                };
-                let cause = Cause {
-                    event_id: EventId::fresh(),
-                    inbound: None,
-                    sequence: None,
-                };
-                self.process(
-                    &key,
-                    &Input::AgentLost {
-                        agent: change.agent_id.clone(),
-                    },
-                    &cause,
-                )
-                .await?;
-            }
+            self.agent_gone(business, &change.agent_id).await?;
         }
         self.assign_business(business).await
     }

@@ -135,6 +135,9 @@ async fn tick(shared: Arc<Shared>, stop: CancellationToken) {
             if let Err(error) = shared.assign_business(business).await {
                 tracing::warn!(%error, "assignment tick failed");
             }
+            if let Err(error) = shared.requeue_expired(business).await {
+                tracing::warn!(%error, "re-queueing expired agents failed");
+            }
             if let Err(error) = shared.check_response_targets(business).await {
                 tracing::warn!(%error, "response target check failed");
             }

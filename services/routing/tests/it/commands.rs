@@ -154,3 +154,52 @@ async fn an_agent_missing_the_response_target_loses_the_conversation() {
     let held = p.pool.assignments_of(BIZ, "alice").await.unwrap();
     assert_eq!(held, [answered.opaque.as_str().to_owned()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_presence_expires_loses_its_conversations() {
+    let p = platform(1).await;
+    // Dave's connection dies right after he comes online: no heartbeat refreshes him.
+    p.pool
+        .set_presence(
+            BIZ,
+            "dave",
+            &parley_state::Presence {
+                status: PresenceStatus::Available,
+                capacity: 2,
+                skills: Vec::new(),
+            },
+            Duration::from_millis(800),
+        )
+        .await
+        .unwrap();
+    let k = key("orphaned");
+    p.say(&k, 1, "agent").await;
+    let first = p
+        .wait_task("assignment", |t| {
+            matches!(t.task, Some(agent_task::Task::NewAssignment(_)))
+        })
+        .await;
+    assert_eq!(first.agent_id, "dave");
+    // Once his presence expires, the tick takes the conversation back to the queue.
+    let ended = p
+        .wait_task("assignment ended", |t| {
+            matches!(t.task, Some(agent_task::Task::AssignmentEnded(_)))
+        })
+        .await;
+    assert_eq!(ended.agent_id, "dave");
+    assert!(conversation_of(ended.meta.as_ref()).ends_with("orphaned"));
+    p.agent_online("erin", 1).await;
+    let again = p
+        .wait_task("re-assignment", |t| {
+            matches!(t.task, Some(agent_task::Task::NewAssignment(_)))
+        })
+        .await;
+    assert_eq!(again.agent_id, "erin");
+    let dave = p
+        .pool_agents()
+        .await
+        .into_iter()
+        .find(|a| a.agent_id == "dave")
+        .unwrap();
+    assert_eq!((dave.status, dave.load), (PresenceStatus::Offline, 0));
+}
