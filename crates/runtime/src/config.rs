@@ -570,6 +570,34 @@ impl PlatformConfig {
         Ok(())
     }
 
+    /// Points the platform at a NATS server and a Redis server.
+    pub fn with_backends(
+        mut self,
+        nats_url: impl Into<String>,
+        redis_url: impl Into<String>,
+    ) -> Self {
+        self.nats.url = nats_url.into();
+        self.redis.url = redis_url.into();
+        self
+    }
+
+    /// Puts every stream, subject, consumer and Redis key under `prefix`, so several
+    /// deployments (or tests) share one NATS account and one Redis without meeting.
+    pub fn in_namespace(mut self, prefix: &str) -> Self {
+        self.nats.prefix = prefix.to_owned();
+        self.redis.key_prefix = format!("{prefix}:");
+        self
+    }
+
+    /// Adds a business this MSP serves.
+    pub fn with_business(mut self, id: BusinessId, name: impl Into<String>) -> Self {
+        self.businesses.push(BusinessConfig {
+            id,
+            name: name.into(),
+        });
+        self
+    }
+
     /// The business with this id, if served.
     pub fn business(&self, id: &BusinessId) -> Option<&BusinessConfig> {
         self.businesses.iter().find(|b| &b.id == id)
@@ -708,6 +736,29 @@ mod tests {
         let missing =
             load_config(None, env(&[("PARLEY_MSP__SECRET_FILE", "/nonexistent")])).unwrap_err();
         assert!(missing.to_string().contains("msp.secret_file"), "{missing}");
+    }
+
+    #[test]
+    fn builders_set_backends_namespace_and_businesses() {
+        let config = PlatformConfig::default()
+            .with_backends("nats://10.0.0.1:4222", "redis://10.0.0.2:6379")
+            .in_namespace("tenant-a")
+            .with_business(BusinessId::new("biz-1").unwrap(), "Acme")
+            .with_business(BusinessId::new("biz-2").unwrap(), "Globex");
+        config.validate().unwrap();
+        assert_eq!(config.nats.url, "nats://10.0.0.1:4222");
+        assert_eq!(config.redis.url, "redis://10.0.0.2:6379");
+        assert_eq!(config.nats.prefix, "tenant-a");
+        assert_eq!(config.redis.key_prefix, "tenant-a:");
+        let names: Vec<&str> = config.businesses.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["Acme", "Globex"]);
+        // A namespace that cannot be a subject token is refused by validation.
+        assert!(
+            PlatformConfig::default()
+                .in_namespace("a.b")
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

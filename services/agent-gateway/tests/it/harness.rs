@@ -16,7 +16,7 @@ use parley_proto::{
         inbound_message,
     },
 };
-use parley_runtime::{Backends, BusinessConfig, PlatformConfig};
+use parley_runtime::{Backends, PlatformConfig};
 use parley_state::{
     AgentPool, Presence, PresenceStatus, QueueEntry, RedisStore, RedisStoreOptions, facts,
 };
@@ -88,22 +88,12 @@ pub async fn platform() -> Platform {
     parley_testkit::init_tracing();
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
-    let mut config = PlatformConfig::default();
+    let mut config = PlatformConfig::default()
+        .with_backends(nats.url(), redis.url())
+        .in_namespace(&parley_testkit::prefix())
+        .with_business(BusinessId::new(BIZ).unwrap(), "Acme")
+        .with_business(BusinessId::new(OTHER).unwrap(), "Other");
     config.msp.id = "msp-test".into();
-    config.nats.url = nats.url();
-    config.nats.prefix = parley_testkit::prefix();
-    config.redis.url = redis.url();
-    config.redis.key_prefix = format!("{}:", parley_testkit::prefix());
-    config.businesses = vec![
-        BusinessConfig {
-            id: BusinessId::new(BIZ).unwrap(),
-            name: "Acme".into(),
-        },
-        BusinessConfig {
-            id: BusinessId::new(OTHER).unwrap(),
-            name: "Other".into(),
-        },
-    ];
     config.admin.shutdown_grace = Duration::from_secs(2);
     config.validate().unwrap();
     let config = Arc::new(config);

@@ -8,7 +8,7 @@ use parley_apple_sim::{SimConfig, Simulator};
 use parley_bus::{ConsumerSpec, Delivery, StreamKind, Subscription, Topology};
 use parley_ingest::{Ingest, IngestParts};
 use parley_proto::v1::InboundMessage;
-use parley_runtime::{Backends, BusinessConfig, PlatformConfig, Secret, open_blob_store};
+use parley_runtime::{Backends, PlatformConfig, Secret, open_blob_store};
 use parley_testkit::{NatsServer, RedisServer};
 use parley_types::BusinessId;
 use prost::Message as _;
@@ -37,18 +37,13 @@ impl Drop for Platform {
 }
 
 pub fn config(nats: &str, redis: &str, apple: &str, blobs: &std::path::Path) -> PlatformConfig {
-    let mut config = PlatformConfig::default();
+    let mut config = PlatformConfig::default()
+        .with_backends(nats, redis)
+        .in_namespace(&parley_testkit::prefix())
+        .with_business(BusinessId::new(BIZ).unwrap(), "Acme");
     config.msp.id = MSP.into();
     config.msp.secret = Some(Secret::new(SECRET));
     config.msp.apple_base_url = apple.into();
-    config.nats.url = nats.into();
-    config.nats.prefix = parley_testkit::prefix();
-    config.redis.url = redis.into();
-    config.redis.key_prefix = format!("{}:", parley_testkit::prefix());
-    config.businesses = vec![BusinessConfig {
-        id: BusinessId::new(BIZ).unwrap(),
-        name: "Acme".into(),
-    }];
     config.blobs.url = format!("file://{}", blobs.display());
     config.ingest.max_body_bytes = 64 * 1024;
     config.ingest.max_decoded_bytes = 256 * 1024;

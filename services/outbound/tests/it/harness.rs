@@ -14,7 +14,7 @@ use parley_proto::{
         OutboundText, outbound_message::Kind,
     },
 };
-use parley_runtime::{Backends, BusinessConfig, PlatformConfig, Secret, open_blob_store};
+use parley_runtime::{Backends, PlatformConfig, Secret, open_blob_store};
 use parley_state::facts;
 use parley_testkit::{NatsServer, RedisServer};
 use parley_types::{BusinessId, ConversationKey, EventId};
@@ -48,18 +48,13 @@ impl Drop for Platform {
 
 /// The test configuration: fast backoff and breaker so a test sees them work in seconds.
 pub fn config(nats: &str, redis: &str, apple: &str, blobs: &std::path::Path) -> PlatformConfig {
-    let mut config = PlatformConfig::default();
+    let mut config = PlatformConfig::default()
+        .with_backends(nats, redis)
+        .in_namespace(&parley_testkit::prefix())
+        .with_business(BusinessId::new(BIZ).unwrap(), "Acme");
     config.msp.id = MSP.into();
     config.msp.secret = Some(Secret::new(SECRET));
     config.msp.apple_base_url = apple.into();
-    config.nats.url = nats.into();
-    config.nats.prefix = parley_testkit::prefix();
-    config.redis.url = redis.into();
-    config.redis.key_prefix = format!("{}:", parley_testkit::prefix());
-    config.businesses = vec![BusinessConfig {
-        id: BusinessId::new(BIZ).unwrap(),
-        name: "Acme".into(),
-    }];
     config.blobs.url = format!("file://{}", blobs.display());
     config.outbound.backoff_initial = Duration::from_millis(100);
     config.outbound.backoff_max = Duration::from_millis(800);

@@ -13,7 +13,7 @@ use parley_proto::{
     },
 };
 use parley_routing::{Routing, RoutingConfig, RoutingParts, rules::Rules};
-use parley_runtime::{Backends, BusinessConfig, PlatformConfig};
+use parley_runtime::{Backends, PlatformConfig};
 use parley_state::{AgentPool, Presence, PresenceStatus, RedisStore, RedisStoreOptions};
 use parley_testkit::{NatsServer, RedisServer};
 use parley_types::{BusinessId, ConversationKey};
@@ -87,15 +87,10 @@ pub async fn platform(instances: usize) -> Platform {
     parley_testkit::init_tracing();
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
-    let mut config = PlatformConfig::default();
-    config.nats.url = nats.url();
-    config.nats.prefix = parley_testkit::prefix();
-    config.redis.url = redis.url();
-    config.redis.key_prefix = format!("{}:", parley_testkit::prefix());
-    config.businesses = vec![BusinessConfig {
-        id: BusinessId::new(BIZ).unwrap(),
-        name: "Acme".into(),
-    }];
+    let mut config = PlatformConfig::default()
+        .with_backends(nats.url(), redis.url())
+        .in_namespace(&parley_testkit::prefix())
+        .with_business(BusinessId::new(BIZ).unwrap(), "Acme");
     config.admin.shutdown_grace = Duration::from_secs(2);
     let config = Arc::new(config);
     let backends = Backends::connect(&config, "routing-test", Duration::from_secs(10))
