@@ -202,6 +202,34 @@ impl AgentPool for EmbeddedStore {
         }))
     }
 
+    async fn assign_to(&self, business: &str, agent_id: &str, conversation: &str) -> Result<bool> {
+        Ok(self.with_business(business, |b, now| {
+            let holder = b.assign.get(conversation).cloned();
+            if holder.as_deref() == Some(agent_id) {
+                return true;
+            }
+            let Some((presence, expiry)) = b.agents.get(agent_id) else {
+                return false;
+            };
+            let load = b.load.get(agent_id).copied().unwrap_or(0);
+            if presence.status != PresenceStatus::Available
+                || *expiry <= now
+                || load >= presence.capacity
+            {
+                return false;
+            }
+            if let Some(previous) = holder
+                && let Some(held) = b.load.get_mut(&previous)
+            {
+                *held = held.saturating_sub(1);
+            }
+            *b.load.entry(agent_id.to_owned()).or_default() += 1;
+            b.assign
+                .insert(conversation.to_owned(), agent_id.to_owned());
+            true
+        }))
+    }
+
     async fn release(&self, business: &str, agent_id: &str, conversation: &str) -> Result<bool> {
         Ok(self.with_business(business, |b, _| {
             if b.assign.get(conversation).is_none_or(|a| a != agent_id) {

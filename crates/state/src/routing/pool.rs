@@ -157,6 +157,14 @@ pub trait AgentPool: Send + Sync + 'static {
         relax_after: Option<Duration>,
     ) -> Result<Option<Assignment>>;
 
+    /// Atomically gives `conversation` to `agent_id` directly (a transfer to a named agent):
+    /// only if the agent is available, its presence has not expired and its load is below
+    /// its capacity. The agent's load grows by one and the assignment is recorded; a previous
+    /// holder's load shrinks by one (it no longer holds it). `true` also when that agent
+    /// already holds it (a repeated call); `false`, changing nothing, when the agent cannot
+    /// take it. A queue entry of the conversation is dropped by the next `assign_next`.
+    async fn assign_to(&self, business: &str, agent_id: &str, conversation: &str) -> Result<bool>;
+
     /// Ends `agent_id`'s hold of `conversation` (its load shrinks by one, never below 0);
     /// `false`, changing nothing, if that agent does not hold it.
     async fn release(&self, business: &str, agent_id: &str, conversation: &str) -> Result<bool>;

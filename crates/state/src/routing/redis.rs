@@ -154,6 +154,23 @@ end
 return false
 ";
 
+/// ARGV: agent, conversation. Returns 1 if the agent holds it now, 0 if it cannot take it.
+const ASSIGN_TO: &str = r"
+local holder = redis.call('HGET', KEYS[3], ARGV[2])
+if holder == ARGV[1] then return 1 end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local a = cjson.decode(raw)
+if a.s ~= 'available' or a.x <= now_ms() then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') >= a.c then return 0 end
+if holder and tonumber(redis.call('HGET', KEYS[2], holder) or '0') > 0 then
+  redis.call('HINCRBY', KEYS[2], holder, -1)
+end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
+return 1
+";
+
 /// ARGV: agent, conversation. Returns 1 if that agent held it.
 const RELEASE: &str = r"
 if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[1] then return 0 end
@@ -183,6 +200,7 @@ struct Scripts {
     position: Script,
     dequeue: Script,
     assign_next: Script,
+    assign_to: Script,
     release: Script,
     requeue_agent: Script,
 }
@@ -198,6 +216,7 @@ fn scripts() -> &'static Scripts {
             position: with_prelude(POSITION),
             dequeue: with_prelude(DEQUEUE),
             assign_next: with_prelude(ASSIGN_NEXT),
+            assign_to: with_prelude(ASSIGN_TO),
             release: with_prelude(RELEASE),
             requeue_agent: with_prelude(REQUEUE_AGENT),
         }
@@ -362,6 +381,17 @@ impl AgentPool for RedisStore {
             conversation,
             agent_id,
         }))
+    }
+
+    async fn assign_to(&self, business: &str, agent_id: &str, conversation: &str) -> Result<bool> {
+        let assigned: u8 = self
+            .pool_invocation(&scripts().assign_to, business, None)
+            .arg(agent_id)
+            .arg(conversation)
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(unavailable("assign_to"))?;
+        Ok(assigned == 1)
     }
 
     async fn release(&self, business: &str, agent_id: &str, conversation: &str) -> Result<bool> {

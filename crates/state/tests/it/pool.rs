@@ -46,6 +46,7 @@ both_backends!(
     concurrent_assignment_never_exceeds_capacity_or_assigns_twice,
     release_and_requeue_are_idempotent,
     businesses_are_isolated,
+    a_direct_transfer_counts_against_the_named_agents_capacity,
 );
 
 type Make = fn() -> PoolFixture;
@@ -565,4 +566,58 @@ async fn businesses_are_isolated(make: Make) {
     assert_eq!(next(pool).await, None);
     assert_eq!(pool.position(BIZ, Q, "c1").await.unwrap(), None);
     assert_eq!(pool.position("other", Q, "c1").await.unwrap(), Some(0));
+}
+
+async fn a_direct_transfer_counts_against_the_named_agents_capacity(make: Make) {
+    let f = make();
+    let pool = f.pool.as_ref();
+    available(pool, "a1", 2, &[]).await;
+    available(pool, "a2", 1, &[]).await;
+    pool.set_presence(BIZ, "away", &presence(PresenceStatus::Away, 5, &[]), LONG)
+        .await
+        .unwrap();
+    pool.set_presence(
+        BIZ,
+        "gone",
+        &presence(PresenceStatus::Available, 5, &[]),
+        Duration::ZERO, // expired as soon as it is written
+    )
+    .await
+    .unwrap();
+    pool.enqueue(BIZ, Q, &entry("c0", 0, 1, &[])).await.unwrap();
+    assert_eq!(next(pool).await, assignment("c0", "a1"));
+
+    // a1 transfers c0 to a2: a2 holds it, a1's load drops, once.
+    assert!(pool.assign_to(BIZ, "a2", "c0").await.unwrap());
+    assert!(pool.assign_to(BIZ, "a2", "c0").await.unwrap(), "repeatable");
+    assert_eq!(
+        pool.assignment(BIZ, "c0").await.unwrap().as_deref(),
+        Some("a2")
+    );
+    assert_eq!(agent(pool, "a2").await.load, 1);
+    assert_eq!(agent(pool, "a1").await.load, 0);
+    // The old holder's later release changes nothing.
+    assert!(!pool.release(BIZ, "a1", "c0").await.unwrap());
+    assert_eq!(agent(pool, "a2").await.load, 1);
+
+    // a2 is full, away and expired agents take nothing, unknown agents neither.
+    for target in ["a2", "away", "gone", "nobody"] {
+        assert!(
+            !pool.assign_to(BIZ, target, "c1").await.unwrap(),
+            "{target}"
+        );
+    }
+    assert_eq!(pool.assignment(BIZ, "c1").await.unwrap(), None);
+    assert_eq!(agent(pool, "a2").await.load, 1, "never above capacity");
+
+    // The automatic assignment sees the direct one: a queued copy is dropped, and the
+    // named agent's load counts.
+    pool.enqueue(BIZ, Q, &entry("c2", 0, 2, &[])).await.unwrap();
+    assert!(pool.assign_to(BIZ, "a1", "c2").await.unwrap());
+    assert_eq!(next(pool).await, None, "the queued copy of c2 is dropped");
+    assert_eq!(pool.position(BIZ, Q, "c2").await.unwrap(), None);
+    pool.enqueue(BIZ, Q, &entry("c3", 0, 3, &[])).await.unwrap();
+    assert_eq!(next(pool).await, assignment("c3", "a1"));
+    pool.enqueue(BIZ, Q, &entry("c4", 0, 4, &[])).await.unwrap();
+    assert_eq!(next(pool).await, None, "a1 (2) and a2 (1) are full");
 }
