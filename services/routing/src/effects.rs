@@ -8,7 +8,8 @@ use parley_proto::{
         Actor, ActorKind, AgentConversationContext, AgentTask, AssignmentEnded, BotContext,
         BotTask, ConversationEnded, ConversationEvent, ConversationStarted, ConversationState,
         EscalationStatus, EscalationUpdate, EventMeta, HandedToBot, NewAssignment, OutboundMessage,
-        OutboundText, agent_task, bot_task, conversation_event, outbound_message,
+        OutboundText, ReturnedFromAgent, agent_task, bot_task, conversation_event,
+        outbound_message,
     },
 };
 use parley_types::{BusinessId, ConversationKey, EventId};
@@ -119,10 +120,12 @@ impl Shared {
                             reopen_count: *reopen_count,
                         })
                     }
-                    Change::HandedToBot => conversation_event::Transition::WithBot(HandedToBot {
-                        bot_id: BOT_ID.into(),
-                        returned_by_agent_id: String::new(),
-                    }),
+                    Change::HandedToBot { returned_by } => {
+                        conversation_event::Transition::WithBot(HandedToBot {
+                            bot_id: BOT_ID.into(),
+                            returned_by_agent_id: returned_by.clone().unwrap_or_default(),
+                        })
+                    }
                     Change::Queued {
                         queue,
                         reason,
@@ -188,6 +191,24 @@ impl Shared {
                     meta: Some(self.sequenced_meta(key, id, cause, "bot").await?),
                     context: Some(bot_context(next.reopen_count == 0 && next.version == 1)),
                     task: Some(bot_task::Task::CustomerMessage(inbound.clone())),
+                };
+                self.publish(
+                    key,
+                    self.namespace.subject(StreamKind::Bot, partition),
+                    id,
+                    BotTask::TYPE,
+                    task.encode_to_vec(),
+                )
+                .await
+            }
+            Effect::ReturnedToBot { agent, note } => {
+                let task = BotTask {
+                    meta: Some(self.sequenced_meta(key, id, cause, "bot").await?),
+                    context: Some(bot_context(false)),
+                    task: Some(bot_task::Task::ReturnedFromAgent(ReturnedFromAgent {
+                        agent_id: agent.clone(),
+                        note: note.clone(),
+                    })),
                 };
                 self.publish(
                     key,
@@ -279,38 +300,46 @@ impl Shared {
                     Some((day, time)) => format!("{message} We open {} at {time}.", day.name()),
                     None => message.clone(),
                 };
-                let sequence = self
-                    .store
-                    .allocate_sequence(key, "outbound", Some(id.as_str()))
-                    .await
-                    .map_err(|e| format!("allocate sequence: {e}"))?;
-                let event = OutboundMessage {
-                    meta: Some(self.meta(key, id, cause, sequence.get())),
-                    apple_message_id: String::new(),
-                    sender: Some(Actor {
-                        kind: ActorKind::System as i32,
-                        id: "routing".into(),
-                        display_name: String::new(),
-                    }),
-                    auto_reply: true,
-                    kind: Some(outbound_message::Kind::Text(OutboundText {
-                        body,
-                        attachments: Vec::new(),
-                    })),
-                    ..Default::default()
-                };
-                self.publish(
-                    key,
-                    self.namespace.subject(StreamKind::Outbound, partition),
-                    id,
-                    OutboundMessage::TYPE,
-                    event.encode_to_vec(),
-                )
-                .await
+                self.tell_customer(key, id, cause, body).await
             }
             // Pool changes wait until the state is stored.
             Effect::Enqueue { .. } | Effect::Dequeue { .. } => Ok(()),
         }
+    }
+
+    /// Sends the customer a notice from routing (business hours, queue position), as an
+    /// automated reply in the conversation's outbound order.
+    pub(crate) async fn tell_customer(
+        &self,
+        key: &ConversationKey,
+        id: &EventId,
+        cause: &Cause<'_>,
+        body: String,
+    ) -> Result<(), Failure> {
+        let event = OutboundMessage {
+            meta: Some(self.sequenced_meta(key, id, cause, "outbound").await?),
+            apple_message_id: String::new(),
+            sender: Some(Actor {
+                kind: ActorKind::System as i32,
+                id: "routing".into(),
+                display_name: String::new(),
+            }),
+            auto_reply: true,
+            kind: Some(outbound_message::Kind::Text(OutboundText {
+                body,
+                attachments: Vec::new(),
+            })),
+            ..Default::default()
+        };
+        self.publish(
+            key,
+            self.namespace
+                .subject(StreamKind::Outbound, self.partitions.of(key)),
+            id,
+            OutboundMessage::TYPE,
+            event.encode_to_vec(),
+        )
+        .await
     }
 
     pub(crate) async fn publish_agent(

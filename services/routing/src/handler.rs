@@ -9,9 +9,9 @@ use std::{
 use async_trait::async_trait;
 use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome};
 use parley_proto::v1::{
-    AgentTask, AssignmentEndReason, ConversationKey as KeyProto, ConversationState, InboundMessage,
-    LifecycleState, RoutingCommand, agent_task, inbound_message, routing_command,
-    transfer_conversation,
+    AgentTask, AssignmentEndReason, CloseReason, ConversationKey as KeyProto, ConversationState,
+    InboundMessage, LifecycleState, ResolutionReason, RoutingCommand, agent_task, inbound_message,
+    routing_command, transfer_conversation,
 };
 use parley_state::{AgentPool, CasOutcome, ConversationStore, GateDecision, QueueEntry};
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
@@ -128,6 +128,8 @@ pub(crate) fn end_reason(reason: EndReason) -> AssignmentEndReason {
         EndReason::CustomerClosed => AssignmentEndReason::ClosedByCustomer,
         EndReason::Resolved => AssignmentEndReason::Resolved,
         EndReason::Lost => AssignmentEndReason::NoReply,
+        EndReason::ReturnedToBot => AssignmentEndReason::ReturnedToBot,
+        EndReason::Closed => AssignmentEndReason::Closed,
     }
 }
 
@@ -234,7 +236,7 @@ impl Shared {
             if let Some(why) = outcome.ignored {
                 return Ok(Processed::Ignored(why));
             }
-            return self.update_pool(key, &outcome.effects, &next).await;
+            return self.update_pool(key, &outcome.effects, &next, cause).await;
         }
         Err("too many conflicting writes".into())
     }
@@ -317,6 +319,7 @@ impl Shared {
         key: &ConversationKey,
         effects: &[Effect],
         next: &ConversationState,
+        cause: &Cause<'_>,
     ) -> Result<Processed, Failure> {
         let business = key.business.as_str();
         let tag = key.opaque.as_str();
@@ -343,8 +346,44 @@ impl Shared {
         if next.lifecycle == LifecycleState::Queued as i32 {
             self.enqueue(key, next).await?;
             enqueued.push(next.queue.clone());
+            if effects
+                .iter()
+                .any(|e| matches!(e, Effect::Enqueue { queue, .. } if *queue == next.queue))
+            {
+                self.tell_position(key, next, cause).await?;
+            }
         }
         Ok(Processed::Applied { enqueued, released })
+    }
+
+    /// Tells a customer who just entered an open queue their place in it (a closed queue
+    /// tells its hours instead). The notice's id derives from the cause, so a redelivered
+    /// cause cannot send it twice.
+    async fn tell_position(
+        &self,
+        key: &ConversationKey,
+        state: &ConversationState,
+        cause: &Cause<'_>,
+    ) -> Result<(), Failure> {
+        let Some(queue) = self.rules(&key.business).queue(&state.queue) else {
+            return Ok(());
+        };
+        if !queue.is_open(i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX)) {
+            return Ok(());
+        }
+        let Some(rank) = self
+            .pool
+            .position(key.business.as_str(), queue.name(), key.opaque.as_str())
+            .await
+            .map_err(|e| format!("queue position: {e}"))?
+        else {
+            return Ok(());
+        };
+        let id = cause
+            .event_id
+            .derived(&format!("{STAGE_ROUTING}.position.{}", queue.name()), 0);
+        self.tell_customer(key, &id, cause, queue.waiting_message(rank + 1))
+            .await
     }
 
     pub(crate) async fn enqueue(
@@ -557,11 +596,19 @@ impl Shared {
             routing_command::Command::AgentReplied(replied) => {
                 return settle(self.agent_replied(&key, &replied.agent_id).await);
             }
-            // Not in the state machine yet.
-            routing_command::Command::ReturnToBot(_) | routing_command::Command::Close(_) => {
-                tracing::warn!("routing command not supported yet; dropped");
-                return Outcome::Ack;
-            }
+            routing_command::Command::ReturnToBot(back) => Input::ReturnToBot {
+                agent: back.agent_id.clone(),
+                note: back.note.clone(),
+            },
+            routing_command::Command::Close(close) => Input::Close {
+                reason: match close.reason() {
+                    CloseReason::Inactivity => ResolutionReason::ClosedInactive,
+                    CloseReason::CustomerUnreachable => ResolutionReason::CustomerUnreachable,
+                    CloseReason::Operator | CloseReason::Unspecified => {
+                        ResolutionReason::ClosedByOperator
+                    }
+                },
+            },
             routing_command::Command::AgentPresence(_)
             | routing_command::Command::AgentCapacity(_) => return Outcome::Ack,
         };
@@ -570,7 +617,40 @@ impl Shared {
             inbound: None,
             sequence: None,
         };
-        match self.process(&key, &input, &cause).await {
+        // A transfer to a named agent takes a place of that agent's capacity first,
+        // atomically, as the pool's own assignment does; an agent who cannot take it
+        // (offline, away, full) leaves the conversation where it is.
+        let direct = match &input {
+            Input::Transfer {
+                target: TransferTarget::Agent(agent),
+            } => Some(agent.clone()),
+            _ => None,
+        };
+        if let Some(agent) = &direct {
+            match self
+                .pool
+                .assign_to(key.business.as_str(), agent, key.opaque.as_str())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!("transfer refused: the agent cannot take the conversation");
+                    return Outcome::Ack;
+                }
+                Err(error) => return retry(Duration::from_millis(500), format!("pool: {error}")),
+            }
+        }
+        let processed = self.process(&key, &input, &cause).await;
+        if let (Some(agent), Ok(Processed::Ignored(why))) = (&direct, &processed)
+            && *why != Ignored::AlreadyThere
+            && let Err(error) = self
+                .pool
+                .release(key.business.as_str(), agent, key.opaque.as_str())
+                .await
+        {
+            return retry(Duration::from_millis(500), format!("pool: {error}"));
+        }
+        match processed {
             Ok(processed) => {
                 if let Err(error) = self
                     .store

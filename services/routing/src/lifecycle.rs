@@ -5,13 +5,13 @@
 //! has never seen; `New` is transient (a customer message moves a conversation through `New`
 //! to `WithBot` or `Queued` in one step, publishing both transitions).
 //!
-//! | state \ input | customer message | customer close | bot escalate | agent accept | agent resolve | transfer | agent lost |
-//! |---|---|---|---|---|---|---|---|
-//! | unspecified, new | start; route | closed | – | – | – | – | – |
-//! | with bot | to bot; trigger word → queued | closed | queued | – | – | – | – |
-//! | queued | kept for the agent | closed | – | assigned | – | other queue or agent | – |
-//! | assigned | to the agent | closed | – | – | resolved | other queue or agent | re-queued |
-//! | closed by customer, resolved | reopen; route | closed (no-op if closed) | – | – | – | – | – |
+//! | state \ input | customer message | customer close | bot escalate | agent accept | agent resolve | transfer | agent lost | return to bot | Parley close |
+//! |---|---|---|---|---|---|---|---|---|---|
+//! | unspecified, new | start; route | closed | – | – | – | – | – | – | – |
+//! | with bot | to bot; trigger word → queued | closed | queued | – | – | – | – | – | resolved |
+//! | queued | kept for the agent | closed | – | assigned | – | other queue or agent | – | – | resolved |
+//! | assigned | to the agent | closed | – | – | resolved | other queue or agent | re-queued | with bot | resolved |
+//! | closed by customer, resolved | reopen; route | closed (no-op if closed) | – | – | – | – | – | – | – |
 //!
 //! "–" means the input is ignored ([`Outcome::ignored`] says why) and nothing changes.
 //! "route" applies [`Rules::route`] to the conversation's intent and group: the bot first, or
@@ -140,6 +140,19 @@ pub enum Input {
         /// The agent.
         agent: String,
     },
+    /// The assigned agent hands the conversation back to the bot.
+    ReturnToBot {
+        /// The agent.
+        agent: String,
+        /// The agent's note for the bot.
+        note: String,
+    },
+    /// Parley ends the conversation on its side (operator, inactivity, customer unreachable).
+    /// Apple has no business-side close: the customer's next message reopens it.
+    Close {
+        /// How it is recorded.
+        reason: ResolutionReason,
+    },
 }
 
 /// What the reducer reads besides the conversation: the rules and the time.
@@ -164,6 +177,10 @@ pub enum EndReason {
     Transferred,
     /// The agent was lost (presence or response target).
     Lost,
+    /// The agent handed the conversation back to the bot.
+    ReturnedToBot,
+    /// Parley closed the conversation on its side.
+    Closed,
 }
 
 /// The transition a [`TransitionEvent`] reports (the `transition` of
@@ -178,7 +195,10 @@ pub enum Change {
         reopen_count: u32,
     },
     /// The bot took the conversation.
-    HandedToBot,
+    HandedToBot {
+        /// The agent who handed it back; `None` when it came from routing's rules.
+        returned_by: Option<String>,
+    },
     /// The conversation entered a queue.
     Queued {
         /// The queue.
@@ -231,6 +251,13 @@ pub enum Effect {
     SendToBot {
         /// The message's text.
         text: String,
+    },
+    /// Tell the bot an agent handed the conversation back (`amb.bot`).
+    ReturnedToBot {
+        /// The agent.
+        agent: String,
+        /// The agent's note.
+        note: String,
     },
     /// Tell the bot it no longer owns the conversation (its late replies are dropped).
     StopBot {
@@ -447,6 +474,36 @@ impl<'r> Step<'_, 'r> {
                 self.enter_queue(queue, EscalationReason::Reassignment, EndReason::Lost);
                 Ok(())
             }
+            Input::ReturnToBot { agent, note } => {
+                self.check_assigned(agent)?;
+                self.release_owner(EndReason::ReturnedToBot);
+                self.conv.with_bot = true;
+                self.transition(
+                    S::WithBot,
+                    Change::HandedToBot {
+                        returned_by: Some(agent.clone()),
+                    },
+                );
+                self.effects.push(Effect::ReturnedToBot {
+                    agent: agent.clone(),
+                    note: note.clone(),
+                });
+                Ok(())
+            }
+            Input::Close { reason } => {
+                if !matches!(state, S::New | S::WithBot | S::Queued | S::Assigned) {
+                    return Err(Ignored::NotInThisState);
+                }
+                self.release_owner(EndReason::Closed);
+                self.transition(
+                    S::Resolved,
+                    Change::Resolved {
+                        reason: *reason,
+                        agent: None,
+                    },
+                );
+                Ok(())
+            }
         }
     }
 
@@ -504,7 +561,10 @@ impl<'r> Step<'_, 'r> {
             self.enter_queue(queue, EscalationReason::TriggerWord, EndReason::Escalated);
         } else if route.bot_first {
             self.conv.with_bot = true;
-            self.transition(LifecycleState::WithBot, Change::HandedToBot);
+            self.transition(
+                LifecycleState::WithBot,
+                Change::HandedToBot { returned_by: None },
+            );
             self.effects.push(Effect::SendToBot {
                 text: text.to_owned(),
             });
@@ -731,7 +791,7 @@ bot_first = true
     }
     fn to_bot(from: S, text: &str) -> Vec<Effect> {
         vec![
-            publish(from, S::WithBot, Change::HandedToBot),
+            publish(from, S::WithBot, Change::HandedToBot { returned_by: None }),
             Effect::SendToBot {
                 text: text.to_owned(),
             },
@@ -1565,6 +1625,135 @@ bot_first = true
         }
     }
 
+    #[test]
+    fn an_agent_hands_the_conversation_back_to_the_bot() {
+        let rules = rules();
+        let ctx = Context {
+            rules: &rules,
+            now_utc_seconds: open(),
+        };
+        let back = |agent: &str| Input::ReturnToBot {
+            agent: agent.to_owned(),
+            note: "resume the order flow".to_owned(),
+        };
+        let out = reduce(&assigned("a1", "general"), &back("a1"), &ctx);
+        assert_eq!(out.conversation.state, S::WithBot);
+        assert!(out.conversation.with_bot);
+        assert_eq!(out.conversation.agent, None);
+        assert_eq!(
+            out.effects,
+            vec![
+                Effect::ReleaseAgent {
+                    agent: "a1".into(),
+                    reason: EndReason::ReturnedToBot
+                },
+                publish(
+                    S::Assigned,
+                    S::WithBot,
+                    Change::HandedToBot {
+                        returned_by: Some("a1".into())
+                    }
+                ),
+                Effect::ReturnedToBot {
+                    agent: "a1".into(),
+                    note: "resume the order flow".into()
+                },
+            ]
+        );
+        // The customer's next message goes to the bot, not the agent.
+        let next = reduce(&out.conversation, &msg("thanks"), &ctx);
+        assert_eq!(
+            next.effects,
+            vec![Effect::SendToBot {
+                text: "thanks".into()
+            }]
+        );
+        // Only the assigned agent can hand it back, and only while assigned.
+        let other = reduce(&assigned("a1", "general"), &back("a2"), &ctx);
+        assert_eq!(other.ignored, Some(Ignored::NotTheAssignedAgent));
+        for state in [bot(""), queued("general"), ended(S::Resolved, None)] {
+            assert_eq!(
+                reduce(&state, &back("a1"), &ctx).ignored,
+                Some(Ignored::NotInThisState)
+            );
+        }
+    }
+
+    #[test]
+    fn parley_closes_an_active_conversation_and_the_customer_reopens_it() {
+        let rules = rules();
+        let ctx = Context {
+            rules: &rules,
+            now_utc_seconds: open(),
+        };
+        let close = Input::Close {
+            reason: ResolutionReason::ClosedByOperator,
+        };
+        let resolved = |from: S| {
+            publish(
+                from,
+                S::Resolved,
+                Change::Resolved {
+                    reason: ResolutionReason::ClosedByOperator,
+                    agent: None,
+                },
+            )
+        };
+        let out = reduce(&bot(""), &close, &ctx);
+        assert_eq!(
+            out.effects,
+            vec![
+                Effect::StopBot {
+                    reason: EndReason::Closed
+                },
+                resolved(S::WithBot)
+            ]
+        );
+        let out = reduce(&queued("general"), &close, &ctx);
+        assert_eq!(
+            out.effects,
+            vec![
+                Effect::Dequeue {
+                    queue: "general".into()
+                },
+                resolved(S::Queued)
+            ]
+        );
+        let out = reduce(&assigned("a1", "general"), &close, &ctx);
+        assert_eq!(
+            out.effects,
+            vec![
+                Effect::ReleaseAgent {
+                    agent: "a1".into(),
+                    reason: EndReason::Closed
+                },
+                resolved(S::Assigned)
+            ]
+        );
+        assert_eq!(out.conversation.state, S::Resolved);
+        assert!(out.conversation.is_consistent());
+        // Closing again, or a conversation the customer deleted, changes nothing.
+        for state in [
+            out.conversation.clone(),
+            ended(S::ClosedByCustomer, None),
+            fresh(),
+        ] {
+            assert_eq!(
+                reduce(&state, &close, &ctx).ignored,
+                Some(Ignored::NotInThisState)
+            );
+        }
+        // The customer's next message reopens it.
+        let reopened = reduce(&out.conversation, &msg("hello again"), &ctx);
+        assert!(matches!(
+            reopened.effects.first(),
+            Some(Effect::Publish(TransitionEvent {
+                change: Change::Reopened { reopen_count: 1 },
+                ..
+            }))
+        ));
+    }
+
     fn arb_text() -> impl Strategy<Value = String> {
         prop_oneof![
             Just(String::new()),
@@ -1598,6 +1787,8 @@ bot_first = true
             1 => queue().prop_map(|q| Input::Transfer { target: TransferTarget::Queue(q) }),
             1 => agent().prop_map(|a| Input::Transfer { target: TransferTarget::Agent(a) }),
             1 => agent().prop_map(|agent| Input::AgentLost { agent }),
+            1 => agent().prop_map(|agent| Input::ReturnToBot { agent, note: String::new() }),
+            1 => Just(Input::Close { reason: ResolutionReason::ClosedByOperator }),
         ]
     }
 

@@ -6,6 +6,8 @@
 //! skills = ["billing"]          # skills an agent needs
 //! response_target = "2m"        # an assigned agent must answer within this
 //! relax_skills_after = "10m"    # optional: drop the skills after this wait
+//! waiting_message = "You are number {position} in line for billing."  # optional; the
+//!                               # customer is told their place when the queue is open
 //!
 //! [queues.billing.hours]        # optional: without it the queue is always open
 //! utc_offset = "+01:00"
@@ -100,9 +102,22 @@ pub struct Queue {
     response_target: Duration,
     relax_skills_after: Option<Duration>,
     hours: Option<Hours>,
+    waiting_message: String,
 }
 
+/// What a customer entering an open queue is told, `{position}` replaced by their 1-based
+/// place, unless the queue sets its own `waiting_message`.
+pub const DEFAULT_WAITING_MESSAGE: &str =
+    "You are number {position} in line. An agent will be with you as soon as possible.";
+
 impl Queue {
+    /// What a customer entering the queue while it is open is told, with their 1-based
+    /// place in the queue.
+    pub fn waiting_message(&self, position: usize) -> String {
+        self.waiting_message
+            .replace("{position}", &position.to_string())
+    }
+
     /// The queue's name (ASCII letters, digits, `-` and `_`).
     pub fn name(&self) -> &str {
         &self.name
@@ -232,6 +247,7 @@ struct RawQueue {
     response_target: Option<String>,
     relax_skills_after: Option<String>,
     hours: Option<RawHours>,
+    waiting_message: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,6 +400,16 @@ impl RawQueue {
             Some(raw) => Some(raw.validate(&format!("{path}.hours"))?),
             None => None,
         };
+        let waiting_message = match self.waiting_message {
+            Some(text) if text.trim().is_empty() => {
+                return Err(invalid(
+                    format!("{path}.waiting_message"),
+                    "must not be empty (leave it out for the default)",
+                ));
+            }
+            Some(text) => text,
+            None => DEFAULT_WAITING_MESSAGE.to_owned(),
+        };
         Ok(Queue {
             name: name.to_owned(),
             priority: self.priority,
@@ -391,6 +417,7 @@ impl RawQueue {
             response_target,
             relax_skills_after,
             hours,
+            waiting_message,
         })
     }
 }

@@ -9,6 +9,7 @@
 
 mod capacity;
 mod commands;
+mod handback;
 mod harness;
 mod lifecycle;
 mod order;
