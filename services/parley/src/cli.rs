@@ -1,0 +1,87 @@
+//! The command line.
+
+use crate::{Result, bench, env::config_env, services, up};
+
+/// `parley`: Parley's services, all in one binary.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "parley",
+    version,
+    about = "Parley: Apple Messages for Business. `parley up` runs everything in one process; \
+             `parley <service>` runs one service. Configuration: defaults, then --config \
+             (PARLEY_CONFIG), then PARLEY_* variables."
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Every service in one process, with the Apple simulator and a demo business.
+    Up(up::UpArgs),
+    /// Measures the mesh end to end against a baseline measured in the same run.
+    Bench(bench::BenchArgs),
+    /// Ingest: Apple's webhook (`POST /message`).
+    Ingest(parley_runtime::ServiceArgs),
+    /// Routing: the conversation lifecycle, queues and assignment.
+    Routing(parley_routing::RoutingArgs),
+    /// The agent gateway: live agents over gRPC.
+    AgentGateway(parley_agent_gateway::GatewayArgs),
+    /// Outbound: the business's messages to Apple, behind the last gate.
+    Outbound(parley_runtime::ServiceArgs),
+}
+
+/// Runs `cli` with the process's variables `env` (the binary passes `std::env::vars()`).
+pub async fn run(cli: Cli, env: Vec<(String, String)>) -> Result<()> {
+    match cli.command {
+        Command::Up(args) => {
+            let env = config_env(env, args.nats.as_deref(), args.redis.as_deref());
+            up::run(args, env).await
+        }
+        Command::Bench(args) => bench::run(args, env).await,
+        Command::Ingest(args) => services::ingest(args, config_env(env, None, None)).await,
+        Command::Routing(args) => services::routing(args, config_env(env, None, None)).await,
+        Command::AgentGateway(args) => {
+            services::agent_gateway(args, config_env(env, None, None)).await
+        }
+        Command::Outbound(args) => services::outbound(args, config_env(env, None, None)).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn every_subcommand_the_deployment_files_call_parses() {
+        for args in [
+            vec!["parley", "up"],
+            vec![
+                "parley",
+                "up",
+                "--nats",
+                "nats://n:4222",
+                "--redis",
+                "redis://r:6379",
+            ],
+            vec!["parley", "ingest"],
+            vec!["parley", "outbound", "--config", "/etc/parley/parley.toml"],
+            vec!["parley", "routing", "--rules-dir", "/etc/parley/rules"],
+            vec![
+                "parley",
+                "agent-gateway",
+                "--agents-file",
+                "/etc/parley/agents.toml",
+            ],
+            vec!["parley", "bench", "--quick"],
+        ] {
+            Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        }
+        assert!(Cli::try_parse_from(["parley", "no-such-service"]).is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! The demo business `parley up` ships: "Parley Coffee", its routing rules (two queues),
+//! its two agents with public demo tokens, and the example configuration. The files live in
+//! `services/parley/demo/` so docker-compose and the Helm chart can mount the same ones.
+
+/// The demo business's Apple business id.
+pub const BUSINESS_ID: &str = "8f0e3c1a-5b7d-4e2f-9a6c-1d2b3c4d5e6f";
+/// Its display name.
+pub const BUSINESS_NAME: &str = "Parley Coffee";
+/// Its routing rules (`demo/rules/<id>.toml`): queues `baristas` and `subscriptions`.
+pub const RULES: &str = include_str!("../demo/rules/8f0e3c1a-5b7d-4e2f-9a6c-1d2b3c4d5e6f.toml");
+/// Its agents file (`demo/agents.toml`).
+pub const AGENTS: &str = include_str!("../demo/agents.toml");
+/// The example configuration (`demo/parley.toml`).
+pub const CONFIG: &str = include_str!("../demo/parley.toml");
+/// The demo agents' tokens (public on purpose: demo only), as (agent id, token).
+pub const AGENT_TOKENS: [(&str, &str); 2] = [("ava", "demo-agent-ava"), ("sam", "demo-agent-sam")];
+
+/// The demo business's id, validated.
+pub fn business_id() -> parley_types::BusinessId {
+    #[allow(clippy::expect_used)]
+    parley_types::BusinessId::new(BUSINESS_ID).expect("the demo business id is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_files_are_valid_and_the_tokens_match_their_hashes() {
+        let agents = parley_agent_gateway::Agents::parse(AGENTS).unwrap();
+        for (id, token) in AGENT_TOKENS {
+            let agent = agents.authenticate(token).unwrap();
+            assert_eq!(
+                (agent.business.as_str(), agent.id.as_str()),
+                (BUSINESS_ID, id)
+            );
+        }
+        assert!(agents.authenticate("not-a-token").is_none());
+        let rules = parley_routing::rules::Rules::from_toml(RULES).unwrap();
+        let names: Vec<&str> = rules.queues().map(|q| q.name()).collect();
+        assert_eq!(names, ["baristas", "subscriptions"]);
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, CONFIG.as_bytes()).unwrap();
+        let config = parley_runtime::load_config(Some(file.path()), Vec::new()).unwrap();
+        assert_eq!(config.businesses[0].id, business_id());
+        assert_eq!(config.businesses[0].name, BUSINESS_NAME);
+    }
+}

@@ -1,0 +1,43 @@
+//! `parley <service>`: one service per process, the same code as the service's own binary
+//! (`parley-ingest`, `parley-routing`, `parley-agent-gateway`, `parley-outbound`).
+
+use crate::{Error, Result};
+
+/// Runs ingest as its own binary does.
+pub async fn ingest(args: parley_runtime::ServiceArgs, env: Vec<(String, String)>) -> Result<()> {
+    parley_runtime::run_service("parley-ingest", args.config, env, parley_ingest::run).await?;
+    Ok(())
+}
+
+/// Runs outbound as its own binary does.
+pub async fn outbound(args: parley_runtime::ServiceArgs, env: Vec<(String, String)>) -> Result<()> {
+    parley_runtime::run_service("parley-outbound", args.config, env, parley_outbound::run).await?;
+    Ok(())
+}
+
+/// Runs routing as its own binary does.
+pub async fn routing(args: parley_routing::RoutingArgs, env: Vec<(String, String)>) -> Result<()> {
+    let rules_dir = args.rules_dir;
+    parley_runtime::run_service("parley-routing", args.config, env, move |ctx| {
+        parley_routing::run(ctx, rules_dir)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Runs the agent gateway as its own binary does.
+pub async fn agent_gateway(
+    args: parley_agent_gateway::GatewayArgs,
+    env: Vec<(String, String)>,
+) -> Result<()> {
+    let agents = parley_agent_gateway::Agents::load(&args.agents_file).map_err(Error::Input)?;
+    let listen = args.listen;
+    parley_runtime::run_service(
+        "parley-agent-gateway",
+        args.service.config,
+        env,
+        move |ctx| parley_agent_gateway::run(ctx, agents, listen),
+    )
+    .await?;
+    Ok(())
+}

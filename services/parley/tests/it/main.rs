@@ -1,0 +1,4 @@
+//! The `parley` command's integration tests.
+
+mod support;
+mod up;

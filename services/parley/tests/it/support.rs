@@ -1,0 +1,65 @@
+//! Shared set-up: an in-process platform on free ports.
+
+use std::time::Duration;
+
+use parley::up::{BackendKind, Platform, PlatformOptions, up_config, up_rules};
+
+/// Every listener on a free loopback port, text logs, a short grace.
+pub(crate) fn test_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("PARLEY_INGEST__LISTEN", "127.0.0.1:0"),
+        ("PARLEY_ADMIN__LISTEN", "127.0.0.1:0"),
+        ("PARLEY_ADMIN__SHUTDOWN_GRACE", "5s"),
+        ("PARLEY_TELEMETRY__LOG_FORMAT", "text"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    env.push((
+        "PARLEY_BLOBS__URL".to_owned(),
+        format!(
+            "file://{}",
+            std::env::temp_dir()
+                .join(parley_testkit::prefix())
+                .display()
+        ),
+    ));
+    env
+}
+
+/// The demo platform in this process.
+pub(crate) async fn platform(
+    bus: BackendKind,
+    store: BackendKind,
+    env: Vec<(String, String)>,
+) -> Platform {
+    parley_testkit::init_tracing();
+    let config = up_config(None, env).unwrap();
+    let rules = up_rules(&config, None).unwrap();
+    Platform::start(PlatformOptions {
+        config,
+        bus,
+        store,
+        rules,
+        agents: parley_agent_gateway::Agents::parse(parley::demo_business::AGENTS).unwrap(),
+        agent_listen: "127.0.0.1:0".parse().unwrap(),
+        sim_listen: Some("127.0.0.1:0".parse().unwrap()),
+        routing: true,
+        outbound: true,
+        metrics: None,
+    })
+    .await
+    .unwrap()
+}
+
+/// GET `url`'s status, within 5 s.
+pub(crate) async fn status_of(url: &str) -> u16 {
+    reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
