@@ -124,7 +124,30 @@ impl AgentGatewayService {
             },
             stop.clone(),
         );
+        // grpc.health.v1: SERVING while running, NOT_SERVING from the moment the stop
+        // token fires (the drain), for Kubernetes gRPC probes and load balancers.
+        let (health, health_service) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<AgentGatewayServer<GatewayService>>()
+            .await;
+        let watch_stop = stop.clone();
+        tokio::spawn(async move {
+            watch_stop.cancelled().await;
+            health
+                .set_not_serving::<AgentGatewayServer<GatewayService>>()
+                .await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        });
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(parley_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| format!("grpc reflection: {e}"))?;
         let server = tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
             .add_service(AgentGatewayServer::new(self.service))
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),

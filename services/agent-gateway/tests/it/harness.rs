@@ -135,6 +135,11 @@ pub async fn platform() -> Platform {
 impl Platform {
     /// Starts one gateway replica; its gRPC address.
     pub async fn gateway(&self) -> SocketAddr {
+        self.gateway_until(self.stop.child_token()).await
+    }
+
+    /// Starts one gateway replica that runs until `stop` fires; its gRPC address.
+    pub async fn gateway_until(&self, stop: CancellationToken) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let gateway = AgentGatewayService::new(
@@ -147,7 +152,7 @@ impl Platform {
                     ..GatewayOptions::default()
                 },
             },
-            self.stop.child_token(),
+            stop,
         )
         .await
         .unwrap();

@@ -9,6 +9,7 @@
 
 mod auth;
 mod harness;
+mod health;
 mod isolation;
 mod presence;
 mod reconnect;
