@@ -1,0 +1,596 @@
+//! The bot's decisions, as a pure function: from the knowledge file, one `BotTask`, what the
+//! bot remembers of the conversation and the time, to the actions to carry out (messages
+//! to send, an escalation to ask routing for, an opt-out to record) and what to remember
+//! next. No I/O, no clock, no randomness: a redelivered task gives the same actions, so the
+//! service republishes the same event ids with the same sequence numbers.
+//!
+//! Order of precedence for a customer's text:
+//! 1. Apple's trigger words (`agent`/`support`/`help`: a person; `menu`/`list`/`?`: the
+//!    menu; `unsubscribe`/`spam`/`stop`/`end`: opt out of notifications);
+//! 2. a number answering the last menu the bot showed as text (`2`);
+//! 3. the best intent of the knowledge file, if the match is good enough;
+//! 4. otherwise a miss: sorry and the menu; after `max_misses` misses in a row, a person.
+//!
+//! Every text answer ends with the hint that a person is one word away, and every menu has
+//! a "person" choice (the knowledge file is refused otherwise).
+
+use parley_proto::v1::{
+    BotContext, BotTask, BubbleLayout, EscalateToHuman, EscalationReason, EscalationStatus,
+    EscalationUpdate, InboundMessage, InteractiveCommon, ListPickerItem, ListPickerRequest,
+    ListPickerSection, OutboundMessage, OutboundText, RichLink, TypingEnd, TypingStart, bot_task,
+    inbound_message, interactive_reply, outbound_message::Kind,
+};
+use parley_wire::capabilities;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    hours::Status,
+    knowledge::{IntentKind, Knowledge, Text, localized},
+    normalize::bare_number,
+    triggers::{TriggerAction, trigger},
+};
+
+/// Choice identifier prefix of an intent (list picker item, remembered menu entry).
+pub const INTENT_CHOICE: &str = "intent:";
+/// Choice identifier prefix of a location.
+pub const LOCATION_CHOICE: &str = "location:";
+
+/// What the bot remembers of a conversation between tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// The choices of the last menu shown, in order (a typed number picks one).
+    #[serde(default)]
+    pub menu: Vec<String>,
+    /// Misunderstood messages in a row.
+    #[serde(default)]
+    pub misses: u32,
+    /// The language of the last message understood (empty: the device's).
+    #[serde(default)]
+    pub locale: String,
+}
+
+/// One thing the service must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send a message to the customer (`amb.outbound`).
+    Send(Kind),
+    /// Ask routing to hand the conversation to a person (`amb.routing`).
+    Escalate(EscalateToHuman),
+    /// Record that the customer opted out of every notification topic of the knowledge
+    /// file, because they typed `keyword`.
+    OptOut {
+        /// The trigger word as folded.
+        keyword: String,
+    },
+}
+
+/// The bot's decision for one task.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reply {
+    /// What to do, in order.
+    pub actions: Vec<Action>,
+    /// What to remember afterwards.
+    pub memory: Memory,
+}
+
+impl Reply {
+    /// The texts the customer is sent (message bodies; list pickers by their title), for
+    /// tests and the demo.
+    pub fn texts(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send(Kind::Text(t)) => Some(t.body.clone()),
+                Action::Send(Kind::ListPicker(l)) => l
+                    .common
+                    .as_ref()
+                    .and_then(|c| c.received_message.as_ref())
+                    .map(|b| b.title.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The escalation asked for, if any.
+    pub fn escalation(&self) -> Option<&EscalateToHuman> {
+        self.actions.iter().find_map(|a| match a {
+            Action::Escalate(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+struct Turn<'a> {
+    k: &'a Knowledge,
+    ctx: &'a BotContext,
+    locale: String,
+    now: i64,
+    memory: Memory,
+    actions: Vec<Action>,
+}
+
+/// Decides what to do about `task`. `now_unix_seconds` is the time the task was produced
+/// (its `meta.occurred_at`), so a redelivery decides the same.
+pub fn answer(k: &Knowledge, task: &BotTask, memory: &Memory, now_unix_seconds: i64) -> Reply {
+    let default_ctx = BotContext::default();
+    let ctx = task.context.as_ref().unwrap_or(&default_ctx);
+    let device = ctx
+        .locale
+        .as_ref()
+        .map(|l| {
+            if l.language_tag.is_empty() {
+                l.apple.clone()
+            } else {
+                l.language_tag.clone()
+            }
+        })
+        .unwrap_or_default();
+    let locale = if memory.locale.is_empty() {
+        k.locale_for(&device)
+    } else {
+        k.locale_for(&memory.locale)
+    };
+    let mut turn = Turn {
+        k,
+        ctx,
+        locale,
+        now: now_unix_seconds,
+        memory: memory.clone(),
+        actions: Vec::new(),
+    };
+    match task.task.as_ref() {
+        Some(bot_task::Task::CustomerMessage(message)) => turn.customer(message),
+        Some(bot_task::Task::ReturnedFromAgent(_)) => {
+            turn.memory.misses = 0;
+            turn.say(k.text(&turn.locale, Text::Returned));
+            turn.menu();
+        }
+        Some(bot_task::Task::EscalationUpdate(update)) => turn.escalation_update(update),
+        Some(bot_task::Task::ConversationEnded(_)) => turn.memory = Memory::default(),
+        None => {}
+    }
+    turn.finish()
+}
+
+impl Turn<'_> {
+    fn finish(mut self) -> Reply {
+        let visible = self.actions.iter().any(|a| matches!(a, Action::Send(_)));
+        if visible && self.k.typing_indicators {
+            self.actions
+                .insert(0, Action::Send(Kind::TypingStart(TypingStart {})));
+            let last_send = self
+                .actions
+                .iter()
+                .rposition(|a| matches!(a, Action::Send(_)))
+                .map_or(self.actions.len(), |i| i + 1);
+            self.actions
+                .insert(last_send, Action::Send(Kind::TypingEnd(TypingEnd {})));
+        }
+        Reply {
+            actions: self.actions,
+            memory: self.memory,
+        }
+    }
+
+    fn say(&mut self, text: String) {
+        if !text.trim().is_empty() {
+            self.actions.push(Action::Send(Kind::Text(OutboundText {
+                body: text,
+                attachments: Vec::new(),
+            })));
+        }
+    }
+
+    /// A text answer with the hint that a person is one word away.
+    fn say_with_hint(&mut self, text: &str) {
+        let hint = self.k.text(&self.locale, Text::HumanHint);
+        if hint.trim().is_empty() {
+            self.say(text.to_owned());
+        } else {
+            self.say(format!("{text}\n\n{hint}"));
+        }
+    }
+
+    fn greet_if_new(&mut self) {
+        if self.ctx.new_conversation {
+            let greeting = self.k.text(&self.locale, Text::Greeting);
+            self.say(greeting);
+        }
+    }
+
+    fn customer(&mut self, message: &InboundMessage) {
+        match message.kind.as_ref() {
+            Some(inbound_message::Kind::Text(text)) => self.text(&text.body),
+            Some(inbound_message::Kind::InteractiveReply(reply)) => {
+                let choice = match reply.reply.as_ref() {
+                    Some(interactive_reply::Reply::ListPicker(list)) => list
+                        .sections
+                        .iter()
+                        .flat_map(|s| s.items.iter())
+                        .map(|i| i.identifier.clone())
+                        .next(),
+                    Some(interactive_reply::Reply::QuickReply(quick)) => {
+                        if quick.selected_identifier.is_empty() {
+                            quick
+                                .selected_index
+                                .and_then(|i| usize::try_from(i).ok())
+                                .and_then(|i| self.memory.menu.get(i).cloned())
+                        } else {
+                            Some(quick.selected_identifier.clone())
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(choice) = choice {
+                    self.choose(&choice);
+                }
+            }
+            // Typing, tapbacks and close need no answer (routing ends the conversation on
+            // close).
+            _ => {}
+        }
+    }
+
+    fn text(&mut self, body: &str) {
+        if let Some(t) = trigger(body, &self.k.triggers) {
+            self.memory.misses = 0;
+            match t.action {
+                TriggerAction::Agent => {
+                    self.escalate(
+                        EscalationReason::TriggerWord,
+                        &t.word,
+                        format!("The customer typed the trigger word \"{}\".", t.word),
+                        None,
+                        Vec::new(),
+                    );
+                }
+                TriggerAction::Menu => {
+                    self.greet_if_new();
+                    self.menu();
+                }
+                TriggerAction::Unsubscribe => {
+                    self.actions.push(Action::OptOut { keyword: t.word });
+                    let text = self.k.text(&self.locale, Text::Unsubscribed);
+                    self.say(text);
+                }
+            }
+            return;
+        }
+        if let Some(n) = bare_number(body)
+            && let Some(choice) = n
+                .checked_sub(1)
+                .and_then(|i| self.memory.menu.get(i))
+                .cloned()
+        {
+            self.choose(&choice);
+            return;
+        }
+        if let Some(found) = self.k.matcher.best(body) {
+            self.memory.misses = 0;
+            self.locale = found.locale.clone();
+            self.memory.locale = found.locale;
+            self.greet_if_new();
+            self.intent(found.intent, EscalationReason::CustomerChoice);
+            return;
+        }
+        self.miss();
+    }
+
+    fn miss(&mut self) {
+        if self.k.intents.is_empty() {
+            self.escalate(
+                EscalationReason::NoBot,
+                "",
+                "This business has no bot knowledge.".into(),
+                None,
+                Vec::new(),
+            );
+            return;
+        }
+        self.memory.misses = self.memory.misses.saturating_add(1);
+        if self.memory.misses >= self.k.max_misses {
+            let misses = self.memory.misses;
+            self.memory.misses = 0;
+            let text = self.k.text(&self.locale, Text::FallbackEscalate);
+            self.say(text);
+            self.escalate_quietly(
+                EscalationReason::BotFallback,
+                "",
+                format!("The bot did not understand {misses} messages in a row."),
+                None,
+                Vec::new(),
+            );
+            return;
+        }
+        self.greet_if_new();
+        if self.k.menu.is_empty() {
+            let text = self.k.text(&self.locale, Text::Fallback);
+            self.say_with_hint(&text);
+        } else {
+            let text = self.k.text(&self.locale, Text::Fallback);
+            self.say(text);
+            self.menu();
+        }
+    }
+
+    fn choose(&mut self, choice: &str) {
+        self.memory.misses = 0;
+        if let Some(id) = choice.strip_prefix(INTENT_CHOICE)
+            && let Some(index) = self.k.intent(id)
+        {
+            self.intent(index, EscalationReason::CustomerChoice);
+        } else if let Some(id) = choice.strip_prefix(LOCATION_CHOICE)
+            && let Some(index) = self.k.locations.iter().position(|l| l.id == id)
+        {
+            self.location(index);
+        } else {
+            // A choice of a menu this knowledge no longer has.
+            self.menu();
+        }
+    }
+
+    fn intent(&mut self, index: usize, reason: EscalationReason) {
+        let Some(intent) = self.k.intents.get(index) else {
+            return;
+        };
+        let answer = localized(&intent.answers, &self.locale, &self.k.default_locale).cloned();
+        match intent.kind {
+            IntentKind::Answer => {
+                if let Some(answer) = answer {
+                    self.say_with_hint(&answer.text);
+                    if let Some(link) = answer.link {
+                        self.actions.push(Action::Send(Kind::RichLink(RichLink {
+                            url: link.url,
+                            title: link.title,
+                            image: None,
+                            video: None,
+                        })));
+                    }
+                }
+            }
+            IntentKind::Hours => {
+                let mut lines = Vec::new();
+                if let Some(answer) = answer {
+                    lines.push(answer.text);
+                }
+                for location in 0..self.k.locations.len() {
+                    lines.push(self.status_line(location));
+                }
+                self.say_with_hint(&lines.join("\n"));
+            }
+            IntentKind::Locations => self.locations(),
+            IntentKind::Menu => self.menu(),
+            IntentKind::Human => {
+                let queue = intent.queue.clone();
+                let skills = intent.skills.clone();
+                let summary = format!(
+                    "The customer asked for a person (intent \"{}\").",
+                    intent.id
+                );
+                self.escalate(reason, "", summary, queue, skills);
+            }
+        }
+    }
+
+    fn location_name(&self, index: usize) -> String {
+        self.k.locations.get(index).map_or_else(String::new, |l| {
+            localized(&l.names, &self.locale, &self.k.default_locale)
+                .cloned()
+                .unwrap_or_else(|| l.id.clone())
+        })
+    }
+
+    /// `Downtown: open now until 18:00.` and the like.
+    fn status_line(&self, index: usize) -> String {
+        let Some(location) = self.k.locations.get(index) else {
+            return String::new();
+        };
+        let name = self.location_name(index);
+        let (template, time, day) = match location.schedule.status(self.now) {
+            Status::Open { until } => (Text::OpenUntil, until.to_string(), String::new()),
+            Status::Closed { holiday, opens } => match opens {
+                None => (Text::Closed, String::new(), String::new()),
+                Some(opening) => {
+                    let day = match opening.in_days {
+                        0 => self.k.text(&self.locale, Text::Today),
+                        1 => self.k.text(&self.locale, Text::Tomorrow),
+                        _ => self.k.day_name(&self.locale, opening.weekday),
+                    };
+                    let template = if holiday {
+                        Text::ClosedHoliday
+                    } else {
+                        Text::OpensAt
+                    };
+                    (template, opening.at.to_string(), day)
+                }
+            },
+        };
+        self.k
+            .text(&self.locale, template)
+            .replace("{location}", &name)
+            .replace("{time}", &time)
+            .replace("{day}", &day)
+    }
+
+    fn location(&mut self, index: usize) {
+        let Some(location) = self.k.locations.get(index) else {
+            return;
+        };
+        let mut lines = vec![self.location_name(index)];
+        if let Some(address) = localized(&location.addresses, &self.locale, &self.k.default_locale)
+        {
+            lines.push(address.clone());
+        }
+        lines.push(self.status_line(index));
+        let link = location.link.clone();
+        self.say_with_hint(&lines.join("\n"));
+        if let Some(url) = link {
+            let title = self.location_name(index);
+            self.actions.push(Action::Send(Kind::RichLink(RichLink {
+                url,
+                title,
+                image: None,
+                video: None,
+            })));
+        }
+    }
+
+    fn menu(&mut self) {
+        if self.k.menu.is_empty() {
+            let hint = self.k.text(&self.locale, Text::HumanHint);
+            self.say(hint);
+            return;
+        }
+        let title = self.k.text(&self.locale, Text::MenuTitle);
+        let items: Vec<(String, String, String)> = self
+            .k
+            .menu
+            .iter()
+            .filter_map(|&i| self.k.intents.get(i))
+            .map(|intent| {
+                let label = localized(&intent.titles, &self.locale, &self.k.default_locale)
+                    .cloned()
+                    .unwrap_or_else(|| intent.id.clone());
+                (
+                    format!("{INTENT_CHOICE}{}", intent.id),
+                    label,
+                    String::new(),
+                )
+            })
+            .collect();
+        self.picker(title, items);
+    }
+
+    fn locations(&mut self) {
+        let title = self.k.text(&self.locale, Text::LocationsTitle);
+        let items: Vec<(String, String, String)> = (0..self.k.locations.len())
+            .filter_map(|i| {
+                let location = self.k.locations.get(i)?;
+                let address = localized(&location.addresses, &self.locale, &self.k.default_locale)
+                    .cloned()
+                    .unwrap_or_default();
+                Some((
+                    format!("{LOCATION_CHOICE}{}", location.id),
+                    self.location_name(i),
+                    address,
+                ))
+            })
+            .collect();
+        self.picker(title, items);
+    }
+
+    /// A list picker of `(identifier, title, subtitle)`, or where the device cannot show
+    /// one, the same choices as numbered text (rendered by `parley-wire`, exactly as
+    /// outbound's last gate would, with the closing line in the customer's language). The
+    /// choices are remembered so a typed number picks one.
+    fn picker(&mut self, title: String, items: Vec<(String, String, String)>) {
+        let bubble = BubbleLayout {
+            title: title.clone(),
+            ..BubbleLayout::default()
+        };
+        let list = ListPickerRequest {
+            common: Some(InteractiveCommon {
+                received_message: Some(bubble.clone()),
+                reply_message: Some(bubble),
+                ..InteractiveCommon::default()
+            }),
+            sections: vec![ListPickerSection {
+                title,
+                order: 0,
+                multiple_selection: false,
+                items: items
+                    .iter()
+                    .enumerate()
+                    .map(|(order, (identifier, title, subtitle))| ListPickerItem {
+                        identifier: identifier.clone(),
+                        title: title.clone(),
+                        subtitle: subtitle.clone(),
+                        order: u32::try_from(order).unwrap_or(u32::MAX),
+                        style: "default".into(),
+                        image_identifier: String::new(),
+                    })
+                    .collect(),
+            }],
+        };
+        self.memory.menu = items.into_iter().map(|(id, _, _)| id).collect();
+        let message = OutboundMessage {
+            kind: Some(Kind::ListPicker(list)),
+            ..OutboundMessage::default()
+        };
+        let shown = self.ctx.capabilities.as_ref().is_none_or(|caps| {
+            capabilities::can_show(&message, caps, self.ctx.device_agent.as_ref())
+        });
+        if shown {
+            if let Some(kind) = message.kind {
+                self.actions.push(Action::Send(kind));
+            }
+            return;
+        }
+        if let Some(text) = capabilities::text_fallback(&message) {
+            let closing = self.k.text(&self.locale, Text::ReplyWithNumber);
+            let text = match text.strip_suffix(builtin_reply_with_number()) {
+                Some(head) => format!("{head}{closing}"),
+                None => text,
+            };
+            self.say(text);
+        }
+    }
+
+    fn escalate(
+        &mut self,
+        reason: EscalationReason,
+        word: &str,
+        summary: String,
+        queue: Option<String>,
+        skills: Vec<String>,
+    ) {
+        let text = self.k.text(&self.locale, Text::Escalating);
+        self.say(text);
+        self.escalate_quietly(reason, word, summary, queue, skills);
+    }
+
+    fn escalate_quietly(
+        &mut self,
+        reason: EscalationReason,
+        word: &str,
+        summary: String,
+        queue: Option<String>,
+        mut skills: Vec<String>,
+    ) {
+        skills.sort();
+        skills.dedup();
+        self.memory.menu.clear();
+        self.actions.push(Action::Escalate(EscalateToHuman {
+            reason: reason as i32,
+            queue: queue.unwrap_or_default(),
+            skills,
+            summary,
+            trigger_word: word.to_owned(),
+        }));
+    }
+
+    fn escalation_update(&mut self, update: &EscalationUpdate) {
+        let status = EscalationStatus::try_from(update.status).unwrap_or_default();
+        let text = match status {
+            // Outside business hours routing itself tells the customer when the business
+            // opens; the bot adds nothing.
+            EscalationStatus::Queued if !self.ctx.within_business_hours => return,
+            EscalationStatus::Queued if update.position > 0 => self
+                .k
+                .text(&self.locale, Text::QueuedPosition)
+                .replace("{position}", &update.position.to_string()),
+            EscalationStatus::Queued => self.k.text(&self.locale, Text::Queued),
+            EscalationStatus::NoAgentsAvailable => self.k.text(&self.locale, Text::NoAgents),
+            EscalationStatus::OutsideBusinessHours => self.k.text(&self.locale, Text::OutsideHours),
+            EscalationStatus::Assigned => self.k.text(&self.locale, Text::Assigned),
+            EscalationStatus::Unspecified => return,
+        };
+        self.memory.menu.clear();
+        self.say(text);
+    }
+}
+
+/// The closing line `parley-wire` ends a numbered list with.
+fn builtin_reply_with_number() -> &'static str {
+    "Reply with a number."
+}

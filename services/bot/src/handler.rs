@@ -1,0 +1,378 @@
+//! The `amb.bot` consumer: one `BotTask` at a time per conversation, in sequence order
+//! through the store's gate (stage [`STAGE_BOT`]); decide ([`answer`]), then carry out the
+//! actions with ids derived from the task's id, then remember.
+//!
+//! Redelivery safety: the decision depends only on the task (its `occurred_at` is the
+//! clock), the knowledge file and the memory stored *before* the task, so a redelivered task
+//! produces the same actions with the same event ids, and `allocate_sequence` (idempotent per
+//! event id) returns the same outbound numbers: JetStream drops the copies and outbound's
+//! in-order gate never sees a number twice or a number nobody publishes. The memory is
+//! written last, as `{seq, before, after}`, so a task redelivered after the write still
+//! decides from `before`.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome, Outgoing, StreamKind};
+use parley_proto::{
+    Event as _,
+    v1::{
+        Actor, ActorKind, BotTask, ConsentAudit, ConsentEvent, ConsentSource, ConsentStatus,
+        ConversationKey as KeyProto, EventMeta, OptOut, OutboundMessage, RoutingCommand, bot_task,
+        consent_event, outbound_message::Kind, routing_command,
+    },
+};
+use parley_state::{ConversationStore, GateDecision, GatePolicy, facts};
+use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
+use prost::Message as _;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    answer::{Action, Memory, answer},
+    knowledge::Knowledge,
+};
+
+/// The gate stage of the bot (a conversation's bot tasks, in `meta.sequence` order).
+pub const STAGE_BOT: &str = "bot";
+/// The conversation store field holding the bot's memory (written only by the bot).
+pub const MEMORY_FIELD: &str = "bot_memory";
+/// The bot id routing gives its built-in bot.
+pub const BUILTIN_BOT_ID: &str = "bot";
+
+/// The stored memory: what the bot remembered before and after task `seq`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StoredMemory {
+    seq: u64,
+    before: Memory,
+    after: Memory,
+}
+
+/// Everything the handler needs.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn ConversationStore>,
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) namespace: Namespace,
+    pub(crate) partitions: PartitionCount,
+    pub(crate) knowledge: BTreeMap<BusinessId, Arc<Knowledge>>,
+    pub(crate) external: BTreeSet<BusinessId>,
+    pub(crate) bot_ids: BTreeSet<String>,
+    pub(crate) gate: GatePolicy,
+}
+
+fn retry(reason: impl Into<String>) -> Outcome {
+    Outcome::Retry {
+        delay: Duration::from_millis(500),
+        reason: reason.into(),
+    }
+}
+
+fn dead(reason: &str) -> Outcome {
+    Outcome::DeadLetter {
+        reason: reason.to_owned(),
+    }
+}
+
+fn now_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+fn timestamp_now() -> prost_types::Timestamp {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    prost_types::Timestamp {
+        seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(now.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+impl Shared {
+    /// Whether the built-in bot answers this business and bot id.
+    fn answers(&self, business: &BusinessId, bot_id: &str) -> bool {
+        !self.external.contains(business) && (bot_id.is_empty() || self.bot_ids.contains(bot_id))
+    }
+
+    pub(crate) async fn handle_task(&self, task: &BotTask) -> Outcome {
+        let Some(meta) = task.meta.as_ref() else {
+            return dead("the task has no meta");
+        };
+        let Some(conversation) = meta.conversation.as_ref() else {
+            return dead("the task names no conversation");
+        };
+        let Ok(key) = ConversationKey::parse(&conversation.business_id, &conversation.opaque_id)
+        else {
+            return dead("the task's conversation key is invalid");
+        };
+        let Ok(event_id) = EventId::new(meta.event_id.clone()) else {
+            return dead("the task has no valid id");
+        };
+        let bot_id = task.context.as_ref().map_or("", |c| c.bot_id.as_str());
+        if !self.answers(&key.business, bot_id) {
+            // An external bot's task: its own durable consumer handles it.
+            return Outcome::Ack;
+        }
+        let sequence = Sequence::new(meta.sequence).ok();
+        if let Some(sequence) = sequence {
+            match self.store.gate(&key, STAGE_BOT, sequence, &self.gate).await {
+                Ok(GateDecision::Duplicate) => return Outcome::Ack,
+                Ok(GateDecision::Wait { .. }) => {
+                    return Outcome::Retry {
+                        delay: Duration::from_millis(100),
+                        reason: "waiting for an earlier task of the conversation".into(),
+                    };
+                }
+                Ok(GateDecision::Apply { skipped }) => {
+                    if let Some(skipped) = skipped {
+                        tracing::warn!(skipped = skipped.get(), "bot task never arrived");
+                    }
+                }
+                Err(error) => return retry(format!("gate: {error}")),
+            }
+        }
+        let outcome = match self.apply(&key, &event_id, meta, task).await {
+            Ok(()) => Outcome::Ack,
+            Err(error) => retry(error),
+        };
+        if let Some(sequence) = sequence {
+            let done = if outcome == Outcome::Ack {
+                self.store.complete(&key, STAGE_BOT, sequence).await
+            } else {
+                self.store.release(&key, STAGE_BOT, sequence).await
+            };
+            if let Err(error) = done {
+                return retry(format!("gate: {error}"));
+            }
+        }
+        outcome
+    }
+
+    async fn apply(
+        &self,
+        key: &ConversationKey,
+        event_id: &EventId,
+        meta: &EventMeta,
+        task: &BotTask,
+    ) -> Result<(), String> {
+        let knowledge = self
+            .knowledge
+            .get(&key.business)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Knowledge::empty(key.business.clone())));
+        let stored = self
+            .store
+            .get_fields(key, &[MEMORY_FIELD])
+            .await
+            .map_err(|e| format!("load memory: {e}"))?
+            .into_iter()
+            .next()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                serde_json::from_str::<StoredMemory>(&s).unwrap_or_else(|error| {
+                    tracing::warn!(%error, "unreadable bot memory; starting afresh");
+                    StoredMemory::default()
+                })
+            })
+            .unwrap_or_default();
+        let memory = if meta.sequence != 0 && stored.seq == meta.sequence {
+            stored.before
+        } else {
+            stored.after
+        };
+        let now = meta
+            .occurred_at
+            .as_ref()
+            .map_or_else(now_seconds, |t| t.seconds);
+        let reply = answer(&knowledge, task, &memory, now);
+        let bot_id = task
+            .context
+            .as_ref()
+            .map(|c| c.bot_id.clone())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| BUILTIN_BOT_ID.to_owned());
+        let actor = Actor {
+            kind: ActorKind::Bot as i32,
+            id: bot_id,
+            display_name: knowledge.bot_name.clone(),
+        };
+        tracing::debug!(
+            conversation = %key.redacted(),
+            actions = reply.actions.len(),
+            "bot decided"
+        );
+        for (index, action) in reply.actions.iter().enumerate() {
+            let id = event_id.derived(STAGE_BOT, u32::try_from(index).unwrap_or(u32::MAX));
+            match action {
+                Action::Send(kind) => {
+                    self.send(key, &id, event_id, &actor, &knowledge, kind.clone())
+                        .await?;
+                }
+                Action::Escalate(escalate) => {
+                    let command = RoutingCommand {
+                        meta: Some(self.meta(key, &id, event_id, 0)),
+                        issued_by: Some(actor.clone()),
+                        command: Some(routing_command::Command::Escalate(escalate.clone())),
+                    };
+                    self.publish(
+                        key,
+                        self.namespace
+                            .subject(StreamKind::Routing, self.partitions.of(key)),
+                        &id,
+                        RoutingCommand::TYPE,
+                        command.encode_to_vec(),
+                    )
+                    .await?;
+                }
+                Action::OptOut { keyword } => {
+                    let evidence = match task.task.as_ref() {
+                        Some(bot_task::Task::CustomerMessage(m)) => m
+                            .meta
+                            .as_ref()
+                            .map(|m| m.event_id.clone())
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    for (n, topic) in knowledge.consent_topics.iter().enumerate() {
+                        let record_id = id.derived(
+                            &format!("{STAGE_BOT}.consent"),
+                            u32::try_from(n).unwrap_or(u32::MAX),
+                        );
+                        let record = ConsentEvent {
+                            meta: Some(self.meta(key, &record_id, event_id, 0)),
+                            topic: topic.clone(),
+                            status: ConsentStatus::OptedOut as i32,
+                            source: ConsentSource::Keyword as i32,
+                            audit: Some(ConsentAudit {
+                                actor: Some(actor.clone()),
+                                evidence_event_id: evidence.clone(),
+                                keyword: keyword.clone(),
+                                ..ConsentAudit::default()
+                            }),
+                            change: Some(consent_event::Change::OptedOut(OptOut {
+                                all_topics: true,
+                            })),
+                        };
+                        self.store
+                            .set_consent(key, topic, record.encode_to_vec().into())
+                            .await
+                            .map_err(|e| format!("record opt-out: {e}"))?;
+                    }
+                }
+            }
+        }
+        if reply.memory != memory || (meta.sequence != 0 && stored.seq != meta.sequence) {
+            let value = serde_json::to_string(&StoredMemory {
+                seq: meta.sequence,
+                before: memory,
+                after: reply.memory,
+            })
+            .map_err(|e| format!("encode memory: {e}"))?;
+            self.store
+                .set_fields(key, &[(MEMORY_FIELD, value.as_str())])
+                .await
+                .map_err(|e| format!("store memory: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn meta(
+        &self,
+        key: &ConversationKey,
+        id: &EventId,
+        cause: &EventId,
+        sequence: u64,
+    ) -> EventMeta {
+        let at = timestamp_now();
+        EventMeta {
+            event_id: id.to_string(),
+            conversation: Some(KeyProto {
+                business_id: key.business.to_string(),
+                opaque_id: key.opaque.as_str().to_owned(),
+            }),
+            sequence,
+            partition: self.partitions.of(key).get(),
+            occurred_at: Some(at),
+            published_at: Some(at),
+            causation_id: cause.to_string(),
+            schema_version: 1,
+            producer: "bot".into(),
+        }
+    }
+
+    async fn send(
+        &self,
+        key: &ConversationKey,
+        id: &EventId,
+        cause: &EventId,
+        actor: &Actor,
+        knowledge: &Knowledge,
+        kind: Kind,
+    ) -> Result<(), String> {
+        // The conversation's one outbound counter, shared with the agent gateway and
+        // routing; idempotent per event id, so a redelivery keeps its number.
+        let sequence = self
+            .store
+            .allocate_sequence(key, facts::COUNTER_OUTBOUND, Some(id.as_str()))
+            .await
+            .map_err(|e| format!("allocate sequence: {e}"))?;
+        let message = OutboundMessage {
+            meta: Some(self.meta(key, id, cause, sequence.get())),
+            apple_message_id: String::new(),
+            sender: Some(actor.clone()),
+            auto_reply: true,
+            msp_agent: knowledge.bot_name.chars().take(64).collect(),
+            business_initiated: false,
+            notification_topic: String::new(),
+            kind: Some(kind),
+        };
+        self.publish(
+            key,
+            self.namespace
+                .subject(StreamKind::Outbound, self.partitions.of(key)),
+            id,
+            OutboundMessage::TYPE,
+            message.encode_to_vec(),
+        )
+        .await
+    }
+
+    async fn publish(
+        &self,
+        key: &ConversationKey,
+        subject: String,
+        id: &EventId,
+        event_type: &str,
+        payload: Vec<u8>,
+    ) -> Result<(), String> {
+        self.bus
+            .publish(
+                Outgoing::new(subject, id.to_string(), event_type, payload)
+                    .with_ordering_key(key.stable_hash()),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("publish: {e}"))
+    }
+}
+
+/// The `amb.bot` consumer's handler.
+pub(crate) struct TaskHandler(pub(crate) Arc<Shared>);
+
+#[async_trait]
+impl Handler for TaskHandler {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        match BotTask::decode(delivery.payload.as_ref()) {
+            Ok(task) => self.0.handle_task(&task).await,
+            Err(error) => Outcome::DeadLetter {
+                reason: format!("not a parley.v1.BotTask: {error}"),
+            },
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The phrasing table: how customers really ask, in English, French and Spanish (typos,
+//! missing accents, capitals, emoji, extra words), and what the bot must understand. The
+//! test prints the accuracy and fails below 90 %; every row that must be understood and is
+//! not is printed.
+
+use super::fixtures::acme;
+
+/// (language of the sentence, sentence, expected intent; `None`: must not be understood).
+const TABLE: &[(&str, &str, Option<&str>)] = &[
+    // English
+    ("en", "When are you open?", Some("hours")),
+    ("en", "what r ur opening hours", Some("hours")),
+    ("en", "are you open on sundays?", Some("hours")),
+    ("en", "What time do you close tonight", Some("hours")),
+    ("en", "hours", Some("hours")),
+    ("en", "opning hours pls", Some("hours")),
+    ("en", "Where are your stores located?", Some("locations")),
+    ("en", "whats your address", Some("locations")),
+    ("en", "is there a shop near me", Some("locations")),
+    ("en", "Do you have vegan options? 🌱", Some("food_menu")),
+    ("en", "what drinks do you serve", Some("food_menu")),
+    ("en", "how much is a coffee", Some("food_menu")),
+    ("en", "I'd like a refund", Some("returns")),
+    ("en", "how can I return my item", Some("returns")),
+    ("en", "my mug arrived broken!!", Some("returns")),
+    ("en", "Where's my order??", Some("orders")),
+    ("en", "track order", Some("orders")),
+    ("en", "my delivery is late", Some("orders")),
+    ("en", "wifi password?", Some("wifi")),
+    ("en", "I want to talk to a real person", Some("human")),
+    ("en", "can I speak to someone please", Some("human")),
+    ("en", "what can you do?", Some("main_menu")),
+    ("en", "my cat is called Felix", None),
+    ("en", "banana", None),
+    ("en", "👍", None),
+    // French
+    ("fr", "Quels sont vos horaires ?", Some("hours")),
+    ("fr", "vous etes ouvert aujourdhui ?", Some("hours")),
+    ("fr", "a quelle heure fermez vous", Some("hours")),
+    ("fr", "HEURES D'OUVERTURE", Some("hours")),
+    ("fr", "Où sont vos magasins ?", Some("locations")),
+    (
+        "fr",
+        "quelle est l'adresse de la boutique",
+        Some("locations"),
+    ),
+    (
+        "fr",
+        "avez vous des options vegetaliennes",
+        Some("food_menu"),
+    ),
+    ("fr", "prix d'un café ?", Some("food_menu")),
+    ("fr", "je voudrais être remboursé", Some("returns")),
+    ("fr", "comment retourner un article ?", Some("returns")),
+    ("fr", "ou est ma commande", Some("orders")),
+    ("fr", "je veux suivre ma commande", Some("orders")),
+    ("fr", "mot de passe wifi ?", Some("wifi")),
+    ("fr", "je veux parler à quelqu'un", Some("human")),
+    ("fr", "un conseiller svp", Some("human")),
+    ("fr", "que pouvez vous faire", Some("main_menu")),
+    ("fr", "il fait beau aujourd'hui", None),
+    // Spanish
+    ("es", "¿A qué hora abren?", Some("hours")),
+    ("es", "cual es su horario", Some("hours")),
+    ("es", "estan abiertos hoy?", Some("hours")),
+    ("es", "¿Dónde están sus tiendas?", Some("locations")),
+    ("es", "cual es la direccion", Some("locations")),
+    ("es", "tienen opciones veganas?", Some("food_menu")),
+    ("es", "quiero un reembolso", Some("returns")),
+    ("es", "como devuelvo un articulo", Some("returns")),
+    ("es", "¿Dónde está mi pedido?", Some("orders")),
+    ("es", "rastrear pedido", Some("orders")),
+    ("es", "tienen wifi?", Some("wifi")),
+    ("es", "quiero hablar con una persona", Some("human")),
+    ("es", "qué puedes hacer", Some("main_menu")),
+    ("es", "me gusta el fútbol", None),
+];
+
+#[test]
+fn phrasing_table_accuracy() {
+    let k = acme();
+    let mut right = 0;
+    let mut wrong = Vec::new();
+    for (language, text, expected) in TABLE {
+        let found = k.matcher.best(text);
+        let got = found.as_ref().map(|m| k.intents[m.intent].id.as_str());
+        if got == *expected {
+            right += 1;
+        } else {
+            let score = k.matcher.rank(text).map_or(0.0, |m| m.score);
+            wrong.push(format!(
+                "  [{language}] {text:?}: expected {expected:?}, got {got:?} (best score {score:.2})"
+            ));
+        }
+    }
+    let total = TABLE.len();
+    #[allow(clippy::cast_precision_loss)]
+    let accuracy = 100.0 * f64::from(right) / total as f64;
+    println!("phrasing accuracy: {right}/{total} = {accuracy:.1} %");
+    for line in &wrong {
+        println!("{line}");
+    }
+    assert!(
+        accuracy >= 90.0,
+        "accuracy {accuracy:.1} % is below 90 %:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_language_of_the_sentence_is_the_language_of_the_answer() {
+    let k = acme();
+    for (language, text, expected) in TABLE {
+        if expected.is_none() {
+            continue;
+        }
+        if let Some(found) = k.matcher.best(text)
+            && Some(k.intents[found.intent].id.as_str()) == *expected
+        {
+            assert_eq!(&found.locale, language, "{text:?}");
+        }
+    }
+}
