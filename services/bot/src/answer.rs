@@ -51,6 +51,8 @@ pub struct Memory {
 
 /// One thing the service must do, in order.
 #[derive(Debug, Clone, PartialEq)]
+// A handful of actions live for one task; boxing the message would only cost an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// Send a message to the customer (`amb.outbound`).
     Send(Kind),
@@ -572,14 +574,14 @@ impl Turn<'_> {
     fn escalation_update(&mut self, update: &EscalationUpdate) {
         let status = EscalationStatus::try_from(update.status).unwrap_or_default();
         let text = match status {
-            // Outside business hours routing itself tells the customer when the business
-            // opens; the bot adds nothing.
-            EscalationStatus::Queued if !self.ctx.within_business_hours => return,
+            // Routing itself tells a customer entering a queue their place in it (or, for a
+            // closed queue, when the business opens); the bot adds nothing unless the update
+            // carries a position routing did not announce.
             EscalationStatus::Queued if update.position > 0 => self
                 .k
                 .text(&self.locale, Text::QueuedPosition)
                 .replace("{position}", &update.position.to_string()),
-            EscalationStatus::Queued => self.k.text(&self.locale, Text::Queued),
+            EscalationStatus::Queued => return,
             EscalationStatus::NoAgentsAvailable => self.k.text(&self.locale, Text::NoAgents),
             EscalationStatus::OutsideBusinessHours => self.k.text(&self.locale, Text::OutsideHours),
             EscalationStatus::Assigned => self.k.text(&self.locale, Text::Assigned),

@@ -40,9 +40,9 @@ const STOP_WORDS: &[&str] = &[
     "votre", "vos", "nous", "mon", "ma", "mes", "il", "elle", "ce", "c", "ca", "qu", "que", "en",
     "au", "aux", "pour", "sur", "avec", "se", "sont", "etes", "y", "a", "svp", "puis", "peux",
     "voudrais", "veux", "m", "moi", // Spanish
-    "el", "los", "las", "una", "unos", "unas", "es", "son", "y", "o", "yo", "tu", "su", "sus", "mi",
-    "mis", "por", "con", "del", "al", "lo", "se", "me", "te", "favor", "quiero", "puedo", "estan",
-    "esta",
+    "el", "los", "las", "una", "unos", "unas", "es", "son", "y", "o", "yo", "tu", "su", "sus",
+    "mi", "mis", "por", "con", "del", "al", "lo", "se", "me", "te", "favor", "quiero", "puedo",
+    "estan", "esta",
 ];
 
 /// One example phrase of an intent.

@@ -11,5 +11,7 @@
 
 mod answers;
 mod fixtures;
+mod harness;
 mod knowledge;
 mod phrasing;
+mod service;

@@ -1,0 +1,217 @@
+//! The bot service against real NATS and Redis: numbering on the shared outbound counter,
+//! memory across tasks, escalation commands, redelivery and order, opt-outs, external bots.
+
+use std::time::Duration;
+
+use parley_bot::STAGE_BOT;
+use parley_proto::v1::{
+    ActorKind, ConsentEvent, ConsentSource, ConsentStatus, EscalationReason, OutboundMessage,
+    bot_task, outbound_message::Kind, routing_command,
+};
+use parley_state::facts;
+use parley_types::EventId;
+use prost::Message as _;
+
+use super::{
+    fixtures::{all_caps, context},
+    harness::{EXTERNAL, acme_key, key, opaque_of, platform},
+};
+
+const WITHIN: Duration = Duration::from_secs(15);
+
+fn kinds(messages: &[OutboundMessage]) -> Vec<&'static str> {
+    messages
+        .iter()
+        .map(|m| match m.kind.as_ref() {
+            Some(Kind::TypingStart(_)) => "typing_start",
+            Some(Kind::TypingEnd(_)) => "typing_end",
+            Some(Kind::Text(_)) => "text",
+            Some(Kind::RichLink(_)) => "rich_link",
+            Some(Kind::ListPicker(_)) => "list_picker",
+            _ => "other",
+        })
+        .collect()
+}
+
+fn sequences(messages: &[OutboundMessage]) -> Vec<u64> {
+    messages
+        .iter()
+        .map(|m| m.meta.as_ref().map_or(0, |m| m.sequence))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_are_numbered_after_the_agent_gateways_on_the_shared_outbound_counter() {
+    let p = platform().await;
+    let key = acme_key("numbers");
+    let store = &p.backends.store;
+    // An agent reply took outbound number 1 (the agent gateway allocates from this counter).
+    let agent = store
+        .allocate_sequence(&key, facts::COUNTER_OUTBOUND, Some("agent-reply-1"))
+        .await
+        .unwrap();
+    assert_eq!(agent.get(), 1);
+
+    p.say(&key, 1, "wifi password?").await;
+    let first = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&first), ["typing_start", "text", "typing_end"]);
+    assert_eq!(sequences(&first), [2, 3, 4]);
+    for message in &first {
+        let sender = message.sender.as_ref().unwrap();
+        assert_eq!(sender.kind(), ActorKind::Bot);
+        assert!(message.auto_reply);
+        assert_eq!(message.msp_agent, "Acme Assistant");
+        assert!(!message.business_initiated);
+        let meta = message.meta.as_ref().unwrap();
+        assert_eq!(
+            meta.causation_id,
+            format!("task-{:016x}-1", key.stable_hash())
+        );
+        assert_eq!(meta.producer, "bot");
+        assert_eq!(opaque_of(message.meta.as_ref()), key.opaque.as_str());
+    }
+
+    // Another agent reply, then the menu, then "2" (the bot remembers the menu in the store).
+    store
+        .allocate_sequence(&key, facts::COUNTER_OUTBOUND, Some("agent-reply-2"))
+        .await
+        .unwrap();
+    p.say(&key, 2, "menu").await;
+    let menu = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&menu), ["typing_start", "list_picker", "typing_end"]);
+    assert_eq!(sequences(&menu), [6, 7, 8]);
+    p.say(&key, 3, "2").await;
+    let stores = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(sequences(&stores), [9, 10, 11]);
+    let Some(Kind::ListPicker(list)) = stores[1].kind.as_ref() else {
+        panic!("not a list picker: {:?}", kinds(&stores));
+    };
+    assert_eq!(list.sections[0].items[0].identifier, "location:downtown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_word_is_told_then_escalated_with_a_deterministic_command() {
+    let p = platform().await;
+    let key = acme_key("escalate");
+    p.say(&key, 1, "Agent!").await;
+    let told = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&told), ["typing_start", "text", "typing_end"]);
+    let commands = p.routing_commands(1, WITHIN).await;
+    assert_eq!(commands.len(), 1);
+    let command = &commands[0];
+    let Some(routing_command::Command::Escalate(escalate)) = command.command.as_ref() else {
+        panic!("not an escalation");
+    };
+    assert_eq!(escalate.reason(), EscalationReason::TriggerWord);
+    assert_eq!(escalate.trigger_word, "agent");
+    let meta = command.meta.as_ref().unwrap();
+    let task_id = EventId::new(format!("task-{:016x}-1", key.stable_hash())).unwrap();
+    // The fourth action (typing start, text, typing end, escalate): the same id on every
+    // redelivery.
+    assert_eq!(meta.event_id, task_id.derived(STAGE_BOT, 3).to_string());
+    assert_eq!(meta.causation_id, task_id.to_string());
+    assert_eq!(meta.sequence, 0, "routing commands are not sequenced");
+    assert_eq!(opaque_of(command.meta.as_ref()), key.opaque.as_str());
+    assert_eq!(command.issued_by.as_ref().unwrap().kind(), ActorKind::Bot);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_order_and_redelivered_tasks_are_answered_once_in_order_by_two_replicas() {
+    let p = platform().await;
+    p.start().await;
+    let key = acme_key("order");
+    let first = p.text_task(&key, 1, "menu");
+    let second = p.text_task(&key, 2, "wifi password");
+    let third = p.text_task(&key, 3, "do you have vegan options");
+    p.publish(&second, 0).await;
+    p.publish(&first, 0).await;
+    p.publish(&first, 1).await;
+    p.publish(&second, 1).await;
+    p.publish(&third, 0).await;
+    p.publish(&first, 2).await;
+    let all = p.outbound_messages(10, WITHIN).await;
+    assert_eq!(
+        kinds(&all),
+        [
+            "typing_start",
+            "list_picker",
+            "typing_end",
+            "typing_start",
+            "text",
+            "typing_end",
+            "typing_start",
+            "text",
+            "rich_link",
+            "typing_end",
+        ]
+    );
+    assert_eq!(sequences(&all), (1..=10).collect::<Vec<_>>());
+    // Nothing else comes (bounded wait: every copy was a duplicate at the gate).
+    let extra = p.outbound_messages(1, Duration::from_secs(2)).await;
+    assert!(extra.is_empty(), "duplicates: {:?}", kinds(&extra));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_records_an_opt_out_on_every_topic_where_outbound_reads_it() {
+    let p = platform().await;
+    let key = acme_key("stop");
+    p.say(&key, 1, "STOP").await;
+    let told = p.outbound_messages(3, WITHIN).await;
+    let Some(Kind::Text(text)) = told[1].kind.as_ref() else {
+        panic!("not a text: {:?}", kinds(&told));
+    };
+    assert!(text.body.contains("You will not receive notifications"));
+    for topic in ["account", "orders", "marketing"] {
+        let bytes = p
+            .backends
+            .store
+            .consent(&key, topic)
+            .await
+            .unwrap()
+            .unwrap();
+        let record = ConsentEvent::decode(bytes.as_ref()).unwrap();
+        assert_eq!(record.topic, topic);
+        assert_eq!(record.status(), ConsentStatus::OptedOut);
+        assert_eq!(record.source(), ConsentSource::Keyword);
+        let audit = record.audit.unwrap();
+        assert_eq!(audit.keyword, "stop");
+        assert_eq!(
+            audit.evidence_event_id,
+            format!("in-{:016x}-1", key.stable_hash())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_for_an_external_bot_are_left_to_it() {
+    let p = platform().await;
+    let external = key(EXTERNAL, "elsewhere");
+    p.say(&external, 1, "wifi password").await;
+    // A task of the built-in business naming another bot.
+    let other_bot = acme_key("partner");
+    let mut ctx = context("en-US", &all_caps());
+    ctx.bot_id = "partner-bot".into();
+    let task = p.task(
+        &other_bot,
+        1,
+        ctx,
+        p.text_task(&other_bot, 1, "wifi password").task.unwrap(),
+    );
+    p.publish(&task, 0).await;
+    // The built-in bot still answers its own.
+    let mine = acme_key("mine");
+    p.say(&mine, 1, "wifi password").await;
+    let answered = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(answered.len(), 3);
+    assert!(
+        answered
+            .iter()
+            .all(|m| opaque_of(m.meta.as_ref()) == mine.opaque.as_str())
+    );
+    let extra = p.outbound_messages(1, Duration::from_secs(2)).await;
+    assert!(extra.is_empty(), "answered an external bot's task");
+    assert!(matches!(
+        task.task,
+        Some(bot_task::Task::CustomerMessage(_))
+    ));
+}
