@@ -47,6 +47,11 @@ impl NatsServer {
         self.server.port()
     }
 
+    /// The server process's id while it runs (for reading its CPU time in `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.server.pid()
+    }
+
     /// Kills the server with SIGKILL (no graceful shutdown) and reaps it. Calling it on a
     /// server that is not running does nothing.
     pub fn kill(&mut self) -> Result<()> {

@@ -268,6 +268,11 @@ impl Server {
         self.port
     }
 
+    /// The server process's id while it runs.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|running| running.server.id())
+    }
+
     /// SIGKILL (`Child::kill` on Unix) and reap. Does nothing if the server is not running.
     pub(crate) fn kill(&mut self) -> Result<()> {
         let Some(running) = self.child.take() else {

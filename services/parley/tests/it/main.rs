@@ -1,4 +1,10 @@
 //! The `parley` command's integration tests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
 
 mod support;
 mod up;
