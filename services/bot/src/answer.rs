@@ -73,6 +73,8 @@ pub struct Reply {
     pub actions: Vec<Action>,
     /// What to remember afterwards.
     pub memory: Memory,
+    /// True when the customer's message was not understood (for metrics).
+    pub missed: bool,
 }
 
 impl Reply {
@@ -109,6 +111,7 @@ struct Turn<'a> {
     now: i64,
     memory: Memory,
     actions: Vec<Action>,
+    missed: bool,
 }
 
 /// Decides what to do about `task`. `now_unix_seconds` is the time the task was produced
@@ -139,6 +142,7 @@ pub fn answer(k: &Knowledge, task: &BotTask, memory: &Memory, now_unix_seconds: 
         now: now_unix_seconds,
         memory: memory.clone(),
         actions: Vec::new(),
+        missed: false,
     };
     match task.task.as_ref() {
         Some(bot_task::Task::CustomerMessage(message)) => turn.customer(message),
@@ -171,6 +175,7 @@ impl Turn<'_> {
         Reply {
             actions: self.actions,
             memory: self.memory,
+            missed: self.missed,
         }
     }
 
@@ -279,6 +284,7 @@ impl Turn<'_> {
     }
 
     fn miss(&mut self) {
+        self.missed = true;
         if self.k.intents.is_empty() {
             self.escalate(
                 EscalationReason::NoBot,
@@ -528,7 +534,14 @@ impl Turn<'_> {
             }
             return;
         }
-        if let Some(text) = capabilities::text_fallback(&message) {
+        // The section repeats the bubble's title; the text says it once.
+        let mut plain = message;
+        if let Some(Kind::ListPicker(list)) = plain.kind.as_mut() {
+            for section in &mut list.sections {
+                section.title.clear();
+            }
+        }
+        if let Some(text) = capabilities::text_fallback(&plain) {
             let closing = self.k.text(&self.locale, Text::ReplyWithNumber);
             let text = match text.strip_suffix(builtin_reply_with_number()) {
                 Some(head) => format!("{head}{closing}"),

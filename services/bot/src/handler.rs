@@ -207,6 +207,10 @@ impl Shared {
             actions = reply.actions.len(),
             "bot decided"
         );
+        if matches!(task.task, Some(bot_task::Task::CustomerMessage(_))) {
+            let result = if reply.missed { "missed" } else { "answered" };
+            metrics::counter!("parley_bot_messages_total", "result" => result).increment(1);
+        }
         for (index, action) in reply.actions.iter().enumerate() {
             let id = event_id.derived(STAGE_BOT, u32::try_from(index).unwrap_or(u32::MAX));
             match action {
@@ -215,6 +219,11 @@ impl Shared {
                         .await?;
                 }
                 Action::Escalate(escalate) => {
+                    metrics::counter!(
+                        "parley_bot_escalations_total",
+                        "reason" => escalate.reason().as_str_name()
+                    )
+                    .increment(1);
                     let command = RoutingCommand {
                         meta: Some(self.meta(key, &id, event_id, 0)),
                         issued_by: Some(actor.clone()),
@@ -231,6 +240,7 @@ impl Shared {
                     .await?;
                 }
                 Action::OptOut { keyword } => {
+                    metrics::counter!("parley_bot_opt_outs_total").increment(1);
                     let evidence = match task.task.as_ref() {
                         Some(bot_task::Task::CustomerMessage(m)) => m
                             .meta
