@@ -28,6 +28,8 @@ pub enum Command {
     Ingest(parley_runtime::ServiceArgs),
     /// Routing: the conversation lifecycle, queues and assignment.
     Routing(parley_routing::RoutingArgs),
+    /// The bot: FAQ answers, menus, opening hours, escalation to a person.
+    Bot(parley_bot::BotArgs),
     /// The agent gateway: live agents over gRPC.
     AgentGateway(parley_agent_gateway::GatewayArgs),
     /// Outbound: the business's messages to Apple, behind the last gate.
@@ -44,6 +46,7 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> Result<()> {
         Command::Bench(args) => bench::run(args, env).await,
         Command::Ingest(args) => services::ingest(args, config_env(env, None, None)).await,
         Command::Routing(args) => services::routing(args, config_env(env, None, None)).await,
+        Command::Bot(args) => services::bot(args, config_env(env, None, None)).await,
         Command::AgentGateway(args) => {
             services::agent_gateway(args, config_env(env, None, None)).await
         }
@@ -72,6 +75,7 @@ mod tests {
             vec!["parley", "ingest"],
             vec!["parley", "outbound", "--config", "/etc/parley/parley.toml"],
             vec!["parley", "routing", "--rules-dir", "/etc/parley/rules"],
+            vec!["parley", "bot", "--knowledge-dir", "/etc/parley/knowledge"],
             vec![
                 "parley",
                 "agent-gateway",

@@ -1,19 +1,31 @@
-//! The demo business `parley up` ships: "Parley Coffee", its routing rules (two queues),
+//! The demo business `parley up` ships: "Acme Coffee", its routing rules (two queues),
 //! its two agents with public demo tokens, and the example configuration. The files live in
 //! `services/parley/demo/` so docker-compose and the Helm chart can mount the same ones.
 
 /// The demo business's Apple business id.
-pub const BUSINESS_ID: &str = "8f0e3c1a-5b7d-4e2f-9a6c-1d2b3c4d5e6f";
+pub const BUSINESS_ID: &str = "a884eddf-7b0c-4b0a-9a8c-2f8a1b2c3d4e";
 /// Its display name.
-pub const BUSINESS_NAME: &str = "Parley Coffee";
+pub const BUSINESS_NAME: &str = "Acme Coffee";
 /// Its routing rules (`demo/rules/<id>.toml`): queues `baristas` and `subscriptions`.
-pub const RULES: &str = include_str!("../demo/rules/8f0e3c1a-5b7d-4e2f-9a6c-1d2b3c4d5e6f.toml");
+pub const RULES: &str = include_str!("../demo/rules/a884eddf-7b0c-4b0a-9a8c-2f8a1b2c3d4e.toml");
 /// Its agents file (`demo/agents.toml`).
 pub const AGENTS: &str = include_str!("../demo/agents.toml");
+/// The bot's knowledge of the demo business (opening hours, store locations, a menu),
+/// the bot service's own sample file.
+pub const KNOWLEDGE: &str = include_str!("../../bot/knowledge/acme.toml");
 /// The example configuration (`demo/parley.toml`).
 pub const CONFIG: &str = include_str!("../demo/parley.toml");
 /// The demo agents' tokens (public on purpose: demo only), as (agent id, token).
 pub const AGENT_TOKENS: [(&str, &str); 2] = [("ava", "demo-agent-ava"), ("sam", "demo-agent-sam")];
+
+/// The bot's configuration for the demo business.
+pub fn bot_config() -> crate::Result<parley_bot::BotConfig> {
+    let knowledge = parley_bot::Knowledge::from_toml("services/bot/knowledge/acme.toml", KNOWLEDGE)
+        .map_err(|e| crate::Error::Input(format!("demo knowledge: {e}")))?;
+    Ok(parley_bot::BotConfig::new(
+        [(business_id(), knowledge)].into_iter().collect(),
+    ))
+}
 
 /// The demo business's id, validated.
 pub fn business_id() -> parley_types::BusinessId {
@@ -39,6 +51,8 @@ mod tests {
         let rules = parley_routing::rules::Rules::from_toml(RULES).unwrap();
         let names: Vec<&str> = rules.queues().map(|q| q.name()).collect();
         assert_eq!(names, ["baristas", "subscriptions"]);
+        let bot = bot_config().unwrap();
+        assert!(bot.knowledge.contains_key(&business_id()));
         let mut file = tempfile::NamedTempFile::new().unwrap();
         std::io::Write::write_all(&mut file, CONFIG.as_bytes()).unwrap();
         let config = parley_runtime::load_config(Some(file.path()), Vec::new()).unwrap();

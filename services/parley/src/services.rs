@@ -1,5 +1,6 @@
 //! `parley <service>`: one service per process, the same code as the service's own binary
-//! (`parley-ingest`, `parley-routing`, `parley-agent-gateway`, `parley-outbound`).
+//! (`parley-ingest`, `parley-routing`, `parley-bot`, `parley-agent-gateway`,
+//! `parley-outbound`).
 
 use crate::{Error, Result};
 
@@ -20,6 +21,18 @@ pub async fn routing(args: parley_routing::RoutingArgs, env: Vec<(String, String
     let rules_dir = args.rules_dir;
     parley_runtime::run_service("parley-routing", args.config, env, move |ctx| {
         parley_routing::run(ctx, rules_dir)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Runs the bot as its own binary does.
+pub async fn bot(args: parley_bot::BotArgs, env: Vec<(String, String)>) -> Result<()> {
+    // The knowledge is validated before connecting to anything.
+    let bot = parley_bot::configure(args.knowledge_dir.as_deref(), &args.external_businesses)
+        .map_err(|e| Error::Input(e.to_string()))?;
+    parley_runtime::run_service("parley-bot", args.config, env, move |ctx| {
+        parley_bot::run(ctx, bot)
     })
     .await?;
     Ok(())

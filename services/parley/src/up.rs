@@ -48,6 +48,10 @@ pub struct UpArgs {
     /// Routing rules, one `<business_id>.toml` per business; default: the demo business's.
     #[arg(long)]
     pub rules_dir: Option<PathBuf>,
+    /// The bot's knowledge directory (`*.toml`, one business each); default: the demo
+    /// business's knowledge.
+    #[arg(long)]
+    pub knowledge_dir: Option<PathBuf>,
     /// The agents file; default: the demo business's two agents.
     #[arg(long)]
     pub agents_file: Option<PathBuf>,
@@ -84,6 +88,9 @@ pub struct PlatformOptions {
     pub agent_listen: SocketAddr,
     /// Where the simulator listens; `None` when real Apple is configured.
     pub sim_listen: Option<SocketAddr>,
+    /// The built-in bot and its knowledge; `None`: no bot in this process (the bench's
+    /// ingest-only step, an external bot).
+    pub bot: Option<parley_bot::BotConfig>,
     /// Run routing (the bench's ingest-only step does not).
     pub routing: bool,
     /// Run outbound.
@@ -283,6 +290,23 @@ impl Platform {
             listening.push("routing      (consumes amb.inbound and amb.routing)".to_owned());
         }
 
+        if let Some(bot) = options.bot {
+            let bot = parley_bot::Bot::new(parley_bot::BotParts {
+                config: config.clone(),
+                backends: backends.clone(),
+                bot,
+            })
+            .await
+            .map_err(|e| Error::service("bot", e.to_string()))?;
+            let stop = token.clone();
+            tasks.push((
+                "bot",
+                tokio::spawn(async move { bot.run(stop).await.map_err(|e| e.to_string()) }),
+            ));
+            listening
+                .push("bot          (consumes amb.bot; the demo business's knowledge)".to_owned());
+        }
+
         let mut agent_gateway = None;
         if options.store == BackendKind::Server {
             let (listener, address) = bind("--agent-listen", options.agent_listen).await?;
@@ -470,6 +494,12 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
         None => parley_agent_gateway::Agents::parse(demo_business::AGENTS)
             .map_err(|e| Error::Input(format!("demo agents: {e}")))?,
     };
+    let bot = match &args.knowledge_dir {
+        Some(dir) => {
+            parley_bot::configure(Some(dir), &[]).map_err(|e| Error::Input(e.to_string()))?
+        }
+        None => demo_business::bot_config()?,
+    };
     let sim_listen = config.msp.secret.is_none().then_some(args.sim_listen);
     let outcome = async {
         let platform = Platform::start(PlatformOptions {
@@ -480,6 +510,7 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
             agents,
             agent_listen: args.agent_listen,
             sim_listen,
+            bot: Some(bot),
             routing: true,
             outbound: true,
             metrics: Some(metrics),

@@ -1,5 +1,5 @@
-//! A trivial answerer standing in for the bot until `services/bot` has a `run` the bench can
-//! call: it consumes `amb.bot` with the bot's durable name and answers each customer text
+//! A trivial answerer (`parley bench --answerer echo`), to tell the bot's own cost from the
+//! mesh's: it consumes `amb.bot` with the bot's durable name and answers each customer text
 //! with one fixed, automated text reply on `amb.outbound`, exactly as a bot publishes.
 
 use std::{sync::Arc, time::Duration};

@@ -10,8 +10,10 @@
 //! the simulator's devices (JWT-signed, gzip-compressed webhooks) across `--conversations`
 //! conversations; answers are read at the simulated Apple.
 //!
-//! The answerer is a trivial echo bot inside the bench (see [`echo`]) until the bot service
-//! can be called from here. Every outcome is printed as Markdown and written as JSON.
+//! The answerer is the built-in bot with the demo business's knowledge (`--answerer bot`,
+//! the default) or a trivial echo inside the bench (`--answerer echo`, see [`echo`]), which
+//! separates the bot's own cost from the mesh's. Every outcome is printed as Markdown and
+//! written as JSON.
 
 mod baseline;
 mod cpu;
@@ -56,6 +58,10 @@ pub struct BenchArgs {
     /// How long each sustained-rate step lasts (default 60; 3 with --quick).
     #[arg(long)]
     pub step_seconds: Option<u64>,
+    /// Who answers: `bot` (the built-in bot with the demo knowledge) or `echo` (a trivial
+    /// answerer inside the bench, one fixed text per customer text).
+    #[arg(long, default_value = "bot", value_parser = ["bot", "echo"])]
+    pub answerer: String,
     /// Run only these backends: `embedded`, `nats` (NATS + Redis), or both (default).
     #[arg(long, value_delimiter = ',', default_value = "embedded,nats")]
     pub backends: Vec<String>,
@@ -162,6 +168,7 @@ async fn start_platform(
     servers: &Servers,
     blobs: &std::path::Path,
     mesh: bool,
+    bot: bool,
 ) -> Result<Platform> {
     let config = bench_config(mode, servers, blobs);
     let rules = crate::up::up_rules(&config, None)?;
@@ -173,6 +180,11 @@ async fn start_platform(
         agents: parley_agent_gateway::Agents::default(),
         agent_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         sim_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        bot: if mesh && bot {
+            Some(demo_business::bot_config()?)
+        } else {
+            None
+        },
         routing: mesh,
         outbound: mesh,
         metrics: None,
@@ -236,7 +248,7 @@ async fn counting_consumer(platform: &Platform, name: &str) -> Result<ConsumerSp
 
 /// The size of one inbound event as ingest stores it, for the baseline.
 async fn probe_message_size(servers: &Servers, blobs: &std::path::Path) -> Result<usize> {
-    let platform = start_platform(BackendKind::Embedded, servers, blobs, false).await?;
+    let platform = start_platform(BackendKind::Embedded, servers, blobs, false, false).await?;
     let spec = counting_consumer(&platform, "bench-size").await?;
     let sim = sim_of(&platform)?;
     let device = load::devices(sim.devices(), demo_business::BUSINESS_ID, 1)?;
@@ -264,7 +276,7 @@ async fn ingest_alone(
     conversations: usize,
     duration: Duration,
 ) -> Result<(Throughput, u64)> {
-    let platform = start_platform(mode, servers, blobs, false).await?;
+    let platform = start_platform(mode, servers, blobs, false, false).await?;
     let spec = counting_consumer(&platform, "bench-ingest").await?;
     let sim = sim_of(&platform)?;
     let devices = Arc::new(load::devices(
@@ -285,21 +297,30 @@ async fn ingest_alone(
 }
 
 /// The whole mesh at `rate` for `duration`: webhooks in, answers out at the simulator.
+/// What every mesh step shares.
+struct Plan {
+    conversations: usize,
+    drain: Duration,
+    echo: bool,
+}
+
 async fn mesh_step(
     mode: BackendKind,
     servers: &Servers,
     blobs: &std::path::Path,
-    conversations: usize,
+    plan: &Plan,
     rate: f64,
-    durations: &Durations,
     duration: Duration,
 ) -> Result<Step> {
-    let platform = start_platform(mode, servers, blobs, true).await?;
-    let answerer = tokio::spawn(echo::run(
-        platform.backends.clone(),
-        platform.config.partitions,
-        platform.shutdown().token(),
-    ));
+    let (conversations, echo) = (plan.conversations, plan.echo);
+    let platform = start_platform(mode, servers, blobs, true, !echo).await?;
+    let answerer = echo.then(|| {
+        tokio::spawn(echo::run(
+            platform.backends.clone(),
+            platform.config.partitions,
+            platform.shutdown().token(),
+        ))
+    });
     let sim = sim_of(&platform)?;
     let devices = Arc::new(load::devices(
         sim.devices(),
@@ -318,7 +339,7 @@ async fn mesh_step(
             .filter(|r| load::is_answer(r) && customers.contains(r.customer.as_str()))
             .count()
     };
-    let deadline = tokio::time::Instant::now() + durations.drain;
+    let deadline = tokio::time::Instant::now() + plan.drain;
     let received = loop {
         let received = state.received();
         if count(&received) >= expected || tokio::time::Instant::now() > deadline {
@@ -329,7 +350,9 @@ async fn mesh_step(
     let cpu = servers.meter.read().since(&before);
     let matched = load::correlate(&offered, &devices, &received);
     platform.stop().await?;
-    if let Ok(Err(error)) = answerer.await {
+    if let Some(answerer) = answerer
+        && let Ok(Err(error)) = answerer.await
+    {
         tracing::warn!(%error, "echo answerer failed");
     }
     Ok(Step::new(rate, duration, &offered, matched, cpu))
@@ -357,31 +380,18 @@ async fn run_mode(
         "bench [{name}]: ingest {:.0} msg/s, {} accepted, {} stored; mesh at 100 msg/s ...",
         ingest.per_second, ingest.operations, stored
     ));
-    let at_100 = mesh_step(
-        mode,
-        servers,
-        blobs,
-        args.conversations,
-        100.0,
-        durations,
-        durations.latency,
-    )
-    .await?;
+    let plan = Plan {
+        conversations: args.conversations,
+        drain: durations.drain,
+        echo: args.answerer == "echo",
+    };
+    let at_100 = mesh_step(mode, servers, blobs, &plan, 100.0, durations.latency).await?;
     crate::say(format!("bench [{name}]: {}", at_100.summary()));
     let mut steps = Vec::new();
     let (mut best, mut failed): (Option<f64>, Option<f64>) = (None, None);
     let mut rate: f64 = 200.0;
     for _ in 0..durations.max_steps {
-        let step = mesh_step(
-            mode,
-            servers,
-            blobs,
-            args.conversations,
-            rate,
-            durations,
-            durations.step,
-        )
-        .await?;
+        let step = mesh_step(mode, servers, blobs, &plan, rate, durations.step).await?;
         crate::say(format!("bench [{name}]: {}", step.summary()));
         let passed = step.passed;
         steps.push(step);
@@ -516,7 +526,11 @@ async fn bench(args: &BenchArgs) -> Result<Report> {
         conversations: args.conversations,
         cores: std::thread::available_parallelism().map_or(0, usize::from),
         message_bytes: size,
-        answerer: "bench echo (routing's amb.bot output answered inside the bench)",
+        answerer: if args.answerer == "echo" {
+            "bench echo (routing's amb.bot output answered inside the bench)"
+        } else {
+            "the built-in bot (services/bot) with the demo knowledge"
+        },
         baselines: Baselines {
             jetstream,
             jetstream_100,

@@ -45,6 +45,7 @@ pub(crate) async fn platform(
         agents: parley_agent_gateway::Agents::parse(parley::demo_business::AGENTS).unwrap(),
         agent_listen: "127.0.0.1:0".parse().unwrap(),
         sim_listen: Some("127.0.0.1:0".parse().unwrap()),
+        bot: Some(parley::demo_business::bot_config().unwrap()),
         routing: true,
         outbound: true,
         metrics: None,
