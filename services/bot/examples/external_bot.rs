@@ -30,7 +30,7 @@ use parley_types::{ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 
 /// This bot's name: its durable consumer, its gate stage, the prefix of its event ids.
-const NAME: &str = "external-echo";
+pub(crate) const NAME: &str = "external-echo";
 
 #[derive(Debug, clap::Parser)]
 struct Args {
@@ -42,7 +42,8 @@ struct Args {
     business: String,
 }
 
-struct EchoBot {
+/// The bot: a `Handler` of its own durable consumer on `AMB_BOT`.
+pub(crate) struct EchoBot {
     business: String,
     bus: Arc<dyn Bus>,
     store: Arc<dyn ConversationStore>,
@@ -58,6 +59,28 @@ fn retry(reason: impl ToString) -> Outcome {
 }
 
 impl EchoBot {
+    /// A bot answering `business` (also used by the crate's tests).
+    pub(crate) fn new(
+        business: String,
+        bus: Arc<dyn Bus>,
+        store: Arc<dyn ConversationStore>,
+        namespace: Namespace,
+        partitions: PartitionCount,
+    ) -> Self {
+        Self {
+            business,
+            bus,
+            store,
+            namespace,
+            partitions,
+        }
+    }
+
+    /// Its durable consumer.
+    pub(crate) fn consumer(namespace: &Namespace) -> ConsumerSpec {
+        ConsumerSpec::new(namespace, StreamKind::Bot, NAME).with_max_deliver(u32::MAX)
+    }
+
     fn meta(&self, key: &ConversationKey, id: &EventId, cause: &str, sequence: u64) -> EventMeta {
         EventMeta {
             event_id: id.to_string(),
@@ -233,19 +256,19 @@ async fn main() -> anyhow::Result<()> {
     parley_runtime::run_service(NAME, args.config, env, move |ctx| async move {
         let namespace = ctx.backends.namespace.clone();
         // Its own durable consumer on AMB_BOT: explicit ack, at-least-once.
-        let spec = ConsumerSpec::new(&namespace, StreamKind::Bot, NAME).with_max_deliver(u32::MAX);
+        let spec = EchoBot::consumer(&namespace);
         ctx.backends
             .bus
             .ensure(&Topology::default().with_consumer(spec.clone()))
             .await
             .map_err(|e| e.to_string())?;
-        let bot = Arc::new(EchoBot {
+        let bot = Arc::new(EchoBot::new(
             business,
-            bus: ctx.backends.bus.clone(),
-            store: ctx.backends.store.clone(),
-            namespace: namespace.clone(),
-            partitions: ctx.config.partitions,
-        });
+            ctx.backends.bus.clone(),
+            ctx.backends.store.clone(),
+            namespace.clone(),
+            ctx.config.partitions,
+        ));
         run_consumer(
             ctx.backends.bus.clone(),
             &namespace,

@@ -10,6 +10,9 @@
 )]
 
 mod answers;
+#[path = "../../examples/external_bot.rs"]
+mod example;
+mod external;
 mod fixtures;
 mod harness;
 mod knowledge;
