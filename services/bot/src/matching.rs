@@ -12,7 +12,7 @@
 //! Unlike a raw BM25 sum, the score is bounded (0 to 1), so one threshold works for every
 //! knowledge file whatever its size. Words compare after [`fold`](crate::normalize::fold)ing
 //! and [`stem`]ming; typos are forgiven with the optimal string alignment distance (1 edit
-//! for words of 4 letters or more, 2 from 8), and a word that is the start of another (`open`,
+//! for words of 4 letters or more, keeping the first letter below 6 letters; 2 from 8), and a word that is the start of another (`open`,
 //! `opening`; `ouvert`, `ouverture`) counts partly. Stop words of English, French and Spanish
 //! are ignored unless a sentence has nothing else.
 //!
@@ -98,7 +98,10 @@ fn similarity(a: &str, b: &str) -> f64 {
     let shorter = la.min(lb);
     if shorter >= 4 {
         let distance = strsim::osa_distance(a, b);
-        if distance <= 1 {
+        // Typos rarely hit the first letter; without this, short words collide
+        // (`chat`/`what`, `aime`/`time`).
+        let same_start = a.chars().next() == b.chars().next();
+        if distance <= 1 && (same_start || shorter >= 6) {
             return 0.8;
         }
         if shorter >= 8 && distance <= 2 {
@@ -290,5 +293,9 @@ mod tests {
         assert!(similarity("hours", "huors") > 0.0);
         assert!(similarity("open", "opening") > 0.0);
         assert!((similarity("bus", "bud")).abs() < f64::EPSILON);
+        // One edit on the first letter of a short word is another word, not a typo.
+        assert!((similarity("chat", "what")).abs() < f64::EPSILON);
+        assert!((similarity("aime", "time")).abs() < f64::EPSILON);
+        assert!(similarity("wehn", "when") > 0.0);
     }
 }

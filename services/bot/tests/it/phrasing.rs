@@ -1,4 +1,5 @@
-//! The phrasing table: how customers really ask, in English, French and Spanish (typos,
+//! The phrasing table: how customers really ask, in English, French and Spanish (and a
+//! little Arabic) (typos,
 //! missing accents, capitals, emoji, extra words), and what the bot must understand. The
 //! test prints the accuracy and fails below 90 %; every row that must be understood and is
 //! not is printed.
@@ -74,6 +75,39 @@ const TABLE: &[(&str, &str, Option<&str>)] = &[
     ("es", "quiero hablar con una persona", Some("human")),
     ("es", "qué puedes hacer", Some("main_menu")),
     ("es", "me gusta el fútbol", None),
+    // More ways of asking, in every language.
+    ("en", "Are you guys open right now?", Some("hours")),
+    ("en", "till what time r u open", Some("hours")),
+    ("en", "closing time?", Some("hours")),
+    ("en", "which store is closest to me", Some("locations")),
+    ("en", "where can I find you", Some("locations")),
+    ("en", "do u have gluten free pastries", Some("food_menu")),
+    ("en", "can i get a refund for my order", Some("returns")),
+    ("en", "i need to exchange a product", Some("returns")),
+    ("en", "has my package shipped yet", Some("orders")),
+    ("en", "how long is delivery", Some("orders")),
+    ("en", "is there free wifi", Some("wifi")),
+    ("en", "let me speak with a human being", Some("human")),
+    ("en", "the weather is nice today", None),
+    ("en", "lol", None),
+    ("fr", "c'est ouvert dimanche ?", Some("hours")),
+    ("fr", "vous fermez a quelle heure", Some("hours")),
+    ("fr", "où se trouve votre magasin", Some("locations")),
+    ("fr", "je veux échanger un produit", Some("returns")),
+    ("fr", "ma commande est en retard !!", Some("orders")),
+    ("fr", "je voudrais parler a une personne", Some("human")),
+    ("fr", "vous vendez des viennoiseries ?", Some("food_menu")),
+    ("fr", "j'aime les chats", None),
+    ("es", "¿abren los domingos?", Some("hours")),
+    ("es", "a que hora cierran hoy", Some("hours")),
+    ("es", "donde queda la tienda", Some("locations")),
+    ("es", "quiero cambiar un producto", Some("returns")),
+    ("es", "mi pedido llega tarde", Some("orders")),
+    ("es", "contraseña wifi", Some("wifi")),
+    ("es", "necesito hablar con un asesor", Some("human")),
+    ("es", "mi perro se llama Max", None),
+    ("ar", "متى تفتحون اليوم؟", Some("hours")),
+    ("ar", "أريد استرداد أموالي من فضلك", Some("returns")),
 ];
 
 #[test]
