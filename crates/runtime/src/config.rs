@@ -52,6 +52,8 @@ pub struct PlatformConfig {
     pub ingest: IngestConfig,
     /// The outbound service.
     pub outbound: OutboundConfig,
+    /// The routing service.
+    pub routing: RoutingSettings,
 }
 
 /// The MSP's identity with Apple.
@@ -351,6 +353,46 @@ impl Default for OutboundConfig {
     }
 }
 
+/// The routing service: where the businesses' rules are and its timings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingSettings {
+    /// The directory of routing rules, one `<business id>.toml` per business; a business
+    /// without a file (or no directory) gets the built-in rules: one always-open queue
+    /// `general`, the bot first.
+    pub rules_dir: Option<PathBuf>,
+    /// How often every queue is tried, response targets are checked and agents whose
+    /// presence expired lose their conversations.
+    #[serde(with = "humantime_serde")]
+    pub tick: Duration,
+    /// How long an agent's presence set through a routing command lasts without a refresh.
+    #[serde(with = "humantime_serde")]
+    pub presence_ttl: Duration,
+    /// How long a missing earlier customer message is waited for before it is skipped.
+    #[serde(with = "humantime_serde")]
+    pub gap_timeout: Duration,
+    /// How long a conversation waits after a replica died while handling its message.
+    #[serde(with = "humantime_serde")]
+    pub claim_lease: Duration,
+    /// How long the agent pool and a conversation's state may disagree about who holds it
+    /// (a replica died between the two writes) before the tick repairs it.
+    #[serde(with = "humantime_serde")]
+    pub reconcile_after: Duration,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        Self {
+            rules_dir: None,
+            tick: Duration::from_secs(1),
+            presence_ttl: Duration::from_secs(90),
+            gap_timeout: Duration::from_secs(30),
+            claim_lease: Duration::from_secs(30),
+            reconcile_after: Duration::from_secs(10),
+        }
+    }
+}
+
 /// One business this MSP serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -470,6 +512,11 @@ impl PlatformConfig {
             ("nats.dead_letter_max_age", self.nats.dead_letter_max_age),
             ("redis.retention", self.redis.retention),
             ("redis.dedup_ttl", self.redis.dedup_ttl),
+            ("routing.tick", self.routing.tick),
+            ("routing.presence_ttl", self.routing.presence_ttl),
+            ("routing.gap_timeout", self.routing.gap_timeout),
+            ("routing.claim_lease", self.routing.claim_lease),
+            ("routing.reconcile_after", self.routing.reconcile_after),
         ] {
             if value.is_zero() {
                 return Err(Error::setting(setting, "must be longer than zero"));

@@ -21,7 +21,8 @@ pub use backends::Backends;
 pub use blobs::open_blob_store;
 pub use config::{
     AdminConfig, BlobStoreConfig, BusinessConfig, IngestConfig, LogFormatSetting, MspConfig,
-    NatsConfig, OutboundConfig, PlatformConfig, RedisConfig, TelemetrySettings, load_config,
+    NatsConfig, OutboundConfig, PlatformConfig, RedisConfig, RoutingSettings, TelemetrySettings,
+    load_config,
 };
 pub use error::{Error, Result};
 pub use secret::Secret;

@@ -64,6 +64,23 @@ pub struct RoutingConfig {
 }
 
 impl RoutingConfig {
+    /// The given rules with the platform configuration's timings (`[routing]`).
+    pub fn from_settings(
+        rules: HashMap<BusinessId, Rules>,
+        settings: &parley_runtime::RoutingSettings,
+    ) -> Self {
+        Self {
+            rules,
+            tick: settings.tick,
+            presence_ttl: settings.presence_ttl,
+            gate: parley_state::GatePolicy {
+                gap_timeout: settings.gap_timeout,
+                lease: settings.claim_lease,
+            },
+            reconcile_after: settings.reconcile_after,
+        }
+    }
+
     /// The given rules with the default timings (1 s tick, 90 s presence, 30 s gate, 10 s
     /// reconciliation).
     pub fn new(rules: HashMap<BusinessId, Rules>) -> Self {

@@ -152,15 +152,18 @@ pub struct RoutingArgs {
     /// A TOML configuration file (also `PARLEY_CONFIG`); `PARLEY_*` variables override it.
     #[arg(long, env = "PARLEY_CONFIG")]
     pub config: Option<PathBuf>,
-    /// The directory of routing rules, one `<business_id>.toml` per business; a business
-    /// without a file gets the built-in rules (one queue `general`, bot first, always open).
+    /// The directory of routing rules, one `<business_id>.toml` per business (overrides
+    /// `routing.rules_dir`); a business without a file gets the built-in rules (one queue
+    /// `general`, bot first, always open).
     #[arg(long, env = "ROUTING_RULES_DIR")]
     pub rules_dir: Option<PathBuf>,
 }
 
-/// Runs routing as a service, with the rules of `rules_dir` (none: built-in rules for all).
+/// Runs routing as a service, with the rules of `rules_dir`, else of the configuration's
+/// `routing.rules_dir` (neither: built-in rules for all), and the configuration's timings.
 pub async fn run(ctx: ServiceContext, rules_dir: Option<PathBuf>) -> Result<(), String> {
     let businesses: Vec<_> = ctx.config.businesses.iter().map(|b| &b.id).collect();
+    let rules_dir = rules_dir.or_else(|| ctx.config.routing.rules_dir.clone());
     let rules = match &rules_dir {
         Some(dir) => load_rules(dir, businesses).map_err(|e| e.to_string())?,
         None => businesses
@@ -179,7 +182,7 @@ pub async fn run(ctx: ServiceContext, rules_dir: Option<PathBuf>) -> Result<(), 
         config: ctx.config.clone(),
         backends: ctx.backends.clone(),
         pool: Arc::new(pool),
-        routing: RoutingConfig::new(rules),
+        routing: RoutingConfig::from_settings(rules, &ctx.config.routing),
     })
     .await?;
     routing.run(ctx.shutdown.token()).await
