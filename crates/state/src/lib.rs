@@ -31,7 +31,8 @@ pub use gate::{GateDecision, GatePolicy, WaitReason};
 pub use keys::ConversationKeys;
 pub use redis_store::{RedisStore, RedisStoreOptions};
 pub use routing::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueEntry,
+    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
+    QueueEntry,
 };
 pub use settings::StoreSettings;
 pub use store::{CasOutcome, ConversationStore, Versioned};

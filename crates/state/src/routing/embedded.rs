@@ -9,8 +9,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::pool::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueEntry,
-    better, relax_cutoff,
+    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
+    QueueEntry, better, relax_cutoff,
 };
 use crate::{EmbeddedStore, Result};
 
@@ -144,14 +144,12 @@ impl AgentPool for EmbeddedStore {
         }))
     }
 
-    async fn assign_next(
+    async fn assign_first(
         &self,
         business: &str,
-        queue: &str,
+        queues: &[QueueChoice<'_>],
         now_ms: u64,
-        relax_after: Option<Duration>,
-    ) -> Result<Option<Assignment>> {
-        let cutoff = relax_cutoff(now_ms, relax_after);
+    ) -> Result<Option<(String, Assignment)>> {
         Ok(self.with_business(business, |b, now| {
             let free: Vec<(&String, &Presence, u32)> = b
                 .agents
@@ -163,42 +161,53 @@ impl AgentPool for EmbeddedStore {
             if free.is_empty() {
                 return None;
             }
-            let q = b.queues.get_mut(queue)?;
-            let mut stale = Vec::new();
-            let mut chosen = None;
-            for ((_, enqueued_at, conversation), required) in &q.order {
-                if b.assign.contains_key(conversation) {
-                    stale.push(conversation.clone());
+            for choice in queues {
+                let cutoff = relax_cutoff(now_ms, choice.relax_after);
+                let Some(q) = b.queues.get_mut(choice.queue) else {
                     continue;
-                }
-                let allowed = usize::from(cutoff.is_some_and(|c| *enqueued_at < c));
-                let mut best: Option<(usize, u32, u32, &str)> = None;
-                for (id, p, load) in &free {
-                    let missing = required.iter().filter(|s| !p.skills.contains(s)).count();
-                    if missing > allowed {
+                };
+                let mut stale = Vec::new();
+                let mut chosen = None;
+                for ((_, enqueued_at, conversation), required) in &q.order {
+                    if b.assign.contains_key(conversation) {
+                        stale.push(conversation.clone());
                         continue;
                     }
-                    let candidate = (missing, *load, p.capacity, id.as_str());
-                    if best.is_none_or(|current| better(candidate, current)) {
-                        best = Some(candidate);
+                    let allowed = usize::from(cutoff.is_some_and(|c| *enqueued_at < c));
+                    let mut best: Option<(usize, u32, u32, &str)> = None;
+                    for (id, p, load) in &free {
+                        let missing = required.iter().filter(|s| !p.skills.contains(s)).count();
+                        if missing > allowed {
+                            continue;
+                        }
+                        let candidate = (missing, *load, p.capacity, id.as_str());
+                        if best.is_none_or(|current| better(candidate, current)) {
+                            best = Some(candidate);
+                        }
+                    }
+                    if let Some((_, _, _, agent)) = best {
+                        chosen = Some((conversation.clone(), agent.to_owned()));
+                        break;
                     }
                 }
-                if let Some((_, _, _, agent)) = best {
-                    chosen = Some((conversation.clone(), agent.to_owned()));
-                    break;
+                for conversation in stale {
+                    q.remove(&conversation);
                 }
-            }
-            for conversation in stale {
+                let Some((conversation, agent_id)) = chosen else {
+                    continue;
+                };
                 q.remove(&conversation);
+                *b.load.entry(agent_id.clone()).or_default() += 1;
+                b.assign.insert(conversation.clone(), agent_id.clone());
+                return Some((
+                    choice.queue.to_owned(),
+                    Assignment {
+                        conversation,
+                        agent_id,
+                    },
+                ));
             }
-            let (conversation, agent_id) = chosen?;
-            q.remove(&conversation);
-            *b.load.entry(agent_id.clone()).or_default() += 1;
-            b.assign.insert(conversation.clone(), agent_id.clone());
-            Some(Assignment {
-                conversation,
-                agent_id,
-            })
+            None
         }))
     }
 

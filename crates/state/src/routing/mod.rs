@@ -23,5 +23,6 @@ mod redis;
 
 pub(crate) use embedded::PoolState;
 pub use pool::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueEntry,
+    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
+    QueueEntry,
 };

@@ -79,6 +79,15 @@ pub struct QueueEntry {
     pub required_skills: Vec<String>,
 }
 
+/// One queue [`AgentPool::assign_first`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueChoice<'a> {
+    /// The queue's name.
+    pub queue: &'a str,
+    /// After how long a wait one required skill may be missing; `None` never.
+    pub relax_after: Option<Duration>,
+}
+
 /// What [`AgentPool::enqueue`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnqueueOutcome {
@@ -142,20 +151,39 @@ pub trait AgentPool: Send + Sync + 'static {
     async fn dequeue(&self, business: &str, queue: &str, conversation: &str) -> Result<bool>;
 
     /// Atomically assigns the first entry of `queue` (in assignment order) that some agent
-    /// can take: available, presence not expired, load below capacity and every required
-    /// skill, except that one required skill may be missing once the entry has waited
-    /// (`now_ms - enqueued_at_ms`) longer than `relax_after`. Among those agents it picks the
-    /// one missing fewest required skills, then the least loaded, then the lowest load
-    /// ratio, then the lowest id. Entries nobody can take keep their place. The agent's load
-    /// grows by one, the entry leaves the queue and the assignment is recorded. An entry
-    /// whose conversation is already assigned (it was queued twice) is dropped.
+    /// can take; [`AgentPool::assign_first`] with that one queue.
     async fn assign_next(
         &self,
         business: &str,
         queue: &str,
         now_ms: u64,
         relax_after: Option<Duration>,
-    ) -> Result<Option<Assignment>>;
+    ) -> Result<Option<Assignment>> {
+        let only = [QueueChoice { queue, relax_after }];
+        Ok(self
+            .assign_first(business, &only, now_ms)
+            .await?
+            .map(|(_, assignment)| assignment))
+    }
+
+    /// Atomically assigns the first entry that some agent can take, looking at `queues` in
+    /// the order given (the caller lists them highest priority first) and at each queue's
+    /// entries in assignment order (higher priority, then older), so no agent takes work
+    /// of a later queue while it could take an entry of an earlier one. An agent can take
+    /// an entry when it is available, its presence has not expired, its load is below its
+    /// capacity and it has every required skill, except that one required skill may be
+    /// missing once the entry has waited (`now_ms - enqueued_at_ms`) longer than its queue's
+    /// `relax_after`. Among those agents it picks the one missing fewest required skills,
+    /// then the least loaded, then the lowest load ratio, then the lowest id. Entries nobody
+    /// can take keep their place. The agent's load grows by one, the entry leaves its queue
+    /// and the assignment is recorded. An entry whose conversation is already assigned (it
+    /// was queued twice) is dropped. Returns the queue and the assignment.
+    async fn assign_first(
+        &self,
+        business: &str,
+        queues: &[QueueChoice<'_>],
+        now_ms: u64,
+    ) -> Result<Option<(String, Assignment)>>;
 
     /// Atomically gives `conversation` to `agent_id` directly (a transfer to a named agent):
     /// only if the agent is available, its presence has not expired and its load is below

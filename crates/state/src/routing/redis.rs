@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use redis::Script;
 
 use super::pool::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueEntry,
-    relax_cutoff,
+    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
+    QueueEntry, relax_cutoff,
 };
 use crate::{
     Error, RedisStore, Result,
@@ -90,9 +90,11 @@ redis.call('HDEL', KEYS[5], ARGV[1])
 return 1
 ";
 
-/// ARGV: relax cutoff (20 digits: entries enqueued before it may miss one skill; '' none).
-/// Returns {conversation, agent} or nil. The rules are AgentPool::assign_next's.
-const ASSIGN_NEXT: &str = r"
+/// KEYS: agents, load, assignments, then (sorted set, entries) per queue, in the order to
+/// look at them. ARGV: per queue, its relax cutoff (20 digits: entries enqueued before it
+/// may miss one skill; '' none). Returns {queue index (1-based), conversation, agent} or
+/// nil. The rules are AgentPool::assign_first's.
+const ASSIGN_FIRST: &str = r"
 local now = now_ms()
 local free = {}
 local all = redis.call('HGETALL', KEYS[1])
@@ -115,39 +117,41 @@ local function better(a, b)
   if ra ~= rb then return ra < rb end
   return a.id < b.id
 end
-local cutoff = ARGV[1]
-local failed = {}
-for _, member in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
-  local conv = string.sub(member, 22)
-  local raw = redis.call('HGET', KEYS[5], conv)
-  if not raw or redis.call('HEXISTS', KEYS[3], conv) == 1 then
-    redis.call('ZREM', KEYS[4], member)
-    redis.call('HDEL', KEYS[5], conv)
-  else
-    local required = cjson.decode(raw).k
-    local allowed = 0
-    if cutoff ~= '' and string.sub(member, 1, 20) < cutoff then allowed = 1 end
-    local signature = allowed .. '\0' .. table.concat(required, '\0')
-    if not failed[signature] then
-      local best = nil
-      for _, agent in ipairs(free) do
-        local miss = 0
-        for _, skill in ipairs(required) do
-          if not agent.skills[skill] then miss = miss + 1 end
+for qi = 1, #ARGV do
+  local zset, entries, cutoff = KEYS[2 + 2 * qi], KEYS[3 + 2 * qi], ARGV[qi]
+  local failed = {}
+  for _, member in ipairs(redis.call('ZRANGE', zset, 0, -1)) do
+    local conv = string.sub(member, 22)
+    local raw = redis.call('HGET', entries, conv)
+    if not raw or redis.call('HEXISTS', KEYS[3], conv) == 1 then
+      redis.call('ZREM', zset, member)
+      redis.call('HDEL', entries, conv)
+    else
+      local required = cjson.decode(raw).k
+      local allowed = 0
+      if cutoff ~= '' and string.sub(member, 1, 20) < cutoff then allowed = 1 end
+      local signature = allowed .. '\0' .. table.concat(required, '\0')
+      if not failed[signature] then
+        local best = nil
+        for _, agent in ipairs(free) do
+          local miss = 0
+          for _, skill in ipairs(required) do
+            if not agent.skills[skill] then miss = miss + 1 end
+          end
+          if miss <= allowed then
+            local candidate = {id = agent.id, load = agent.load, cap = agent.cap, miss = miss}
+            if best == nil or better(candidate, best) then best = candidate end
+          end
         end
-        if miss <= allowed then
-          local candidate = {id = agent.id, load = agent.load, cap = agent.cap, miss = miss}
-          if best == nil or better(candidate, best) then best = candidate end
+        if best then
+          redis.call('HINCRBY', KEYS[2], best.id, 1)
+          redis.call('HSET', KEYS[3], conv, best.id)
+          redis.call('ZREM', zset, member)
+          redis.call('HDEL', entries, conv)
+          return {qi, conv, best.id}
         end
+        failed[signature] = true
       end
-      if best then
-        redis.call('HINCRBY', KEYS[2], best.id, 1)
-        redis.call('HSET', KEYS[3], conv, best.id)
-        redis.call('ZREM', KEYS[4], member)
-        redis.call('HDEL', KEYS[5], conv)
-        return {conv, best.id}
-      end
-      failed[signature] = true
     end
   end
 end
@@ -199,7 +203,7 @@ struct Scripts {
     enqueue: Script,
     position: Script,
     dequeue: Script,
-    assign_next: Script,
+    assign_first: Script,
     assign_to: Script,
     release: Script,
     requeue_agent: Script,
@@ -215,7 +219,7 @@ fn scripts() -> &'static Scripts {
             enqueue: with_prelude(ENQUEUE),
             position: with_prelude(POSITION),
             dequeue: with_prelude(DEQUEUE),
-            assign_next: with_prelude(ASSIGN_NEXT),
+            assign_first: with_prelude(ASSIGN_FIRST),
             assign_to: with_prelude(ASSIGN_TO),
             release: with_prelude(RELEASE),
             requeue_agent: with_prelude(REQUEUE_AGENT),
@@ -362,25 +366,45 @@ impl AgentPool for RedisStore {
         Ok(removed == 1)
     }
 
-    async fn assign_next(
+    async fn assign_first(
         &self,
         business: &str,
-        queue: &str,
+        queues: &[QueueChoice<'_>],
         now_ms: u64,
-        relax_after: Option<Duration>,
-    ) -> Result<Option<Assignment>> {
-        let cutoff =
-            relax_cutoff(now_ms, relax_after).map_or_else(String::new, |c| format!("{c:020}"));
-        let assigned: Option<(String, String)> = self
-            .pool_invocation(&scripts().assign_next, business, Some(queue))
-            .arg(cutoff)
+    ) -> Result<Option<(String, Assignment)>> {
+        if queues.is_empty() {
+            return Ok(None);
+        }
+        let mut invocation = self.pool_invocation(&scripts().assign_first, business, None);
+        for choice in queues {
+            if let Some((zset, entries)) =
+                PoolKeys::new(self.key_prefix(), business, Some(choice.queue)).queue
+            {
+                invocation.key(zset).key(entries);
+            }
+            invocation.arg(
+                relax_cutoff(now_ms, choice.relax_after)
+                    .map_or_else(String::new, |c| format!("{c:020}")),
+            );
+        }
+        let assigned: Option<(usize, String, String)> = invocation
             .invoke_async(&mut self.connection())
             .await
-            .map_err(unavailable("assign_next"))?;
-        Ok(assigned.map(|(conversation, agent_id)| Assignment {
-            conversation,
-            agent_id,
-        }))
+            .map_err(unavailable("assign_first"))?;
+        let Some((index, conversation, agent_id)) = assigned else {
+            return Ok(None);
+        };
+        let queue = index
+            .checked_sub(1)
+            .and_then(|i| queues.get(i))
+            .ok_or_else(|| protocol("assign_first", format!("queue index {index}")))?;
+        Ok(Some((
+            queue.queue.to_owned(),
+            Assignment {
+                conversation,
+                agent_id,
+            },
+        )))
     }
 
     async fn assign_to(&self, business: &str, agent_id: &str, conversation: &str) -> Result<bool> {

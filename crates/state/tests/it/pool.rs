@@ -10,7 +10,8 @@ use std::{
 };
 
 use parley_state::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueEntry,
+    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
+    QueueEntry,
 };
 use rand::{Rng as _, seq::IndexedRandom as _};
 use tokio::sync::Mutex;
@@ -47,6 +48,7 @@ both_backends!(
     release_and_requeue_are_idempotent,
     businesses_are_isolated,
     a_direct_transfer_counts_against_the_named_agents_capacity,
+    assign_first_serves_earlier_queues_first_atomically,
 );
 
 type Make = fn() -> PoolFixture;
@@ -620,4 +622,73 @@ async fn a_direct_transfer_counts_against_the_named_agents_capacity(make: Make) 
     assert_eq!(next(pool).await, assignment("c3", "a1"));
     pool.enqueue(BIZ, Q, &entry("c4", 0, 4, &[])).await.unwrap();
     assert_eq!(next(pool).await, None, "a1 (2) and a2 (1) are full");
+}
+
+async fn assign_first_serves_earlier_queues_first_atomically(make: Make) {
+    let f = make();
+    let pool = f.pool.as_ref();
+    let urgent = QueueChoice {
+        queue: "urgent",
+        relax_after: None,
+    };
+    let relaxed = QueueChoice {
+        queue: "urgent",
+        relax_after: Some(Duration::from_millis(500)),
+    };
+    let later = QueueChoice {
+        queue: "later",
+        relax_after: None,
+    };
+    let first = |queues: Vec<QueueChoice<'static>>, now: u64| async move {
+        pool.assign_first(BIZ, &queues, now).await.unwrap()
+    };
+    assert_eq!(
+        first(vec![urgent, later], 10_000).await,
+        None,
+        "nobody is online"
+    );
+    available(pool, "a1", 3, &["en"]).await;
+    // The later queue's entry is older, but the urgent queue is looked at first.
+    pool.enqueue(BIZ, "later", &entry("old", 0, 100, &[]))
+        .await
+        .unwrap();
+    pool.enqueue(BIZ, "urgent", &entry("new", 0, 900, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        first(vec![urgent, later], 10_000).await,
+        Some(("urgent".to_owned(), assignment("new", "a1").unwrap()))
+    );
+    // An urgent entry nobody can take does not block the later queue.
+    pool.enqueue(BIZ, "urgent", &entry("fr", 0, 9_000, &["fr"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        first(vec![urgent, later], 9_100).await,
+        Some(("later".to_owned(), assignment("old", "a1").unwrap()))
+    );
+    // Each queue's own relaxation applies: past 500 ms the urgent entry may miss `fr`.
+    pool.enqueue(BIZ, "later", &entry("next", 0, 200, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        first(vec![relaxed, later], 9_400).await,
+        Some(("later".to_owned(), assignment("next", "a1").unwrap())),
+        "not waited long enough"
+    );
+    pool.enqueue(BIZ, "later", &entry("last", 0, 300, &[]))
+        .await
+        .unwrap();
+    available(pool, "a1", 4, &["en"]).await;
+    assert_eq!(
+        first(vec![relaxed, later], 9_600).await,
+        Some(("urgent".to_owned(), assignment("fr", "a1").unwrap())),
+        "relaxed after 500 ms"
+    );
+    // a1 is full now (4): nothing more, and the waiting entry keeps its place.
+    assert_eq!(first(vec![urgent, later], 9_700).await, None);
+    assert_eq!(pool.position(BIZ, "later", "last").await.unwrap(), Some(0));
+    assert_eq!(agent(pool, "a1").await.load, 4);
+    // Unknown queues and an empty list find nothing.
+    assert_eq!(first(Vec::new(), 9_700).await, None);
 }
