@@ -3,7 +3,7 @@
 //! repair of a pool holding the state does not record (a replica died in between).
 
 use parley_proto::v1::{AgentPresence, ConversationState, LifecycleState};
-use parley_state::{Assignment, Presence, PresenceStatus};
+use parley_state::{Assignment, Presence, PresenceStatus, QueueChoice};
 use parley_types::{BusinessId, ConversationKey, EventId};
 use prost::Message as _;
 
@@ -14,39 +14,65 @@ use crate::{
 };
 
 impl Shared {
-    /// Assigns conversations of every queue of `business` while agents can take them.
+    /// Assigns conversations of `business` while agents can take them. Every assignment
+    /// looks at the queues highest priority first, atomically in the pool, so an agent
+    /// never takes a lower-priority conversation it could leave for a waiting
+    /// higher-priority one, whichever replica assigns.
     pub(crate) async fn assign_business(&self, business: &BusinessId) -> Result<(), Failure> {
-        let queues: Vec<String> = self
-            .rules(business)
-            .queues()
-            .map(|q| q.name().to_owned())
+        let rules = self.rules(business);
+        let mut queues: Vec<_> = rules.queues().collect();
+        queues.sort_by(|a, b| {
+            b.priority()
+                .cmp(&a.priority())
+                .then_with(|| a.name().cmp(b.name()))
+        });
+        let choices: Vec<QueueChoice<'_>> = queues
+            .iter()
+            .map(|q| QueueChoice {
+                queue: q.name(),
+                relax_after: q.relax_skills_after(),
+            })
             .collect();
-        for queue in queues {
-            self.assign_queue(business, &queue).await?;
+        while let Some((_, assignment)) = self
+            .pool
+            .assign_first(business.as_str(), &choices, now_ms())
+            .await
+            .map_err(|e| format!("assign: {e}"))?
+        {
+            let cause = self
+                .decision_cause(
+                    "assign",
+                    business,
+                    &assignment.agent_id,
+                    &assignment.conversation,
+                )
+                .await?;
+            self.on_assigned(business, &assignment, cause).await?;
         }
         Ok(())
     }
 
-    /// Assigns conversations of `queue` while an agent can take them.
-    pub(crate) async fn assign_queue(
+    /// The cause of a decision the pool or the tick made about a conversation and an agent,
+    /// from the conversation's stored version: a replica that repeats the decision after
+    /// another died half-way (the same conversation, agent and version) publishes the same
+    /// event ids, which the streams drop, so the agent is not offered the conversation twice.
+    pub(crate) async fn decision_cause(
         &self,
+        what: &str,
         business: &BusinessId,
-        queue: &str,
-    ) -> Result<(), Failure> {
-        let relax = self
-            .rules(business)
-            .queue(queue)
-            .and_then(|q| q.relax_skills_after());
-        while let Some(assignment) = self
-            .pool
-            .assign_next(business.as_str(), queue, now_ms(), relax)
+        agent: &str,
+        tag: &str,
+    ) -> Result<EventId, Failure> {
+        let Ok(key) = ConversationKey::parse(business.as_str(), tag) else {
+            return Ok(EventId::fresh());
+        };
+        let version = self
+            .store
+            .load(&key)
             .await
-            .map_err(|e| format!("assign: {e}"))?
-        {
-            self.on_assigned(business, &assignment, EventId::fresh())
-                .await?;
-        }
-        Ok(())
+            .map_err(|e| format!("load: {e}"))?
+            .map_or(0, |v| v.version);
+        Ok(tick_cause(what, business, agent, tag, version))
     }
 
     /// Records an assignment the pool made in the conversation's state and tells the agent.
@@ -236,7 +262,7 @@ impl Shared {
                     conversation: tag.to_owned(),
                     agent_id: agent.to_owned(),
                 },
-                tick_cause("reconcile", business, agent, tag, state.version),
+                tick_cause("assign", business, agent, tag, state.version),
             )
             .await
         } else {
@@ -265,7 +291,9 @@ impl Shared {
                 continue;
             };
             let cause = Cause {
-                event_id: EventId::fresh(),
+                event_id: self
+                    .decision_cause("lost", business, agent_id, &tag)
+                    .await?,
                 inbound: None,
                 sequence: None,
             };

@@ -411,21 +411,17 @@ impl Shared {
         Ok(())
     }
 
-    /// Runs the follow-ups of a processed input: assignment in the queues that gained a
-    /// conversation, or in every queue of the business when capacity was freed.
+    /// Runs the follow-ups of a processed input: assignment (in priority order) when a
+    /// queue gained a conversation or capacity was freed.
     pub(crate) async fn follow_up(
         &self,
         business: &BusinessId,
         processed: &Processed,
     ) -> Result<(), Failure> {
-        if let Processed::Applied { enqueued, released } = processed {
-            if *released {
-                self.assign_business(business).await?;
-            } else {
-                for queue in enqueued {
-                    self.assign_queue(business, queue).await?;
-                }
-            }
+        if let Processed::Applied { enqueued, released } = processed
+            && (*released || !enqueued.is_empty())
+        {
+            self.assign_business(business).await?;
         }
         Ok(())
     }

@@ -14,3 +14,4 @@ mod harness;
 mod lifecycle;
 mod order;
 mod recovery;
+mod scale;
