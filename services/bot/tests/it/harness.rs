@@ -31,6 +31,8 @@ pub struct Platform {
     pub outbound: Box<dyn Subscription>,
     pub routing: Box<dyn Subscription>,
     pub stop: CancellationToken,
+    /// The backends the bot instances use (the platform's, possibly wrapped).
+    pub bot_backends: Option<Backends>,
 }
 
 impl Drop for Platform {
@@ -40,6 +42,11 @@ impl Drop for Platform {
 }
 
 pub async fn platform() -> Platform {
+    platform_with(|_| {}).await
+}
+
+/// A platform whose bot works through `wrap(store)` (for fault injection).
+pub async fn platform_with(wrap: impl FnOnce(&mut Backends)) -> Platform {
     parley_testkit::init_tracing();
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
@@ -73,7 +80,12 @@ pub async fn platform() -> Platform {
         config,
         backends,
         stop: CancellationToken::new(),
+        bot_backends: None,
     };
+    let mut bot_backends = platform.backends.clone();
+    wrap(&mut bot_backends);
+    let mut platform = platform;
+    platform.bot_backends = Some(bot_backends);
     platform.start().await;
     platform
 }
@@ -89,7 +101,10 @@ impl Platform {
         bot.gate.lease = Duration::from_secs(5);
         let instance = Bot::new(BotParts {
             config: self.config.clone(),
-            backends: self.backends.clone(),
+            backends: self
+                .bot_backends
+                .clone()
+                .unwrap_or_else(|| self.backends.clone()),
             bot,
         })
         .await

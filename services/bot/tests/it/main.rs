@@ -14,6 +14,7 @@ mod answers;
 mod example;
 mod external;
 mod fixtures;
+mod flaky;
 mod harness;
 mod knowledge;
 mod phrasing;

@@ -215,3 +215,77 @@ async fn tasks_for_an_external_bot_are_left_to_it() {
         Some(bot_task::Task::CustomerMessage(_))
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_publishing_republishes_identical_ids_and_numbers_and_decides_from_the_memory_before()
+ {
+    let flaky = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = flaky.clone();
+    let p = super::harness::platform_with(move |backends| {
+        let store = std::sync::Arc::new(super::flaky::Flaky {
+            inner: backends.store.clone(),
+            memory_writes: 0.into(),
+            completes: 0.into(),
+            complete_of: 0.into(),
+        });
+        *slot.lock().unwrap() = Some(store.clone());
+        backends.store = store;
+    })
+    .await;
+    let flaky = flaky.lock().unwrap().clone().unwrap();
+    let key = acme_key("crash");
+    use std::sync::atomic::Ordering::SeqCst;
+
+    // Task 1: the menu; the memory write fails once after everything was published.
+    flaky.memory_writes.store(1, SeqCst);
+    p.say(&key, 1, "menu").await;
+    let menu = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&menu), ["typing_start", "list_picker", "typing_end"]);
+
+    // Task 2: a message the bot does not understand (the first miss: sorry and the menu).
+    // The gate's completion fails once after the memory was written: the redelivered task
+    // (after the claim's lease) must decide from the memory *before* task 2, or it would
+    // count a second miss and hand the conversation to a person.
+    flaky.complete_of.store(2, SeqCst);
+    flaky.completes.store(1, SeqCst);
+    p.say(&key, 2, "purple monkey dishwasher").await;
+    let sorry = p.outbound_messages(4, WITHIN).await;
+    assert_eq!(
+        kinds(&sorry),
+        ["typing_start", "text", "list_picker", "typing_end"]
+    );
+
+    // Task 3 follows, numbered right after: no copy, no gap.
+    p.say(&key, 3, "wifi password").await;
+    let wifi = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&wifi), ["typing_start", "text", "typing_end"]);
+    let all: Vec<OutboundMessage> = menu.into_iter().chain(sorry).chain(wifi).collect();
+    assert_eq!(sequences(&all), (1..=10).collect::<Vec<_>>());
+    let extra = p.outbound_messages(1, Duration::from_secs(2)).await;
+    assert!(extra.is_empty(), "republished copies: {:?}", kinds(&extra));
+    assert_eq!(
+        flaky.memory_writes.load(SeqCst),
+        0,
+        "the memory write did fail"
+    );
+    assert_eq!(flaky.completes.load(SeqCst), 0, "the completion did fail");
+    let escalations = p.routing_commands(1, Duration::from_secs(1)).await;
+    assert!(
+        escalations.is_empty(),
+        "the redelivered miss was counted twice"
+    );
+
+    // The memory: the main menu, no miss pending (task 3 was understood).
+    let stored = p
+        .backends
+        .store
+        .get_fields(&key, &[parley_bot::service::MEMORY_FIELD])
+        .await
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored["after"]["menu"][0], "intent:hours", "{stored}");
+    assert_eq!(stored["after"]["misses"], 0, "{stored}");
+    assert_eq!(stored["before"]["misses"], 1, "{stored}");
+}
