@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Every service in one process, with the Apple simulator and a demo business.
     Up(up::UpArgs),
+    /// Plays a scripted conversation through the simulator and prints the transcript.
+    Demo(crate::demo::DemoArgs),
     /// Measures the mesh end to end against a baseline measured in the same run.
     Bench(bench::BenchArgs),
     /// Ingest: Apple's webhook (`POST /message`).
@@ -44,6 +46,7 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> Result<()> {
             up::run(args, env).await
         }
         Command::Bench(args) => bench::run(args, env).await,
+        Command::Demo(args) => crate::demo::run(args, env).await,
         Command::Ingest(args) => services::ingest(args, config_env(env, None, None)).await,
         Command::Routing(args) => services::routing(args, config_env(env, None, None)).await,
         Command::Bot(args) => services::bot(args, config_env(env, None, None)).await,
@@ -83,6 +86,7 @@ mod tests {
                 "/etc/parley/agents.toml",
             ],
             vec!["parley", "bench", "--quick"],
+            vec!["parley", "demo"],
         ] {
             Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         }

@@ -12,8 +12,10 @@
 //! only builds and runs. It must not read the environment outside the binary's `main` (the
 //! variables are passed in) and never prints message bodies or opaque ids.
 
+pub mod agent_client;
 pub mod bench;
 pub mod cli;
+pub mod demo;
 pub mod demo_business;
 pub mod env;
 mod error;

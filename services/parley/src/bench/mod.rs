@@ -35,6 +35,7 @@ use crate::{
 };
 use baseline::Throughput;
 use cpu::CpuMeter;
+pub(crate) use load::is_answer;
 use report::{Baselines, ModeReport, Report, Step};
 
 /// `parley bench`'s command line.
@@ -434,7 +435,7 @@ pub async fn run(args: BenchArgs, env: Vec<(String, String)>) -> Result<()> {
     let log_filter = env
         .iter()
         .find(|(k, _)| k == "RUST_LOG")
-        .map_or_else(|| "warn".to_owned(), |(_, v)| v.clone());
+        .map_or_else(|| "info".to_owned(), |(_, v)| v.clone());
     let telemetry = parley_telemetry::init(&parley_telemetry::TelemetryConfig {
         service_name: "parley-bench".into(),
         service_version: env!("CARGO_PKG_VERSION").into(),
