@@ -282,7 +282,10 @@ impl Platform {
                 config: config.clone(),
                 backends: backends.clone(),
                 pool: pool.clone(),
-                routing: parley_routing::RoutingConfig::new(options.rules),
+                routing: parley_routing::RoutingConfig::from_settings(
+                    options.rules,
+                    &config.routing,
+                ),
             })
             .await
             .map_err(|e| Error::service("routing", e))?;
@@ -452,12 +455,14 @@ pub fn up_config(
     Ok(config)
 }
 
-/// The routing rules: `rules_dir`'s files, or the demo business's rules.
+/// The routing rules: `rules_dir`'s files (else `routing.rules_dir`'s), or the demo
+/// business's rules.
 pub fn up_rules(
     config: &PlatformConfig,
     rules_dir: Option<&std::path::Path>,
 ) -> Result<HashMap<BusinessId, parley_routing::rules::Rules>> {
     let businesses: Vec<&BusinessId> = config.businesses.iter().map(|b| &b.id).collect();
+    let rules_dir = rules_dir.or(config.routing.rules_dir.as_deref());
     if let Some(dir) = rules_dir {
         return parley_routing::load_rules(dir, businesses)
             .map_err(|e| Error::Input(e.to_string()));
