@@ -150,6 +150,8 @@ impl EchoBot {
             .map_err(|e| e.to_string())?;
         let reply = OutboundMessage {
             meta: Some(self.meta(key, &reply_id, cause, sequence.get())),
+            // A UUID derived from the event id: a republished copy keeps it.
+            apple_message_id: parley_bot::handler::apple_message_id(&reply_id),
             sender: Some(actor.clone()),
             auto_reply: true,
             msp_agent: "Echo".into(),

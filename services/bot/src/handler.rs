@@ -334,7 +334,7 @@ impl Shared {
             .map_err(|e| format!("allocate sequence: {e}"))?;
         let message = OutboundMessage {
             meta: Some(self.meta(key, id, cause, sequence.get())),
-            apple_message_id: String::new(),
+            apple_message_id: apple_message_id(id),
             sender: Some(actor.clone()),
             auto_reply: true,
             msp_agent: knowledge.bot_name.chars().take(64).collect(),
@@ -370,6 +370,25 @@ impl Shared {
             .map(|_| ())
             .map_err(|e| format!("publish: {e}"))
     }
+}
+
+/// Apple's message id for the event `id`: a UUID derived from it, so a redelivery sends the
+/// same id (outbound refuses an empty one, whatever `outbound.proto` says).
+pub fn apple_message_id(id: &EventId) -> String {
+    let derived = id.derived("apple-message-id", 0);
+    let bits = derived
+        .as_str()
+        .rsplit('-')
+        .next()
+        .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+        .unwrap_or_else(|| {
+            derived.as_str().bytes().fold(0u128, |h, b| {
+                (h ^ u128::from(b)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B)
+            })
+        });
+    uuid::Builder::from_random_bytes(bits.to_be_bytes())
+        .into_uuid()
+        .to_string()
 }
 
 /// The `amb.bot` consumer's handler.

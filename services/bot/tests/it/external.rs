@@ -62,6 +62,11 @@ async fn the_external_bot_example_answers_its_business_and_escalates_on_agent() 
             .iter()
             .all(|m| m.meta.as_ref().unwrap().producer == NAME)
     );
+    assert!(
+        replies
+            .iter()
+            .all(|m| uuid::Uuid::parse_str(&m.apple_message_id).is_ok())
+    );
     let commands = p.routing_commands(1, WITHIN).await;
     let Some(routing_command::Command::Escalate(escalate)) = commands[0].command.as_ref() else {
         panic!("not an escalation");

@@ -56,6 +56,9 @@ async fn replies_are_numbered_after_the_agent_gateways_on_the_shared_outbound_co
     let first = p.outbound_messages(3, WITHIN).await;
     assert_eq!(kinds(&first), ["typing_start", "text", "typing_end"]);
     assert_eq!(sequences(&first), [2, 3, 4]);
+    let mut ids: Vec<&str> = first.iter().map(|m| m.apple_message_id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "one Apple id per message");
     for message in &first {
         let sender = message.sender.as_ref().unwrap();
         assert_eq!(sender.kind(), ActorKind::Bot);
@@ -68,6 +71,13 @@ async fn replies_are_numbered_after_the_agent_gateways_on_the_shared_outbound_co
             format!("task-{:016x}-1", key.stable_hash())
         );
         assert_eq!(meta.producer, "bot");
+        let apple = uuid::Uuid::parse_str(&message.apple_message_id).unwrap();
+        assert_eq!(
+            message.apple_message_id,
+            parley_bot::handler::apple_message_id(&EventId::new(meta.event_id.clone()).unwrap()),
+            "derived from the event id"
+        );
+        assert_eq!(apple.get_version_num(), 4);
         assert_eq!(opaque_of(message.meta.as_ref()), key.opaque.as_str());
     }
 
