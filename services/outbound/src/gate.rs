@@ -2,7 +2,9 @@
 //! the customer and the message.
 
 use parley_apple::headers::{Capabilities, DeviceAgent};
-use parley_proto::v1::{Capability, ConsentEvent, ConsentStatus, OutboundMessage, RefusalReason};
+use parley_proto::v1::{
+    ActorKind, Capability, ConsentEvent, ConsentStatus, OutboundMessage, RefusalReason,
+};
 use parley_wire::capabilities;
 
 /// What the store knows about the customer.
@@ -18,6 +20,9 @@ pub(crate) struct CustomerFacts {
     pub(crate) capabilities: Option<String>,
     /// `device-agent` as ingest recorded it.
     pub(crate) device_agent: Option<String>,
+    /// Routing's lifecycle says a human agent owns the conversation or it waits for one
+    /// (read only for bot messages).
+    pub(crate) human_owns: bool,
 }
 
 impl CustomerFacts {
@@ -69,6 +74,16 @@ pub(crate) fn decide(
         return refuse(
             RefusalReason::CustomerUnreachable,
             "Apple reported the customer unreachable; nothing is sent until they write again",
+        );
+    }
+    let from_bot = event
+        .sender
+        .as_ref()
+        .is_some_and(|s| s.kind == ActorKind::Bot as i32);
+    if from_bot && facts.human_owns {
+        return refuse(
+            RefusalReason::BotNotOwner,
+            "a human agent owns the conversation; the bot's reply is dropped",
         );
     }
     if event.business_initiated {

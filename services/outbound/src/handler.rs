@@ -11,8 +11,8 @@ use object_store::ObjectStore;
 use parley_apple::client::{AppleClient, ClientError, ErrorClass, FinalReason, SendHeaders};
 use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome};
 use parley_proto::v1::{
-    ActorKind, ConsentEvent, Failed, FailureCause, OutboundMessage, Refused, Retrying, Sent,
-    delivery_result::Outcome as Result_,
+    ActorKind, ConsentEvent, ConversationState, Failed, FailureCause, LifecycleState,
+    OutboundMessage, Refused, Retrying, Sent, delivery_result::Outcome as Result_,
 };
 use parley_state::{
     ConversationStore, GateDecision, GatePolicy,
@@ -328,6 +328,19 @@ impl Shared {
         }
     }
 
+    /// Whether routing's lifecycle says a human owns the conversation or it waits for one.
+    async fn human_owns(&self, key: &ConversationKey) -> Result<bool, parley_state::Error> {
+        let Some(stored) = self.store.load(key).await? else {
+            return Ok(false);
+        };
+        // A state this version cannot read is not a reason to drop a reply.
+        let lifecycle = ConversationState::decode(stored.state.as_ref())
+            .map(|s| s.lifecycle)
+            .unwrap_or_default();
+        Ok(lifecycle == LifecycleState::Queued as i32
+            || lifecycle == LifecycleState::Assigned as i32)
+    }
+
     async fn facts(&self, key: &ConversationKey) -> Result<CustomerFacts, parley_state::Error> {
         let fields = self
             .store
@@ -356,6 +369,7 @@ impl Shared {
             unreachable_at: number(2),
             capabilities: fields.get(3).cloned().flatten(),
             device_agent: fields.get(4).cloned().flatten(),
+            human_owns: false,
         })
     }
 
@@ -365,10 +379,20 @@ impl Shared {
             .as_ref()
             .map(|m| m.event_id.clone())
             .unwrap_or_default();
-        let facts = match self.facts(key).await {
+        let mut facts = match self.facts(key).await {
             Ok(facts) => facts,
             Err(error) => return step_store(&error),
         };
+        if event
+            .sender
+            .as_ref()
+            .is_some_and(|s| s.kind == ActorKind::Bot as i32)
+        {
+            facts.human_owns = match self.human_owns(key).await {
+                Ok(owns) => owns,
+                Err(error) => return step_store(&error),
+            };
+        }
         let consent = if event.business_initiated {
             match self.store.consent(key, &event.notification_topic).await {
                 Ok(record) => record.and_then(|bytes| ConsentEvent::decode(bytes.as_ref()).ok()),

@@ -266,3 +266,84 @@ async fn a_404_marks_the_customer_unreachable_until_they_write_again() {
         "one 404, no retry, nothing while unreachable, then the reply"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_bot_reply_is_dropped_once_a_human_owns_the_conversation() {
+    use parley_proto::v1::{ActorKind, ConversationState, LifecycleState, OutboundText};
+    let p = platform().await;
+    let (device, key) = p.customer(DeviceKind::Iphone).await;
+    let set_lifecycle = |state: LifecycleState| {
+        let store = p.backends.store.clone();
+        let key = key.clone();
+        async move {
+            let version = store.load(&key).await.unwrap().map_or(0, |v| v.version);
+            let record = ConversationState {
+                lifecycle: state as i32,
+                version: version + 1,
+                ..Default::default()
+            };
+            store
+                .compare_and_set(&key, version, Bytes::from(record.encode_to_vec()))
+                .await
+                .unwrap();
+        }
+    };
+    let bot_says = |body: &str| {
+        let body = body.to_owned();
+        async {
+            let mut event = p
+                .event(
+                    &key,
+                    Kind::Text(OutboundText {
+                        body,
+                        attachments: Vec::new(),
+                    }),
+                )
+                .await;
+            let sender = event.sender.as_mut().unwrap();
+            sender.kind = ActorKind::Bot as i32;
+            sender.id = "bot".into();
+            event.auto_reply = true;
+            p.publish(&event).await;
+            event
+        }
+    };
+    let within = Duration::from_secs(10);
+
+    set_lifecycle(LifecycleState::WithBot).await;
+    let answered = bot_says("the bot answers").await;
+    assert!(matches!(
+        p.outcome_of(&answered, within).await.outcome,
+        Some(Outcome::Sent(_))
+    ));
+    // The customer asked for a human: queued, then assigned. The bot's late replies are
+    // dropped with their reason; an agent's reply goes out.
+    for state in [LifecycleState::Queued, LifecycleState::Assigned] {
+        set_lifecycle(state).await;
+        let late = bot_says("a late bot reply").await;
+        let (reason, _) = refusal(p.outcome_of(&late, within).await.outcome);
+        assert_eq!(reason, RefusalReason::BotNotOwner, "{state:?}");
+    }
+    let human = p.text(&key, "hello, this is Sam").await;
+    assert!(matches!(
+        p.outcome_of(&human, within).await.outcome,
+        Some(Outcome::Sent(_))
+    ));
+    // Handed back to the bot: it answers again.
+    set_lifecycle(LifecycleState::WithBot).await;
+    let back = bot_says("the bot again").await;
+    assert!(matches!(
+        p.outcome_of(&back, within).await.outcome,
+        Some(Outcome::Sent(_))
+    ));
+    let bodies: Vec<String> = p
+        .received(&device.customer, 3, within)
+        .await
+        .iter()
+        .map(|r| r.body["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["the bot answers", "hello, this is Sam", "the bot again"]
+    );
+}
