@@ -183,11 +183,15 @@ struct Seen {
     resolved: AtomicUsize,
 }
 
+/// One agent over gRPC: signs in, announces itself available with its capacity and skills,
+/// heartbeats, and resolves each offered conversation after a while (`resolves`), or keeps
+/// it. Returns when `stop` fires (its connection then drops, as a crashed console's would).
 async fn run_agent(
     addr: std::net::SocketAddr,
     spec: AgentSpec,
     seen: Arc<Seen>,
     stop: CancellationToken,
+    resolves: bool,
 ) {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()
@@ -264,6 +268,9 @@ async fn run_agent(
         if held.fetch_add(1, Ordering::SeqCst) + 1 > spec.capacity {
             seen.over_capacity.fetch_add(1, Ordering::SeqCst);
         }
+        if !resolves {
+            continue;
+        }
         // Work on it for a while, then resolve it (the hold ends when the agent says so).
         next_id += 1;
         let id = format!("{}-resolve-{next_id}", spec.id);
@@ -335,81 +342,141 @@ fn ms(ts: Option<&prost_types::Timestamp>) -> i64 {
     ts.map_or(0, |t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
 }
 
+/// NATS, Redis, `routers` routing processes and `gateways` gateway replicas (heartbeats
+/// every `heartbeat`) for `agents`; a reader of the conversation events.
+struct Mesh {
+    _nats: NatsServer,
+    _redis: RedisServer,
+    config: Arc<PlatformConfig>,
+    backends: Backends,
+    pool: Arc<RedisStore>,
+    events: Box<dyn parley_bus::Subscription>,
+    dir: tempfile::TempDir,
+    routers: Vec<Child>,
+    gateways: Vec<std::net::SocketAddr>,
+    stop: CancellationToken,
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        for router in &mut self.routers {
+            let _ = router.kill();
+            let _ = router.wait();
+        }
+    }
+}
+
+impl Mesh {
+    async fn start(
+        routers: usize,
+        gateways: usize,
+        agents: &[AgentSpec],
+        heartbeat: Duration,
+    ) -> Self {
+        parley_testkit::init_tracing();
+        let nats = NatsServer::start().unwrap();
+        let redis = RedisServer::start().unwrap();
+        let mut config = PlatformConfig::default()
+            .with_backends(nats.url(), redis.url())
+            .in_namespace(&parley_testkit::prefix())
+            .with_business(BusinessId::new(BIZ).unwrap(), "Acme");
+        config.msp.id = "msp-test".into();
+        config.admin.shutdown_grace = Duration::from_secs(3);
+        let config = Arc::new(config);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rules")).unwrap();
+        std::fs::write(dir.path().join("rules").join(format!("{BIZ}.toml")), RULES).unwrap();
+        std::fs::write(dir.path().join("platform.toml"), config_toml(&config)).unwrap();
+        let backends = Backends::connect(&config, "scale-test", Duration::from_secs(10))
+            .await
+            .unwrap();
+        let events_spec = ConsumerSpec::new(&backends.namespace, StreamKind::Events, "test-events")
+            .with_filter(backends.namespace.event_filter("conversation"));
+        backends
+            .bus
+            .ensure(&Topology::default().with_consumer(events_spec.clone()))
+            .await
+            .unwrap();
+        let events = backends.bus.subscribe(&events_spec).await.unwrap();
+        let pool = Arc::new(
+            RedisStore::connect(
+                &RedisStoreOptions::new(config.redis.url.clone()),
+                config.redis.store_settings(),
+            )
+            .unwrap(),
+        );
+        let routers = (0..routers).map(|n| spawn_routing(dir.path(), n)).collect();
+        let agents_file: String = agents
+            .iter()
+            .map(|a| {
+                format!(
+                    "[[agents]]\nbusiness = \"{BIZ}\"\nid = \"{}\"\ndisplay_name = \"{}\"\ntoken_sha256 = \"{}\"\n\n",
+                    a.id,
+                    a.id,
+                    token_sha256(&a.token)
+                )
+            })
+            .collect();
+        let stop = CancellationToken::new();
+        let mut addrs = Vec::new();
+        for _ in 0..gateways {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addrs.push(listener.local_addr().unwrap());
+            let gateway = AgentGatewayService::new(
+                GatewayParts {
+                    config: config.clone(),
+                    backends: backends.clone(),
+                    agents: Agents::parse(&agents_file).unwrap(),
+                    options: GatewayOptions {
+                        poll_interval: Duration::from_millis(25),
+                        heartbeat_interval: heartbeat,
+                        ..GatewayOptions::default()
+                    },
+                },
+                stop.child_token(),
+            )
+            .await
+            .unwrap();
+            tokio::spawn(gateway.run(listener));
+        }
+        Self {
+            _nats: nats,
+            _redis: redis,
+            config,
+            backends,
+            pool,
+            events,
+            dir,
+            routers,
+            gateways: addrs,
+            stop,
+        }
+    }
+
+    /// The conversation events that arrived within `wait` (up to 500).
+    async fn conversation_events(&self, wait: Duration) -> Vec<ConversationEvent> {
+        let mut out = Vec::new();
+        for delivery in self.events.fetch(500, wait).await.unwrap() {
+            out.push(ConversationEvent::decode(delivery.payload.as_ref()).unwrap());
+            delivery.ack().await.unwrap();
+        }
+        out
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[allow(clippy::too_many_lines)]
 async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversations_kill_one() {
-    parley_testkit::init_tracing();
-    let nats = NatsServer::start().unwrap();
-    let redis = RedisServer::start().unwrap();
-    let mut config = PlatformConfig::default()
-        .with_backends(nats.url(), redis.url())
-        .in_namespace(&parley_testkit::prefix())
-        .with_business(BusinessId::new(BIZ).unwrap(), "Acme");
-    config.msp.id = "msp-test".into();
-    config.admin.shutdown_grace = Duration::from_secs(3);
-    let config = Arc::new(config);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("rules")).unwrap();
-    std::fs::write(dir.path().join("rules").join(format!("{BIZ}.toml")), RULES).unwrap();
-    std::fs::write(dir.path().join("platform.toml"), config_toml(&config)).unwrap();
-
-    let backends = Backends::connect(&config, "scale-test", Duration::from_secs(10))
-        .await
-        .unwrap();
-    let events_spec = ConsumerSpec::new(&backends.namespace, StreamKind::Events, "test-events")
-        .with_filter(backends.namespace.event_filter("conversation"));
-    backends
-        .bus
-        .ensure(&Topology::default().with_consumer(events_spec.clone()))
-        .await
-        .unwrap();
-    let events = backends.bus.subscribe(&events_spec).await.unwrap();
-    let pool = Arc::new(
-        RedisStore::connect(
-            &RedisStoreOptions::new(config.redis.url.clone()),
-            config.redis.store_settings(),
-        )
-        .unwrap(),
-    );
-
-    // Three routing processes.
-    let mut routers: Vec<Child> = (0..3).map(|n| spawn_routing(dir.path(), n)).collect();
-
-    // Two gateway replicas in this process.
     let specs = agent_specs();
-    let agents_file: String = specs
-        .iter()
-        .map(|a| {
-            format!(
-                "[[agents]]\nbusiness = \"{BIZ}\"\nid = \"{}\"\ndisplay_name = \"{}\"\ntoken_sha256 = \"{}\"\n\n",
-                a.id,
-                a.id,
-                token_sha256(&a.token)
-            )
-        })
-        .collect();
-    let stop = CancellationToken::new();
-    let mut gateways = Vec::new();
-    for _ in 0..2 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        gateways.push(listener.local_addr().unwrap());
-        let gateway = AgentGatewayService::new(
-            GatewayParts {
-                config: config.clone(),
-                backends: backends.clone(),
-                agents: Agents::parse(&agents_file).unwrap(),
-                options: GatewayOptions {
-                    poll_interval: Duration::from_millis(25),
-                    heartbeat_interval: Duration::from_secs(2),
-                    ..GatewayOptions::default()
-                },
-            },
-            stop.child_token(),
-        )
-        .await
-        .unwrap();
-        tokio::spawn(gateway.run(listener));
-    }
+    let mut mesh = Mesh::start(3, 2, &specs, Duration::from_secs(2)).await;
+    let (config, backends, pool, gateways, stop) = (
+        mesh.config.clone(),
+        mesh.backends.clone(),
+        mesh.pool.clone(),
+        mesh.gateways.clone(),
+        mesh.stop.clone(),
+    );
 
     // Phase 1: 2,000 customers write while no agent is online; all of them wait in queues.
     for i in 0..CONVERSATIONS {
@@ -461,9 +528,7 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
             "only {} of {CONVERSATIONS} conversations were queued",
             queued_at.len()
         );
-        for delivery in events.fetch(500, Duration::from_millis(200)).await.unwrap() {
-            let event = ConversationEvent::decode(delivery.payload.as_ref()).unwrap();
-            delivery.ack().await.unwrap();
+        for event in mesh.conversation_events(Duration::from_millis(200)).await {
             record(event, &mut queued_at, &mut assigned, &mut resolved);
         }
     }
@@ -501,6 +566,7 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
             spec,
             seen.clone(),
             stop.child_token(),
+            true,
         ));
     }
     let deadline = tokio::time::Instant::now() + RUN_BOUND;
@@ -511,16 +577,14 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
             "only {} of {CONVERSATIONS} conversations were resolved ({} assigned); logs in {}",
             resolved.len(),
             assigned.len(),
-            dir.path().display()
+            mesh.dir.path().display()
         );
         if !killed && resolved.len() >= KILL_AFTER_RESOLVED {
-            routers[0].kill().unwrap(); // SIGKILL
-            routers[0].wait().unwrap();
+            mesh.routers[0].kill().unwrap(); // SIGKILL
+            mesh.routers[0].wait().unwrap();
             killed = true;
         }
-        for delivery in events.fetch(500, Duration::from_millis(200)).await.unwrap() {
-            let event = ConversationEvent::decode(delivery.payload.as_ref()).unwrap();
-            delivery.ack().await.unwrap();
+        for event in mesh.conversation_events(Duration::from_millis(200)).await {
             record(event, &mut queued_at, &mut assigned, &mut resolved);
         }
     }
@@ -528,10 +592,6 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
     polling.store(false, Ordering::SeqCst);
     let polls = poller.await.unwrap();
     stop.cancel();
-    for router in &mut routers {
-        let _ = router.kill();
-        let _ = router.wait();
-    }
 
     // Capacity: never above, in the pool (polled) nor as the agents counted.
     assert!(polls > 10, "the pool was polled ({polls} times)");
@@ -633,4 +693,131 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
         "vip agents took {early_general} general conversations (of {general_by_vip_agents}) \
          while vip ones waited"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_connection_dies_loses_its_conversation_to_another_agent() {
+    // Heartbeats every second: presence lives 3 s without one.
+    let specs: Vec<AgentSpec> = ["alice", "bob"]
+        .into_iter()
+        .map(|id| AgentSpec {
+            id: id.to_owned(),
+            token: format!("token-{id}-{}", uuid::Uuid::now_v7()),
+            capacity: 1,
+            skills: Vec::new(),
+        })
+        .collect();
+    let mesh = Mesh::start(1, 2, &specs, Duration::from_secs(1)).await;
+    let mut specs = specs.into_iter();
+    let (alice, bob) = (specs.next().unwrap(), specs.next().unwrap());
+    let seen = Arc::new(Seen::default());
+
+    // Alice (on gateway 0) takes the conversation and keeps it.
+    let alice_stop = mesh.stop.child_token();
+    let alice_task = tokio::spawn(run_agent(
+        mesh.gateways[0],
+        alice,
+        seen.clone(),
+        alice_stop.clone(),
+        false,
+    ));
+    let key = ConversationKey::parse(BIZ, "urn:mbid:dropped-connection").unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut assigned_to = Vec::new();
+    let mut wrote = false;
+    while assigned_to.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice was never assigned"
+        );
+        // Write once alice's presence is in the pool, so the conversation goes to her.
+        if !wrote && !mesh.pool.agents(BIZ).await.unwrap().is_empty() {
+            customer_writes(&mesh.backends, &mesh.config, &key, "").await;
+            wrote = true;
+        }
+        for event in mesh.conversation_events(Duration::from_millis(200)).await {
+            if let Some(conversation_event::Transition::Assigned(a)) = event.transition {
+                assigned_to.push(a.agent_id);
+            }
+        }
+    }
+    assert_eq!(assigned_to, ["alice"]);
+    let offered_to = |seen: &Seen| -> Vec<String> {
+        seen.offers
+            .lock()
+            .unwrap()
+            .values()
+            .flatten()
+            .cloned()
+            .collect()
+    };
+    while offered_to(&seen).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice was never offered it"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await; // polling the agents' record
+    }
+
+    // Bob is online on the other gateway, with room; alice's console dies (no goodbye).
+    tokio::spawn(run_agent(
+        mesh.gateways[1],
+        bob,
+        seen.clone(),
+        mesh.stop.child_token(),
+        false,
+    ));
+    let died = tokio::time::Instant::now();
+    alice_stop.cancel();
+    alice_task.await.unwrap();
+
+    // Within the presence timeout (3 s) plus a tick, the conversation is queued again
+    // (reassignment) and goes to bob.
+    let mut transitions = Vec::new();
+    let deadline = died + Duration::from_secs(20);
+    while !transitions
+        .iter()
+        .any(|(_, agent): &(String, String)| agent == "bob")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the conversation never left alice: {transitions:?}"
+        );
+        for event in mesh.conversation_events(Duration::from_millis(200)).await {
+            match event.transition {
+                Some(conversation_event::Transition::Queued(q)) => {
+                    assert_eq!(q.reason(), parley_proto::v1::EscalationReason::Reassignment);
+                    transitions.push(("queued".to_owned(), String::new()));
+                }
+                Some(conversation_event::Transition::Assigned(a)) => {
+                    assert_eq!(a.previous_agent_id, "", "alice was released first");
+                    transitions.push(("assigned".to_owned(), a.agent_id));
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(
+        transitions,
+        [
+            ("queued".to_owned(), String::new()),
+            ("assigned".to_owned(), "bob".to_owned())
+        ]
+    );
+    let took = died.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "reassigned {took:?} after the connection died"
+    );
+    // Bob is offered it; alice got it once, before.
+    while offered_to(&seen).len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob was never offered it"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await; // polling the agents' record
+    }
+    let offers = seen.offers.lock().unwrap();
+    assert_eq!(offers.len(), 1);
+    assert_eq!(offers.values().next().unwrap(), &["alice", "bob"]);
 }
