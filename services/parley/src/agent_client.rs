@@ -18,9 +18,34 @@ pub struct AgentConnection {
     pub agent_id: String,
     /// The agent's display name.
     pub display_name: String,
-    commands: mpsc::Sender<AgentCommand>,
+    /// Sends commands.
+    pub sender: AgentSender,
     events: Streaming<AgentEvent>,
-    next_command: u64,
+}
+
+/// Sends an agent's commands on its connection. Cheap to clone.
+#[derive(Clone)]
+pub struct AgentSender {
+    commands: mpsc::Sender<AgentCommand>,
+    next_command: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl AgentSender {
+    /// Sends a command; returns its command id.
+    pub async fn send(&self, command: Command) -> Result<String> {
+        let n = self
+            .next_command
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let command_id = format!("c{}", n + 1);
+        self.commands
+            .send(AgentCommand {
+                command_id: command_id.clone(),
+                command: Some(command),
+            })
+            .await
+            .map_err(|_| Error::Input("agent gateway: the connection is closed".into()))?;
+        Ok(command_id)
+    }
 }
 
 fn failed(what: &str, error: impl std::fmt::Display) -> Error {
@@ -70,12 +95,14 @@ impl AgentConnection {
             .await
             .map_err(|e| failed("connect", e.message()))?
             .into_inner();
-        let mut connection = Self {
+        let connection = Self {
             agent_id: session.agent_id,
             display_name: session.display_name,
-            commands,
+            sender: AgentSender {
+                commands,
+                next_command: std::sync::Arc::default(),
+            },
             events,
-            next_command: 0,
         };
         connection
             .send(Command::Presence(SetPresence {
@@ -88,17 +115,16 @@ impl AgentConnection {
     }
 
     /// Sends a command; returns its command id.
-    pub async fn send(&mut self, command: Command) -> Result<String> {
-        self.next_command += 1;
-        let command_id = format!("c{}", self.next_command);
-        self.commands
-            .send(AgentCommand {
-                command_id: command_id.clone(),
-                command: Some(command),
-            })
+    pub async fn send(&self, command: Command) -> Result<String> {
+        self.sender.send(command).await
+    }
+
+    /// The next event as it comes (`None`: the stream ended).
+    pub async fn event(&mut self) -> Result<Option<AgentEvent>> {
+        self.events
+            .message()
             .await
-            .map_err(|_| Error::Input("agent gateway: the connection is closed".into()))?;
-        Ok(command_id)
+            .map_err(|status| failed("stream", status.message()))
     }
 
     /// The next event, or `None` when nothing arrived within `within` (or the stream ended).

@@ -26,6 +26,10 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Measures the mesh end to end against a baseline measured in the same run.
     Bench(bench::BenchArgs),
+    /// The Apple simulator on its own; `parley sim chat` types as a customer.
+    Sim(crate::sim::SimArgs),
+    /// A terminal client for a live agent (accept, reply, resolve) over the gRPC API.
+    Agent(crate::agent::AgentArgs),
     /// Ingest: Apple's webhook (`POST /message`).
     Ingest(parley_runtime::ServiceArgs),
     /// Routing: the conversation lifecycle, queues and assignment.
@@ -47,6 +51,8 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> Result<()> {
         }
         Command::Bench(args) => bench::run(args, env).await,
         Command::Demo(args) => crate::demo::run(args, env).await,
+        Command::Sim(args) => crate::sim::run(args, env).await,
+        Command::Agent(args) => crate::agent::run(args).await,
         Command::Ingest(args) => services::ingest(args, config_env(env, None, None)).await,
         Command::Routing(args) => services::routing(args, config_env(env, None, None)).await,
         Command::Bot(args) => services::bot(args, config_env(env, None, None)).await,
@@ -87,6 +93,9 @@ mod tests {
             ],
             vec!["parley", "bench", "--quick"],
             vec!["parley", "demo"],
+            vec!["parley", "sim", "--listen", "127.0.0.1:8089"],
+            vec!["parley", "sim", "chat", "--sim", "http://127.0.0.1:8089"],
+            vec!["parley", "agent", "--token", "demo-agent-ava"],
         ] {
             Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         }

@@ -34,6 +34,8 @@ use crate::{
 
 /// How long one step may take.
 const STEP_BOUND: Duration = Duration::from_secs(15);
+/// How long the rest of a turn may trail its first expected answer.
+const SETTLE: Duration = Duration::from_millis(400);
 
 /// `parley demo`'s command line.
 #[derive(Debug, Clone, clap::Args)]
@@ -57,7 +59,7 @@ struct Step {
 }
 
 /// What Apple received, for people.
-fn describe(body: &Value) -> String {
+pub(crate) fn describe(body: &Value) -> String {
     let kind = body.get("type").and_then(Value::as_str).unwrap_or("?");
     if let Some(text) = body.get("body").and_then(Value::as_str) {
         return text.to_owned();
@@ -73,6 +75,11 @@ fn describe(body: &Value) -> String {
             .as_str()
             .unwrap_or("list picker");
         return format!("[list picker \"{title}\": {}]", items.join(" | "));
+    }
+    if let Some(link) = body["richLinkData"].as_object() {
+        let title = link.get("title").and_then(Value::as_str).unwrap_or("");
+        let url = link.get("url").and_then(Value::as_str).unwrap_or("");
+        return format!("[rich link \"{title}\": {url}]");
     }
     if let Some(items) = data["quick-reply"]["items"].as_array() {
         let items: Vec<&str> = items.iter().filter_map(|i| i["title"].as_str()).collect();
@@ -162,13 +169,17 @@ impl Demo<'_> {
         } else {
             "-".to_owned()
         };
-        let answers = if accepted {
+        let mut answers = if accepted {
             self.answers_after(STEP_BOUND, |a| a.iter().any(&expect))
                 .await
         } else {
             Vec::new()
         };
         let latency = started.elapsed();
+        // The rest of the same turn (a rich link after a text) belongs to this step.
+        if !answers.is_empty() {
+            answers.extend(self.answers_after(SETTLE, |_| false).await);
+        }
         let found = answers.iter().find(|r| expect(r)).cloned();
         for answer in &answers {
             let who = answer.msp_agent.as_deref().unwrap_or("business");

@@ -12,6 +12,7 @@
 //! only builds and runs. It must not read the environment outside the binary's `main` (the
 //! variables are passed in) and never prints message bodies or opaque ids.
 
+pub mod agent;
 pub mod agent_client;
 pub mod bench;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod env;
 mod error;
 mod output;
 pub mod services;
+pub mod sim;
 pub mod up;
 
 pub use error::{Error, Result};

@@ -9,3 +9,23 @@ pub fn say(line: impl AsRef<str>) {
     let _ = writeln!(out, "{}", line.as_ref());
     let _ = out.flush();
 }
+
+/// Reads stdin lines on a thread (stdin is blocking) into a channel.
+pub(crate) fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if tx.blocking_send(line.trim_end().to_owned()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
