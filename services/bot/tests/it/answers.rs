@@ -506,3 +506,57 @@ fn no_input_panics_and_every_reply_offers_a_person() {
     let reply = answer(&k, &BotTask::default(), &Memory::default(), 0);
     assert!(reply.actions.is_empty());
 }
+
+/// A small deterministic generator (xorshift), so the run is reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn text(&mut self) -> String {
+        const POOLS: &[&[char]] = &[
+            &['a', 'e', 'o', 'n', 'p', 'h', 'r', 's', 't', 'w', ' ', ' '],
+            &['é', 'è', 'ñ', 'ü', '\u{301}', '\u{308}', 'ß', 'İ', 'Ǆ'],
+            &[
+                'ع', 'ل', 'م', 'ש', 'ל', 'ו', '\u{200F}', '\u{202E}', '\u{64B}',
+            ],
+            &['🙂', '🛑', '\u{200D}', '\u{FE0F}', '☕', '\u{1F1EB}'],
+            &[
+                '0', '1', '2', '9', '#', '?', '!', '.', '\u{0}', '\n', '\u{FEFF}',
+            ],
+        ];
+        let len = usize::try_from(self.next() % 24).unwrap_or(0);
+        (0..len)
+            .map(|_| {
+                let pool = POOLS[usize::try_from(self.next() % 5).unwrap_or(0)];
+                pool[usize::try_from(self.next()).unwrap_or(0) % pool.len()]
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn two_thousand_random_messages_never_panic_and_decide_the_same_twice() {
+    let k = acme();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut memory = Memory::default();
+    for round in 0..2_000 {
+        let text = rng.text();
+        let caps = if round % 3 == 0 { vec![] } else { all_caps() };
+        let task = text_task(
+            context(["en-US", "fr", "ar", "zz"][round % 4], &caps),
+            &text,
+        );
+        let now = i64::try_from(rng.next() >> 2).unwrap_or(0) % 4_000_000_000;
+        let first = answer(&k, &task, &memory, now);
+        let again = answer(&k, &task, &memory, now);
+        assert_eq!(first, again, "{text:?}");
+        assert!(!first.actions.is_empty(), "{text:?}: no reply at all");
+        memory = first.memory;
+    }
+}
