@@ -1,13 +1,13 @@
 //! Business hours of a queue: weekly opening intervals in local time, holidays, and the
 //! local time's offset from UTC.
 //!
-//! No time zone database is available, so local time is a fixed UTC offset (`"+02:00"`,
-//! `"-05:00"`, `"+05:30"`). A zone with daylight saving time lists its offset per season as
-//! offset periods (`{ from = "2026-03-29", utc_offset = "+02:00" }`): each period starts at
-//! 00:00 UTC of its `from` date and lasts until the next one; before the first period the
-//! base `utc_offset` applies. The switch therefore happens at midnight UTC rather than at the
-//! zone's legal switching hour (usually a night hour with no business open); configure the
-//! periods a year ahead.
+//! Local time is an IANA time zone (`time_zone = "Europe/Paris"`, with its daylight saving
+//! rules, from the time zone database compiled into the binary by `jiff`), or a fixed UTC
+//! offset (`"+02:00"`, `"-05:00"`, `"+05:30"`). With a fixed offset, a season's offset can be
+//! listed as offset periods (`{ from = "2026-03-29", utc_offset = "+02:00" }`): each period
+//! starts at 00:00 UTC of its `from` date and lasts until the next one; before the first
+//! period the base `utc_offset` applies (the switch then happens at midnight UTC rather than
+//! at the zone's legal hour; prefer `time_zone`).
 //!
 //! An interval belongs to the local day on which it starts: `mon = [["22:00", "02:00"]]` is
 //! open from Monday 22:00 to Tuesday 02:00, and `"24:00"` may end an interval. A holiday
@@ -221,9 +221,47 @@ impl Interval {
     }
 }
 
+/// An IANA time zone, compared by name.
+#[derive(Debug, Clone)]
+pub(crate) struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl Zone {
+    /// The zone called `name` in the bundled time zone database.
+    pub(crate) fn named(name: &str) -> Result<Self, String> {
+        jiff::tz::db()
+            .get(name)
+            .map(|tz| Self {
+                name: name.to_owned(),
+                tz,
+            })
+            .map_err(|_| format!("`{name}` is not a time zone name like \"Europe/Paris\""))
+    }
+
+    fn offset_at(&self, now_utc_seconds: i64) -> UtcOffset {
+        jiff::Timestamp::from_second(now_utc_seconds)
+            .map(|at| UtcOffset {
+                seconds: self.tz.to_offset(at).seconds(),
+            })
+            .unwrap_or(UtcOffset::UTC)
+    }
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Zone {}
+
 /// A queue's business hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hours {
+    /// The IANA zone; when set, `base_offset` and `periods` are unused.
+    zone: Option<Zone>,
     base_offset: UtcOffset,
     /// Offset periods by their first day (UTC), strictly increasing.
     periods: Vec<(i64, UtcOffset)>,
@@ -242,6 +280,7 @@ impl Hours {
         closed_message: String,
     ) -> Self {
         Self {
+            zone: None,
             base_offset,
             periods: periods.into_iter().map(|(d, o)| (d.day, o)).collect(),
             weekly,
@@ -250,8 +289,17 @@ impl Hours {
         }
     }
 
+    /// The same hours in an IANA time zone.
+    pub(crate) fn in_zone(mut self, zone: Zone) -> Self {
+        self.zone = Some(zone);
+        self
+    }
+
     /// The local time's offset from UTC at an instant (seconds since the Unix epoch).
     pub fn offset_at(&self, now_utc_seconds: i64) -> UtcOffset {
+        if let Some(zone) = &self.zone {
+            return zone.offset_at(now_utc_seconds);
+        }
         let day = now_utc_seconds.div_euclid(SECS_PER_DAY);
         self.periods
             .iter()
@@ -592,6 +640,45 @@ pub(crate) mod tests {
         );
         assert!(!hours.is_open(0));
         assert_eq!(hours.next_opening(0), None);
+    }
+
+    #[test]
+    fn an_iana_zone_follows_its_daylight_saving_switches() {
+        // Paris: CET (+01:00) until 2026-03-29 01:00 UTC, then CEST (+02:00) until
+        // 2026-10-25 01:00 UTC. New York: EDT (-04:00) until 2026-11-01 06:00 UTC.
+        let paris = office("+00:00", &["2026-12-25"]).in_zone(Zone::named("Europe/Paris").unwrap());
+        assert_eq!(
+            paris.offset_at(at("2026-03-29", 0, 59)).to_string(),
+            "+01:00"
+        );
+        assert_eq!(
+            paris.offset_at(at("2026-03-29", 1, 0)).to_string(),
+            "+02:00"
+        );
+        assert_eq!(
+            paris.offset_at(at("2026-10-25", 1, 0)).to_string(),
+            "+01:00"
+        );
+        // Friday 2026-03-27 07:30 UTC is 08:30 in Paris: closed; 08:00 UTC is 09:00: open.
+        assert!(!paris.is_open(at("2026-03-27", 7, 30)));
+        assert!(paris.is_open(at("2026-03-27", 8, 0)));
+        // Monday 2026-03-30 (summer time): 07:00 UTC is 09:00 in Paris, open; the same UTC
+        // time a week before was 08:00, closed.
+        assert!(paris.is_open(at("2026-03-30", 7, 0)));
+        assert!(!paris.is_open(at("2026-03-23", 7, 0)));
+        // A holiday in the zone's calendar, and the next opening told in local time.
+        assert!(!paris.is_open(at("2026-12-25", 10, 0)));
+        assert_eq!(
+            paris.next_opening(at("2026-12-25", 10, 0)),
+            Some((Weekday::Mon, "09:00".to_owned()))
+        );
+        let new_york = office("+00:00", &[]).in_zone(Zone::named("America/New_York").unwrap());
+        // Friday 2026-10-30 13:00 UTC is 09:00 EDT: open; Monday 2026-11-02 13:00 UTC is
+        // 08:00 EST: closed, and 14:00 UTC is 09:00: open.
+        assert!(new_york.is_open(at("2026-10-30", 13, 0)));
+        assert!(!new_york.is_open(at("2026-11-02", 13, 0)));
+        assert!(new_york.is_open(at("2026-11-02", 14, 0)));
+        assert!(Zone::named("Mars/Olympus_Mons").is_err());
     }
 
     #[test]

@@ -10,9 +10,7 @@
 //!                               # customer is told their place when the queue is open
 //!
 //! [queues.billing.hours]        # optional: without it the queue is always open
-//! utc_offset = "+01:00"
-//! offset_periods = [{ from = "2026-03-29", utc_offset = "+02:00" },
-//!                   { from = "2026-10-25", utc_offset = "+01:00" }]
+//! time_zone = "Europe/Paris"    # IANA zone (or utc_offset = "+01:00" with offset_periods)
 //! holidays = ["2026-12-25"]
 //! closed_message = "We are closed; an agent will answer when we open."
 //!
@@ -45,7 +43,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::hours::{Date, Hours, Interval, UtcOffset, Weekday, first_overlap};
+use crate::hours::{Date, Hours, Interval, UtcOffset, Weekday, Zone, first_overlap};
 
 /// Why a rules file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -253,6 +251,7 @@ struct RawQueue {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHours {
+    time_zone: Option<String>,
     utc_offset: Option<String>,
     #[serde(default)]
     offset_periods: Vec<RawPeriod>,
@@ -425,14 +424,32 @@ impl RawQueue {
 impl RawHours {
     fn validate(self, path: &str) -> Result<Hours, RulesError> {
         let offset_path = format!("{path}.utc_offset");
-        let base_offset = match &self.utc_offset {
-            Some(text) => UtcOffset::parse(text).map_err(|m| invalid(&offset_path, m))?,
-            None => {
+        let zone_path = format!("{path}.time_zone");
+        let zone = match (&self.time_zone, &self.utc_offset) {
+            (Some(_), Some(_)) => {
                 return Err(invalid(
-                    offset_path,
-                    "is required, for example \"+02:00\" (no time zone names: no tz database)",
+                    zone_path,
+                    "give a time_zone or a utc_offset, not both",
                 ));
             }
+            (Some(_), None) if !self.offset_periods.is_empty() => {
+                return Err(invalid(
+                    format!("{path}.offset_periods"),
+                    "only with a utc_offset (a time_zone knows its own daylight saving time)",
+                ));
+            }
+            (Some(name), None) => Some(Zone::named(name).map_err(|m| invalid(&zone_path, m))?),
+            (None, None) => {
+                return Err(invalid(
+                    zone_path,
+                    "is required, for example \"Europe/Paris\" (or a utc_offset like \"+02:00\")",
+                ));
+            }
+            (None, Some(_)) => None,
+        };
+        let base_offset = match &self.utc_offset {
+            Some(text) => UtcOffset::parse(text).map_err(|m| invalid(&offset_path, m))?,
+            None => UtcOffset::UTC,
         };
         let mut periods: Vec<(Date, UtcOffset)> = Vec::with_capacity(self.offset_periods.len());
         for (i, period) in self.offset_periods.iter().enumerate() {
@@ -498,13 +515,11 @@ impl RawHours {
                 ));
             }
         };
-        Ok(Hours::new(
-            base_offset,
-            periods,
-            weekly,
-            holidays,
-            closed_message,
-        ))
+        let hours = Hours::new(base_offset, periods, weekly, holidays, closed_message);
+        Ok(match zone {
+            Some(zone) => hours.in_zone(zone),
+            None => hours,
+        })
     }
 }
 
@@ -705,8 +720,23 @@ bot_first = true
             ),
             (
                 hours_file("closed_message = \"c\"\n"),
-                "queues.q.hours.utc_offset",
+                "queues.q.hours.time_zone",
                 "is required",
+            ),
+            (
+                hours_file("time_zone = \"Mars/Olympus_Mons\"\nclosed_message = \"c\"\n"),
+                "queues.q.hours.time_zone",
+                "not a time zone name",
+            ),
+            (
+                hours_file("time_zone = \"Europe/Paris\"\nutc_offset = \"+01:00\"\nclosed_message = \"c\"\n"),
+                "queues.q.hours.time_zone",
+                "not both",
+            ),
+            (
+                hours_file("time_zone = \"Europe/Paris\"\nclosed_message = \"c\"\noffset_periods = [{ from = \"2026-03-29\", utc_offset = \"+02:00\" }]\n"),
+                "queues.q.hours.offset_periods",
+                "only with a utc_offset",
             ),
             (
                 hours_file("utc_offset = \"+01:00\"\n"),
