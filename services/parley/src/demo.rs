@@ -50,12 +50,32 @@ pub struct DemoArgs {
 }
 
 /// One step of the transcript.
-struct Step {
-    name: &'static str,
-    ok: bool,
-    latency: Duration,
-    trace: String,
-    lines: Vec<String>,
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// What should happen.
+    pub name: &'static str,
+    /// Whether it happened.
+    pub ok: bool,
+    /// From the customer's (or agent's) action to the expected outcome.
+    pub latency: Duration,
+    /// The trace id of the customer's message (`-` when the step has none).
+    pub trace: String,
+    /// The transcript lines.
+    pub lines: Vec<String>,
+}
+
+/// Where the demo plays: the simulator (as Apple and the customer's device), the agent
+/// gateway, and the platform's bus and store (for trace ids, delivery results and the
+/// business message). The platform may run in this process or as separate processes.
+pub struct Stage<'a> {
+    /// The simulator the platform's ingest and outbound talk to.
+    pub sim: &'a Simulator,
+    /// The agent gateway's gRPC address, `http://host:port`.
+    pub gateway: String,
+    /// The platform's bus and store.
+    pub backends: parley_runtime::Backends,
+    /// The platform's partition count.
+    pub partitions: parley_types::PartitionCount,
 }
 
 /// What Apple received, for people.
@@ -93,7 +113,7 @@ fn is_answer(r: &Received) -> bool {
 }
 
 struct Demo<'a> {
-    platform: &'a Platform,
+    stage: &'a Stage<'a>,
     sim: &'a Simulator,
     device: Device,
     traces: Box<dyn Subscription>,
@@ -260,8 +280,11 @@ fn demo_config(redis: &str, nats: Option<&str>) -> PlatformConfig {
     config
 }
 
-async fn reader(platform: &Platform, spec: ConsumerSpec) -> Result<Box<dyn Subscription>> {
-    let bus = &platform.backends.bus;
+async fn reader(
+    backends: &parley_runtime::Backends,
+    spec: ConsumerSpec,
+) -> Result<Box<dyn Subscription>> {
+    let bus = &backends.bus;
     bus.ensure(&Topology::default().with_consumer(spec.clone()))
         .await
         .map_err(|e| Error::Input(format!("demo consumer: {e}")))?;
@@ -275,17 +298,17 @@ async fn reader(platform: &Platform, spec: ConsumerSpec) -> Result<Box<dyn Subsc
 /// outbound's delivery result.
 async fn business_message_after_close(demo: &mut Demo<'_>) -> Result<Step> {
     let started = Instant::now();
-    let platform = demo.platform;
+    let stage = demo.stage;
     let key = ConversationKey::parse(demo_business::BUSINESS_ID, &demo.device.customer)
         .map_err(|e| Error::Input(e.to_string()))?;
     let id = EventId::fresh();
-    let sequence = platform
+    let sequence = stage
         .backends
         .store
         .allocate_sequence(&key, facts::COUNTER_OUTBOUND, Some(id.as_str()))
         .await
         .map_err(|e| Error::Input(e.to_string()))?;
-    let partition = platform.config.partitions.of(&key);
+    let partition = stage.partitions.of(&key);
     let message = OutboundMessage {
         meta: Some(EventMeta {
             event_id: id.to_string(),
@@ -311,12 +334,12 @@ async fn business_message_after_close(demo: &mut Demo<'_>) -> Result<Step> {
         })),
         ..Default::default()
     };
-    platform
+    stage
         .backends
         .bus
         .publish(
             Outgoing::new(
-                platform
+                stage
                     .backends
                     .namespace
                     .subject(StreamKind::Outbound, partition),
@@ -612,7 +635,20 @@ async fn demo(args: &DemoArgs) -> Result<()> {
         metrics: None,
     })
     .await?;
-    let outcome = play(&platform).await;
+    let outcome = match (&platform.sim, platform.agent_gateway) {
+        (Some(sim), Some(gateway)) => {
+            play(&Stage {
+                sim,
+                gateway: format!("http://{gateway}"),
+                backends: platform.backends.clone(),
+                partitions: platform.config.partitions,
+            })
+            .await
+        }
+        _ => Err(Error::Input(
+            "the demo needs the simulator and the agent gateway".into(),
+        )),
+    };
     let stopped = platform.stop().await;
     let steps = outcome?;
     stopped?;
@@ -628,23 +664,19 @@ async fn demo(args: &DemoArgs) -> Result<()> {
     }
 }
 
-async fn play(platform: &Platform) -> Result<Vec<Step>> {
-    let sim = platform
-        .sim
-        .as_ref()
-        .ok_or_else(|| Error::Input("the demo runs with the simulator".into()))?;
-    let gateway = platform
-        .agent_gateway
-        .map(|a| format!("http://{a}"))
-        .ok_or_else(|| Error::Input("the demo needs the agent gateway".into()))?;
-    let ns = platform.backends.namespace.clone();
+/// Plays the scripted conversation on `stage`, prints the transcript and returns every
+/// step (check [`Step::ok`]).
+pub async fn play(stage: &Stage<'_>) -> Result<Vec<Step>> {
+    let sim = stage.sim;
+    let gateway = stage.gateway.clone();
+    let ns = stage.backends.namespace.clone();
     let traces = reader(
-        platform,
+        &stage.backends,
         ConsumerSpec::new(&ns, StreamKind::Inbound, "demo-traces"),
     )
     .await?;
     let deliveries = reader(
-        platform,
+        &stage.backends,
         ConsumerSpec::new(&ns, StreamKind::Events, "demo-deliveries")
             .with_filter(ns.event_filter("delivery")),
     )
@@ -659,7 +691,7 @@ async fn play(platform: &Platform) -> Result<Vec<Step>> {
         demo_business::BUSINESS_ID
     ));
     let mut demo = Demo {
-        platform,
+        stage,
         sim,
         device,
         traces,

@@ -330,26 +330,19 @@ async fn mesh_step(
     )?);
     let before = servers.meter.read();
     let offered = load::open_loop(sim.devices(), devices.clone(), rate, duration).await;
-    let expected = offered.accepted as usize;
+    let expected = offered.accepted;
     let state = sim.state().clone();
-    let customers: std::collections::HashSet<&str> =
-        devices.iter().map(|d| d.customer.as_str()).collect();
-    let count = |received: &[parley_apple_sim::Received]| {
-        received
-            .iter()
-            .filter(|r| load::is_answer(r) && customers.contains(r.customer.as_str()))
-            .count()
-    };
+    // Drain: until every accepted message has its answer (answers that match no message,
+    // a greeting, do not count), or the bound.
     let deadline = tokio::time::Instant::now() + plan.drain;
-    let received = loop {
-        let received = state.received();
-        if count(&received) >= expected || tokio::time::Instant::now() > deadline {
-            break received;
+    let matched = loop {
+        let matched = load::correlate(&offered, &devices, &state.received());
+        if matched.answered >= expected || tokio::time::Instant::now() > deadline {
+            break matched;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let cpu = servers.meter.read().since(&before);
-    let matched = load::correlate(&offered, &devices, &received);
     platform.stop().await?;
     if let Some(answerer) = answerer
         && let Ok(Err(error)) = answerer.await

@@ -6,5 +6,6 @@
     unreachable_pub
 )]
 
+mod e2e;
 mod support;
 mod up;
