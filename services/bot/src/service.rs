@@ -4,6 +4,7 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     path::PathBuf,
     sync::Arc,
+    time::Duration,
 };
 
 use parley_bus::{ConsumeOptions, ConsumerSpec, Namespace, StreamKind, Topology, run_consumer};
@@ -19,10 +20,26 @@ use crate::{
     knowledge::{Knowledge, load_dir},
 };
 
+/// How long a task held by a replica that died comes back after (the consumer's ack wait;
+/// a live replica sends progress for a slow task).
+pub const ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// The default in-order gate: a claim whose holder died lapses after 15 s; a missing task is
+/// given up on after 60 s. The gap timeout must exceed [`ACK_WAIT`] plus the lease by a wide
+/// margin: a task held by a replica killed mid-work is redelivered only after the ack wait,
+/// and a gate that skipped it first would drop it as a duplicate when it comes back (found by
+/// the kill -9 test with a 30 s gap timeout against a 30 s ack wait).
+pub const DEFAULT_GATE: GatePolicy = GatePolicy {
+    gap_timeout: Duration::from_secs(60),
+    lease: Duration::from_secs(15),
+};
+
 /// The durable consumer of `amb.bot` (waiting at the in-order gate is a redelivery too, so
 /// the dead-letter threshold is out of reach; poison tasks are dead-lettered explicitly).
 pub fn consumer_spec(namespace: &Namespace) -> ConsumerSpec {
-    ConsumerSpec::new(namespace, StreamKind::Bot, "bot").with_max_deliver(u32::MAX)
+    ConsumerSpec::new(namespace, StreamKind::Bot, "bot")
+        .with_max_deliver(u32::MAX)
+        .with_ack_wait(ACK_WAIT)
 }
 
 /// What the bot is configured with (built by the binary or `parley up`, never from the
@@ -37,7 +54,8 @@ pub struct BotConfig {
     /// The `BotContext.bot_id`s the built-in bot answers (routing names its bot `bot`); a
     /// task for any other bot id is left to that bot. An empty id is answered.
     pub bot_ids: BTreeSet<String>,
-    /// How the in-order gate waits for a missing task.
+    /// How the in-order gate waits for a missing task ([`DEFAULT_GATE`]); its gap timeout
+    /// must exceed [`ACK_WAIT`] plus its lease.
     pub gate: GatePolicy,
 }
 
@@ -48,7 +66,7 @@ impl BotConfig {
             knowledge,
             external_businesses: BTreeSet::new(),
             bot_ids: BTreeSet::from([BUILTIN_BOT_ID.to_owned()]),
-            gate: GatePolicy::default(),
+            gate: DEFAULT_GATE,
         }
     }
 }
@@ -75,6 +93,15 @@ impl Bot {
     pub async fn new(parts: BotParts) -> Result<Self> {
         let namespace = parts.backends.namespace.clone();
         let spec = consumer_spec(&namespace);
+        if parts.bot.gate.gap_timeout <= spec.ack_wait + parts.bot.gate.lease {
+            tracing::warn!(
+                gap_timeout = ?parts.bot.gate.gap_timeout,
+                ack_wait = ?spec.ack_wait,
+                lease = ?parts.bot.gate.lease,
+                "the bot's gap timeout does not exceed the ack wait plus the lease: a task of a \
+                 replica that dies can be skipped and then dropped"
+            );
+        }
         parts
             .backends
             .bus

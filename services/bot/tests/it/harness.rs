@@ -97,7 +97,7 @@ impl Platform {
         let mut bot = BotConfig::new([(knowledge.business.clone(), knowledge)].into());
         bot.external_businesses
             .insert(BusinessId::new(EXTERNAL).unwrap());
-        bot.gate.gap_timeout = Duration::from_secs(10);
+        bot.gate.gap_timeout = Duration::from_secs(30);
         bot.gate.lease = Duration::from_secs(5);
         let instance = Bot::new(BotParts {
             config: self.config.clone(),
@@ -129,76 +129,17 @@ impl Platform {
         ctx: BotContext,
         task: bot_task::Task,
     ) -> BotTask {
-        let meta = EventMeta {
-            event_id: format!("task-{:016x}-{sequence}", key.stable_hash()),
-            conversation: Some(KeyProto {
-                business_id: key.business.to_string(),
-                opaque_id: key.opaque.as_str().to_owned(),
-            }),
-            sequence,
-            partition: self.config.partitions.of(key).get(),
-            occurred_at: Some(prost_types::Timestamp {
-                seconds: super::fixtures::WEDNESDAY_NOON,
-                nanos: 0,
-            }),
-            schema_version: 1,
-            producer: "routing".into(),
-            ..EventMeta::default()
-        };
-        BotTask {
-            meta: Some(meta),
-            context: Some(ctx),
-            task: Some(task),
-        }
+        task_for(&self.config, key, sequence, ctx, task)
     }
 
     pub fn text_task(&self, key: &ConversationKey, sequence: u64, body: &str) -> BotTask {
-        let inbound = InboundMessage {
-            meta: Some(EventMeta {
-                event_id: format!("in-{:016x}-{sequence}", key.stable_hash()),
-                ..EventMeta::default()
-            }),
-            kind: Some(inbound_message::Kind::Text(InboundText {
-                body: body.into(),
-                attachments: Vec::new(),
-            })),
-            ..InboundMessage::default()
-        };
-        self.task(
-            key,
-            sequence,
-            context("en-US", &all_caps()),
-            bot_task::Task::CustomerMessage(inbound),
-        )
+        text_task_for(&self.config, key, sequence, body)
     }
 
     /// Publishes a task; `copy` > 0 publishes it again under another NATS id (a republished
     /// copy outside JetStream's duplicate window).
     pub async fn publish(&self, task: &BotTask, copy: u32) {
-        let meta = task.meta.as_ref().unwrap();
-        let conversation = meta.conversation.as_ref().unwrap();
-        let key =
-            ConversationKey::parse(&conversation.business_id, &conversation.opaque_id).unwrap();
-        let id = if copy == 0 {
-            meta.event_id.clone()
-        } else {
-            format!("{}-copy{copy}", meta.event_id)
-        };
-        self.backends
-            .bus
-            .publish(
-                Outgoing::new(
-                    self.backends
-                        .namespace
-                        .subject(StreamKind::Bot, self.config.partitions.of(&key)),
-                    id,
-                    BotTask::TYPE,
-                    task.encode_to_vec(),
-                )
-                .with_ordering_key(key.stable_hash()),
-            )
-            .await
-            .unwrap();
+        publish_task(&self.backends, &self.config, task, copy).await;
     }
 
     pub async fn say(&self, key: &ConversationKey, sequence: u64, body: &str) {
@@ -242,4 +183,103 @@ pub fn opaque_of(meta: Option<&EventMeta>) -> String {
     meta.and_then(|m| m.conversation.as_ref())
         .map(|c| c.opaque_id.clone())
         .unwrap_or_default()
+}
+
+/// A platform view that only publishes tasks (its servers belong to the caller).
+pub struct Tasks {
+    pub config: Arc<PlatformConfig>,
+    pub backends: Backends,
+}
+
+pub fn tasks_only(config: Arc<PlatformConfig>, backends: Backends) -> Tasks {
+    Tasks { config, backends }
+}
+
+impl Tasks {
+    pub async fn say(&self, key: &ConversationKey, sequence: u64, body: &str) {
+        let task = text_task_for(&self.config, key, sequence, body);
+        publish_task(&self.backends, &self.config, &task, 0).await;
+    }
+}
+
+pub fn task_for(
+    config: &PlatformConfig,
+    key: &ConversationKey,
+    sequence: u64,
+    ctx: BotContext,
+    task: bot_task::Task,
+) -> BotTask {
+    let meta = EventMeta {
+        event_id: format!("task-{:016x}-{sequence}", key.stable_hash()),
+        conversation: Some(KeyProto {
+            business_id: key.business.to_string(),
+            opaque_id: key.opaque.as_str().to_owned(),
+        }),
+        sequence,
+        partition: config.partitions.of(key).get(),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: super::fixtures::WEDNESDAY_NOON,
+            nanos: 0,
+        }),
+        schema_version: 1,
+        producer: "routing".into(),
+        ..EventMeta::default()
+    };
+    BotTask {
+        meta: Some(meta),
+        context: Some(ctx),
+        task: Some(task),
+    }
+}
+
+pub fn text_task_for(
+    config: &PlatformConfig,
+    key: &ConversationKey,
+    sequence: u64,
+    body: &str,
+) -> BotTask {
+    let inbound = InboundMessage {
+        meta: Some(EventMeta {
+            event_id: format!("in-{:016x}-{sequence}", key.stable_hash()),
+            ..EventMeta::default()
+        }),
+        kind: Some(inbound_message::Kind::Text(InboundText {
+            body: body.into(),
+            attachments: Vec::new(),
+        })),
+        ..InboundMessage::default()
+    };
+    task_for(
+        config,
+        key,
+        sequence,
+        context("en-US", &all_caps()),
+        bot_task::Task::CustomerMessage(inbound),
+    )
+}
+
+pub async fn publish_task(backends: &Backends, config: &PlatformConfig, task: &BotTask, copy: u32) {
+    let meta = task.meta.as_ref().unwrap();
+    let conversation = meta.conversation.as_ref().unwrap();
+    let key = ConversationKey::parse(&conversation.business_id, &conversation.opaque_id).unwrap();
+    let id = if copy == 0 {
+        meta.event_id.clone()
+    } else {
+        format!("{}-copy{copy}", meta.event_id)
+    };
+    backends
+        .bus
+        .publish(
+            Outgoing::new(
+                backends
+                    .namespace
+                    .subject(StreamKind::Bot, config.partitions.of(&key)),
+                id,
+                BotTask::TYPE,
+                task.encode_to_vec(),
+            )
+            .with_ordering_key(key.stable_hash()),
+        )
+        .await
+        .unwrap();
 }
