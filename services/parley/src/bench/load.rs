@@ -160,7 +160,7 @@ pub(crate) async fn open_loop(
 }
 
 /// Whether Apple received `r` as an answer (typing indicators are not answers).
-pub(crate) fn is_answer(r: &Received) -> bool {
+pub fn is_answer(r: &Received) -> bool {
     r.endpoint.ends_with("/message")
         && !matches!(
             r.body.get("type").and_then(|t| t.as_str()),

@@ -35,7 +35,7 @@ use crate::{
 };
 use baseline::Throughput;
 use cpu::CpuMeter;
-pub(crate) use load::is_answer;
+pub use load::is_answer;
 use report::{Baselines, ModeReport, Report, Step};
 
 /// `parley bench`'s command line.

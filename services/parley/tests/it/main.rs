@@ -3,9 +3,12 @@
     clippy::unwrap_used,
     clippy::expect_used,
     missing_docs,
-    unreachable_pub
+    unreachable_pub,
+    dead_code
 )]
 
 mod e2e;
+mod mesh;
+mod processes;
 mod support;
 mod up;
