@@ -448,7 +448,14 @@ pub async fn run(args: BenchArgs, env: Vec<(String, String)>) -> Result<()> {
     report.check_counts().map_err(Error::Bench)
 }
 
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
 async fn bench(args: &BenchArgs) -> Result<Report> {
+    let load_at_start = load_average();
     let durations = Durations::of(args);
     let blobs = std::env::temp_dir().join(format!("parley-bench-{:08x}", rand::random::<u32>()));
     let servers = start_servers(args)?;
@@ -520,6 +527,7 @@ async fn bench(args: &BenchArgs) -> Result<Report> {
         conversations: args.conversations,
         cores: std::thread::available_parallelism().map_or(0, usize::from),
         message_bytes: size,
+        load_average: (load_at_start, load_average()),
         answerer: if args.answerer == "echo" {
             "bench echo (routing's amb.bot output answered inside the bench)"
         } else {

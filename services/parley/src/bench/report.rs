@@ -115,6 +115,9 @@ pub(crate) struct Report {
     pub(crate) conversations: usize,
     pub(crate) cores: usize,
     pub(crate) message_bytes: usize,
+    /// `/proc/loadavg` when the run started and ended: other work on the machine skews
+    /// every number (the baselines too, which is why they are measured in the same run).
+    pub(crate) load_average: (String, String),
     pub(crate) answerer: &'static str,
     pub(crate) baselines: Baselines,
     pub(crate) modes: Vec<ModeReport>,
@@ -138,9 +141,11 @@ impl Report {
         let b = &self.baselines;
         let mut out = String::new();
         out.push_str(&format!(
-            "\n## parley bench{}\n\n{} cores, {} conversations, inbound event {} B, answerer: {}\n\n",
+            "\n## parley bench{}\n\n{} cores (load average {} at the start, {} at the end), {} conversations, inbound event {} B, answerer: {}\n\n",
             if self.quick { " --quick (smoke run: counts, not speed)" } else { "" },
             self.cores,
+            self.load_average.0,
+            self.load_average.1,
             self.conversations,
             self.message_bytes,
             self.answerer
