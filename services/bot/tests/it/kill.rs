@@ -87,7 +87,6 @@ async fn fault_kill_the_bot_twice_while_100_conversations_are_answered() {
         .with_backends(nats.url(), redis.url())
         .in_namespace(&parley_testkit::prefix());
     let dir = tempfile::tempdir().unwrap();
-    let dir = Box::leak(Box::new(dir));
     let config_file = dir.path().join("bot.toml");
     std::fs::write(
         &config_file,
