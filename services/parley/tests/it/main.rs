@@ -11,4 +11,5 @@ mod e2e;
 mod mesh;
 mod processes;
 mod support;
+mod trace;
 mod up;

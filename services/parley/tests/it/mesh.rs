@@ -42,6 +42,8 @@ pub struct Mesh {
     pub config_file: PathBuf,
     pub grpc: String,
     pub services: Vec<Service>,
+    /// Where every service exports its spans, if anywhere.
+    pub otlp: Option<String>,
 }
 
 pub fn free_port() -> u16 {
@@ -55,6 +57,11 @@ pub fn free_port() -> u16 {
 impl Mesh {
     /// Starts everything (`log_filter` for every service) and waits for every `/readyz`.
     pub async fn start(log_filter: &str) -> Self {
+        Self::start_with(log_filter, None).await
+    }
+
+    /// [`Mesh::start`], every service exporting its spans to `otlp` when set.
+    pub async fn start_with(log_filter: &str, otlp: Option<String>) -> Self {
         parley_testkit::init_tracing();
         let nats = NatsServer::start().unwrap();
         let redis = RedisServer::start().unwrap();
@@ -149,6 +156,7 @@ name = "{name}"
             config_file,
             grpc,
             services,
+            otlp,
         };
         for i in 0..mesh.services.len() {
             mesh.spawn(i);
@@ -171,7 +179,12 @@ name = "{name}"
             .open(self.log_path(self.services[i].name))
             .unwrap();
         let service = &self.services[i];
-        let child = Command::new(env!("CARGO_BIN_EXE_parley"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_parley"));
+        match &self.otlp {
+            Some(endpoint) => command.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            None => command.env_remove("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        };
+        let child = command
             .arg(service.name)
             .args(&service.args)
             .arg("--config")
@@ -184,7 +197,6 @@ name = "{name}"
             .env_remove("PARLEY_CONFIG")
             .env_remove("PARLEY_NATS_URL")
             .env_remove("PARLEY_REDIS_URL")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
