@@ -559,7 +559,13 @@ impl Turn<'_> {
         queue: Option<String>,
         skills: Vec<String>,
     ) {
-        let text = self.k.text(&self.locale, Text::Escalating);
+        // Outside business hours no one is about to answer: say so rather than "connecting".
+        let text = if self.ctx.within_business_hours {
+            Text::Escalating
+        } else {
+            Text::OutsideHours
+        };
+        let text = self.k.text(&self.locale, text);
         self.say(text);
         self.escalate_quietly(reason, word, summary, queue, skills);
     }

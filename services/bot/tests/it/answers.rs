@@ -560,3 +560,27 @@ fn two_thousand_random_messages_never_panic_and_decide_the_same_twice() {
         memory = first.memory;
     }
 }
+
+#[test]
+fn outside_business_hours_the_customer_is_told_no_one_answers_yet() {
+    let k = acme();
+    let mut ctx = context("es-ES", &all_caps());
+    ctx.within_business_hours = false;
+    let reply = answer(
+        &k,
+        &text_task(ctx, "agent"),
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    assert_eq!(
+        reply.texts(),
+        ["Ahora estamos cerrados; una persona te responderá cuando abramos."]
+    );
+    assert_eq!(
+        reply
+            .escalation()
+            .map(parley_proto::v1::EscalateToHuman::reason),
+        Some(EscalationReason::TriggerWord),
+        "queued all the same"
+    );
+}
