@@ -136,6 +136,24 @@ impl AgentPool for EmbeddedStore {
         }))
     }
 
+    async fn places_ahead(&self, business: &str, queue: &str, entry: &QueueEntry) -> Result<usize> {
+        Ok(self.with_business(business, |b, _| {
+            let Some(q) = b.queues.get(queue) else {
+                return 0;
+            };
+            let order = q
+                .by_conversation
+                .get(&entry.conversation)
+                .cloned()
+                .unwrap_or((
+                    -i64::from(entry.priority),
+                    entry.enqueued_at_ms,
+                    entry.conversation.clone(),
+                ));
+            q.order.range(..order).count()
+        }))
+    }
+
     async fn dequeue(&self, business: &str, queue: &str, conversation: &str) -> Result<bool> {
         Ok(self.with_business(business, |b, _| {
             b.queues

@@ -147,6 +147,10 @@ pub trait AgentPool: Send + Sync + 'static {
         conversation: &str,
     ) -> Result<Option<usize>>;
 
+    /// How many conversations of `queue` come before `entry` in assignment order: its
+    /// 0-based place once enqueued (if it already waits there, the place it keeps).
+    async fn places_ahead(&self, business: &str, queue: &str, entry: &QueueEntry) -> Result<usize>;
+
     /// Takes a conversation out of `queue`; `true` if it was waiting there.
     async fn dequeue(&self, business: &str, queue: &str, conversation: &str) -> Result<bool>;
 

@@ -81,6 +81,18 @@ if not entry then return -1 end
 return redis.call('ZRANK', KEYS[4], cjson.decode(entry).m) or -1
 ";
 
+/// ARGV: conversation, score, member (as ENQUEUE would add them). Returns how many entries
+/// come first: the rank it has, or would have once added.
+const PLACES_AHEAD: &str = r"
+local entry = redis.call('HGET', KEYS[5], ARGV[1])
+if entry then return redis.call('ZRANK', KEYS[4], cjson.decode(entry).m) or 0 end
+local ahead = redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. ARGV[2])
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[2], ARGV[2])) do
+  if m < ARGV[3] then ahead = ahead + 1 else break end
+end
+return ahead
+";
+
 /// ARGV: conversation. Returns 1 if it was queued.
 const DEQUEUE: &str = r"
 local entry = redis.call('HGET', KEYS[5], ARGV[1])
@@ -202,6 +214,7 @@ struct Scripts {
     agents: Script,
     enqueue: Script,
     position: Script,
+    places_ahead: Script,
     dequeue: Script,
     assign_first: Script,
     assign_to: Script,
@@ -218,6 +231,7 @@ fn scripts() -> &'static Scripts {
             agents: with_prelude(AGENTS),
             enqueue: with_prelude(ENQUEUE),
             position: with_prelude(POSITION),
+            places_ahead: with_prelude(PLACES_AHEAD),
             dequeue: with_prelude(DEQUEUE),
             assign_first: with_prelude(ASSIGN_FIRST),
             assign_to: with_prelude(ASSIGN_TO),
@@ -249,6 +263,11 @@ fn protocol(operation: &'static str, reason: impl Into<String>) -> Error {
         operation,
         reason: reason.into(),
     }
+}
+
+/// The sorted-set member of a queue entry: its age, then its tag, so ties sort stably.
+fn member(entry: &QueueEntry) -> String {
+    format!("{:020}:{}", entry.enqueued_at_ms, entry.conversation)
 }
 
 fn agent_row(row: Vec<String>) -> Result<AgentState> {
@@ -322,10 +341,7 @@ impl AgentPool for RedisStore {
         invocation
             .arg(&entry.conversation)
             .arg(-i64::from(entry.priority))
-            .arg(format!(
-                "{:020}:{}",
-                entry.enqueued_at_ms, entry.conversation
-            ));
+            .arg(member(entry));
         for skill in &entry.required_skills {
             invocation.arg(skill);
         }
@@ -354,6 +370,18 @@ impl AgentPool for RedisStore {
             .await
             .map_err(unavailable("position"))?;
         Ok(usize::try_from(rank).ok())
+    }
+
+    async fn places_ahead(&self, business: &str, queue: &str, entry: &QueueEntry) -> Result<usize> {
+        let ahead: i64 = self
+            .pool_invocation(&scripts().places_ahead, business, Some(queue))
+            .arg(&entry.conversation)
+            .arg(-i64::from(entry.priority))
+            .arg(member(entry))
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(unavailable("places_ahead"))?;
+        usize::try_from(ahead).map_err(|_| protocol("places_ahead", format!("count {ahead}")))
     }
 
     async fn dequeue(&self, business: &str, queue: &str, conversation: &str) -> Result<bool> {

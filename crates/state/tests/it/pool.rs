@@ -49,6 +49,7 @@ both_backends!(
     businesses_are_isolated,
     a_direct_transfer_counts_against_the_named_agents_capacity,
     assign_first_serves_earlier_queues_first_atomically,
+    places_ahead_is_the_place_an_entry_gets_or_keeps,
 );
 
 type Make = fn() -> PoolFixture;
@@ -691,4 +692,51 @@ async fn assign_first_serves_earlier_queues_first_atomically(make: Make) {
     assert_eq!(agent(pool, "a1").await.load, 4);
     // Unknown queues and an empty list find nothing.
     assert_eq!(first(Vec::new(), 9_700).await, None);
+}
+
+async fn places_ahead_is_the_place_an_entry_gets_or_keeps(make: Make) {
+    let f = make();
+    let pool = f.pool.as_ref();
+    let empty = entry("first", 0, 500, &[]);
+    assert_eq!(
+        pool.places_ahead(BIZ, Q, &empty).await.unwrap(),
+        0,
+        "empty queue"
+    );
+    for (conversation, priority, at) in [("c-300", 0, 300), ("c-700", 0, 700), ("vip", 5, 900)] {
+        pool.enqueue(BIZ, Q, &entry(conversation, priority, at, &[]))
+            .await
+            .unwrap();
+    }
+    // Order: vip (priority 5), c-300, c-700. A new entry of age 500 would come third.
+    for (candidate, want) in [
+        (entry("new-500", 0, 500, &[]), 2),
+        (entry("new-100", 0, 100, &[]), 1),
+        (entry("new-999", 0, 999, &[]), 3),
+        (entry("new-vip", 9, 999, &[]), 0),
+        (entry("tie-300", 0, 300, &[]), 2), // same age as c-300: the tag decides ("c" < "t")
+    ] {
+        assert_eq!(
+            pool.places_ahead(BIZ, Q, &candidate).await.unwrap(),
+            want,
+            "{}",
+            candidate.conversation
+        );
+        // It matches the place the entry really gets.
+        pool.enqueue(BIZ, Q, &candidate).await.unwrap();
+        assert_eq!(
+            pool.position(BIZ, Q, &candidate.conversation)
+                .await
+                .unwrap(),
+            Some(want)
+        );
+        pool.dequeue(BIZ, Q, &candidate.conversation).await.unwrap();
+    }
+    // A waiting entry keeps its place, whatever age it is asked about with.
+    assert_eq!(
+        pool.places_ahead(BIZ, Q, &entry("c-700", 0, 1, &[]))
+            .await
+            .unwrap(),
+        2
+    );
 }
