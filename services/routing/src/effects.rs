@@ -89,6 +89,7 @@ impl Shared {
         id: &EventId,
         cause: &Cause<'_>,
         next: &ConversationState,
+        place: Option<u32>,
     ) -> Result<(), Failure> {
         let partition = self.partitions.of(key);
         let bot_context = |new_conversation: bool| BotContext {
@@ -134,7 +135,7 @@ impl Shared {
                         queue: queue.clone(),
                         reason: *reason as i32,
                         skills: skills.clone(),
-                        position: 0,
+                        position: place.unwrap_or(0),
                     }),
                     Change::Assigned {
                         agent,
@@ -224,6 +225,7 @@ impl Shared {
                     EndReason::Escalated => bot_task::Task::EscalationUpdate(EscalationUpdate {
                         status: EscalationStatus::Queued as i32,
                         queue: next.queue.clone(),
+                        position: place.unwrap_or(0),
                         ..Default::default()
                     }),
                     _ => bot_task::Task::ConversationEnded(ConversationEnded {

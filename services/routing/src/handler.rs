@@ -217,12 +217,17 @@ impl Shared {
                 appended = true;
             }
             let next = self.next_state(key, &state, &outcome.conversation, version, now, cause);
+            let place = self.place_in_queue(key, &outcome.effects, &next).await?;
             for (effect, id) in outcome
                 .effects
                 .iter()
                 .zip(effect_ids(&cause.event_id, &outcome.effects))
             {
-                self.publish_effect(key, effect, &id, cause, &next).await?;
+                self.publish_effect(key, effect, &id, cause, &next, place)
+                    .await?;
+            }
+            if let Some(place) = place {
+                self.tell_position(key, &next, cause, place).await?;
             }
             match self
                 .store
@@ -236,7 +241,7 @@ impl Shared {
             if let Some(why) = outcome.ignored {
                 return Ok(Processed::Ignored(why));
             }
-            return self.update_pool(key, &outcome.effects, &next, cause).await;
+            return self.update_pool(key, &outcome.effects, &next).await;
         }
         Err("too many conflicting writes".into())
     }
@@ -319,7 +324,6 @@ impl Shared {
         key: &ConversationKey,
         effects: &[Effect],
         next: &ConversationState,
-        cause: &Cause<'_>,
     ) -> Result<Processed, Failure> {
         let business = key.business.as_str();
         let tag = key.opaque.as_str();
@@ -346,24 +350,45 @@ impl Shared {
         if next.lifecycle == LifecycleState::Queued as i32 {
             self.enqueue(key, next).await?;
             enqueued.push(next.queue.clone());
-            if effects
-                .iter()
-                .any(|e| matches!(e, Effect::Enqueue { queue, .. } if *queue == next.queue))
-            {
-                self.tell_position(key, next, cause).await?;
-            }
         }
         Ok(Processed::Applied { enqueued, released })
     }
 
+    /// The 1-based place a conversation entering a queue gets there (the pool's order:
+    /// priority, then age), if `effects` enqueue it.
+    async fn place_in_queue(
+        &self,
+        key: &ConversationKey,
+        effects: &[Effect],
+        next: &ConversationState,
+    ) -> Result<Option<u32>, Failure> {
+        if !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Enqueue { queue, .. } if *queue == next.queue))
+        {
+            return Ok(None);
+        }
+        let Some(entry) = self.queue_entry(key, next) else {
+            return Ok(None);
+        };
+        let ahead = self
+            .pool
+            .places_ahead(key.business.as_str(), &next.queue, &entry)
+            .await
+            .map_err(|e| format!("queue position: {e}"))?;
+        Ok(Some(u32::try_from(ahead + 1).unwrap_or(u32::MAX)))
+    }
+
     /// Tells a customer who just entered an open queue their place in it (a closed queue
-    /// tells its hours instead). The notice's id derives from the cause, so a redelivered
-    /// cause cannot send it twice.
+    /// tells its hours instead). Published with the other effects, before the state is
+    /// stored, under an id derived from the cause: a redelivered cause republishes the same
+    /// notice, which the stream drops.
     async fn tell_position(
         &self,
         key: &ConversationKey,
         state: &ConversationState,
         cause: &Cause<'_>,
+        place: u32,
     ) -> Result<(), Failure> {
         let Some(queue) = self.rules(&key.business).queue(&state.queue) else {
             return Ok(());
@@ -371,19 +396,22 @@ impl Shared {
         if !queue.is_open(i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX)) {
             return Ok(());
         }
-        let Some(rank) = self
-            .pool
-            .position(key.business.as_str(), queue.name(), key.opaque.as_str())
-            .await
-            .map_err(|e| format!("queue position: {e}"))?
-        else {
-            return Ok(());
-        };
         let id = cause
             .event_id
             .derived(&format!("{STAGE_ROUTING}.position.{}", queue.name()), 0);
-        self.tell_customer(key, &id, cause, queue.waiting_message(rank + 1))
+        self.tell_customer(key, &id, cause, queue.waiting_message(place as usize))
             .await
+    }
+
+    /// The pool entry of a conversation whose state is queued.
+    fn queue_entry(&self, key: &ConversationKey, state: &ConversationState) -> Option<QueueEntry> {
+        let queue = self.rules(&key.business).queue(&state.queue)?;
+        Some(QueueEntry {
+            conversation: key.opaque.as_str().to_owned(),
+            priority: i32::try_from(queue.priority()).unwrap_or(i32::MAX),
+            enqueued_at_ms: ms_of(state.state_entered_at.as_ref()),
+            required_skills: queue.skills().to_vec(),
+        })
     }
 
     pub(crate) async fn enqueue(
@@ -391,21 +419,11 @@ impl Shared {
         key: &ConversationKey,
         state: &ConversationState,
     ) -> Result<(), Failure> {
-        let rules = self.rules(&key.business);
-        let Some(queue) = rules.queue(&state.queue) else {
+        let Some(entry) = self.queue_entry(key, state) else {
             return Ok(());
         };
         self.pool
-            .enqueue(
-                key.business.as_str(),
-                queue.name(),
-                &QueueEntry {
-                    conversation: key.opaque.as_str().to_owned(),
-                    priority: i32::try_from(queue.priority()).unwrap_or(i32::MAX),
-                    enqueued_at_ms: ms_of(state.state_entered_at.as_ref()),
-                    required_skills: queue.skills().to_vec(),
-                },
-            )
+            .enqueue(key.business.as_str(), &state.queue, &entry)
             .await
             .map_err(|e| format!("enqueue: {e}"))?;
         Ok(())
@@ -637,6 +655,28 @@ impl Shared {
             }
         }
         let processed = self.process(&key, &input, &cause).await;
+        // An agent may act on an offer before routing stored the assignment (the offer is
+        // published first; a replica that dies in between leaves it to the repair): while the
+        // pool says the agent holds the conversation, the command waits instead of being
+        // dropped, and applies once the assignment is recorded.
+        if let Ok(Processed::Ignored(Ignored::NotInThisState)) = &processed
+            && let Some(agent) = acting_agent(kind)
+        {
+            match self
+                .pool
+                .assignment(key.business.as_str(), key.opaque.as_str())
+                .await
+            {
+                Ok(Some(holder)) if holder == agent => {
+                    return retry(
+                        Duration::from_millis(500),
+                        "the agent's assignment is not recorded yet",
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => return retry(Duration::from_millis(500), format!("pool: {error}")),
+            }
+        }
         if let (Some(agent), Ok(Processed::Ignored(why))) = (&direct, &processed)
             && *why != Ignored::AlreadyThere
             && let Err(error) = self
@@ -693,6 +733,19 @@ impl Shared {
         }
         Err("too many conflicting writes".into())
     }
+}
+
+/// The agent whose assignment a command acts on, for commands that need one.
+fn acting_agent(command: &routing_command::Command) -> Option<&str> {
+    use routing_command::Command as C;
+    let agent = match command {
+        C::Resolve(c) => &c.agent_id,
+        C::ReturnToBot(c) => &c.agent_id,
+        C::Transfer(c) => &c.from_agent_id,
+        C::Decline(c) => &c.agent_id,
+        _ => return None,
+    };
+    (!agent.is_empty()).then_some(agent.as_str())
 }
 
 fn dead(reason: &str) -> Outcome {

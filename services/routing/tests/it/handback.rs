@@ -165,7 +165,11 @@ async fn a_queued_customer_is_told_their_place() {
     for i in 0..3u8 {
         let k = key(&format!("line-{i}"));
         p.say(&k, 1, "agent").await;
-        transitions(&p, &[(S::Unspecified, S::New), (S::New, S::Queued)]).await;
+        let events = transitions(&p, &[(S::Unspecified, S::New), (S::New, S::Queued)]).await;
+        let Some(conversation_event::Transition::Queued(q)) = &events[1].transition else {
+            panic!("{events:?}")
+        };
+        assert_eq!(q.position, u32::from(i) + 1, "the event carries the place");
         let told = p.outbound_messages(1, WAIT).await;
         assert_eq!(told.len(), 1);
         assert_eq!(

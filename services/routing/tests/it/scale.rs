@@ -351,7 +351,8 @@ struct Mesh {
     backends: Backends,
     pool: Arc<RedisStore>,
     events: Box<dyn parley_bus::Subscription>,
-    dir: tempfile::TempDir,
+    /// The routing processes' logs; kept when the test fails.
+    dir: Option<tempfile::TempDir>,
     routers: Vec<Child>,
     gateways: Vec<std::net::SocketAddr>,
     stop: CancellationToken,
@@ -359,6 +360,11 @@ struct Mesh {
 
 impl Drop for Mesh {
     fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(dir) = self.dir.take()
+        {
+            eprintln!("routing logs kept in {}", dir.keep().display());
+        }
         self.stop.cancel();
         for router in &mut self.routers {
             let _ = router.kill();
@@ -447,7 +453,7 @@ impl Mesh {
             backends,
             pool,
             events,
-            dir,
+            dir: Some(dir),
             routers,
             gateways: addrs,
             stop,
@@ -577,7 +583,10 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
             "only {} of {CONVERSATIONS} conversations were resolved ({} assigned); logs in {}",
             resolved.len(),
             assigned.len(),
-            mesh.dir.path().display()
+            mesh.dir
+                .as_ref()
+                .map(|d| d.path().display().to_string())
+                .unwrap_or_default()
         );
         if !killed && resolved.len() >= KILL_AFTER_RESOLVED {
             mesh.routers[0].kill().unwrap(); // SIGKILL
@@ -641,8 +650,11 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
         }
     }
 
-    // Age within a queue: a conversation queued a second or more before another is not
-    // assigned half a second or more after it (replicas race, so there is slack).
+    // Age within a queue: a conversation is "passed over" when one queued a second or more
+    // after it was assigned half a second or more before it (replicas race, hence the
+    // slack). Only the few conversations whose assignment the killed router had begun come
+    // back late (repaired after `reconcile_after`); a queue served out of order would pass
+    // over hundreds.
     for queue in ["general", "french", "vip"] {
         let mut rows: Vec<(i64, i64)> = assigned
             .iter()
@@ -650,34 +662,36 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
             .map(|(c, list)| (queued_at[c].0, list[0].1))
             .collect();
         rows.sort_unstable();
-        let mut inversions = 0;
-        let mut latest_assignment_of_older = i64::MIN;
-        let mut older = 0;
-        for i in 0..rows.len() {
-            while older < i && rows[older].0 <= rows[i].0 - 1000 {
-                latest_assignment_of_older = latest_assignment_of_older.max(rows[older].1);
-                older += 1;
-            }
-            if latest_assignment_of_older > rows[i].1 + 500 {
-                inversions += 1;
-            }
+        // The earliest assignment among rows[j..].
+        let mut earliest_after = vec![i64::MAX; rows.len() + 1];
+        for j in (0..rows.len()).rev() {
+            earliest_after[j] = earliest_after[j + 1].min(rows[j].1);
         }
-        assert_eq!(
-            inversions, 0,
-            "queue {queue}: newer conversations served first"
+        let passed_over = rows
+            .iter()
+            .filter(|(queued, assigned)| {
+                let newer = rows.partition_point(|(q, _)| *q < queued + 1000);
+                earliest_after[newer] < assigned - 500
+            })
+            .count();
+        assert!(
+            passed_over <= 10,
+            "queue {queue}: {passed_over} of {} conversations passed over by newer ones",
+            rows.len()
         );
     }
 
-    // Priority: agents with `vip` serve the vip queue (5) before the general one (1). The
-    // vip queue counts as done when 98 % of it is assigned (a conversation repaired after
-    // the kill comes back late, rightly).
+    // Priority: agents with `vip` serve the vip queue (5) before the general one (1): while
+    // half the vip conversations still wait, no vip agent takes a general one (each pool
+    // assignment looks at the vip queue first, atomically; the second of slack covers the
+    // recorded time lagging the pool's decision).
     let mut vip_times: Vec<i64> = assigned
         .iter()
         .filter(|(c, _)| queued_at[*c].1 == "vip")
         .map(|(_, list)| list[0].1)
         .collect();
     vip_times.sort_unstable();
-    let vip_done = vip_times[vip_times.len() * 98 / 100];
+    let vip_done = vip_times[vip_times.len() / 2];
     let (mut early_general, mut general_by_vip_agents) = (0, 0);
     for (conversation, list) in &assigned {
         let (agent, at) = &list[0];
@@ -689,7 +703,7 @@ async fn scale_three_routers_two_gateways_fifty_agents_two_thousand_conversation
         }
     }
     assert!(
-        early_general <= 2,
+        early_general == 0,
         "vip agents took {early_general} general conversations (of {general_by_vip_agents}) \
          while vip ones waited"
     );
