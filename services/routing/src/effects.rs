@@ -193,14 +193,7 @@ impl Shared {
                     context: Some(bot_context(next.reopen_count == 0 && next.version == 1)),
                     task: Some(bot_task::Task::CustomerMessage(inbound.clone())),
                 };
-                self.publish(
-                    key,
-                    self.namespace.subject(StreamKind::Bot, partition),
-                    id,
-                    BotTask::TYPE,
-                    task.encode_to_vec(),
-                )
-                .await
+                self.publish_bot(key, id, &task).await
             }
             Effect::ReturnedToBot { agent, note } => {
                 let task = BotTask {
@@ -211,14 +204,7 @@ impl Shared {
                         note: note.clone(),
                     })),
                 };
-                self.publish(
-                    key,
-                    self.namespace.subject(StreamKind::Bot, partition),
-                    id,
-                    BotTask::TYPE,
-                    task.encode_to_vec(),
-                )
-                .await
+                self.publish_bot(key, id, &task).await
             }
             Effect::StopBot { reason } => {
                 let task = match reason {
@@ -238,14 +224,7 @@ impl Shared {
                     context: Some(bot_context(false)),
                     task: Some(task),
                 };
-                self.publish(
-                    key,
-                    self.namespace.subject(StreamKind::Bot, partition),
-                    id,
-                    BotTask::TYPE,
-                    task.encode_to_vec(),
-                )
-                .await
+                self.publish_bot(key, id, &task).await
             }
             Effect::AssignAgent { agent, queue } => {
                 let task = AgentTask {
@@ -340,6 +319,23 @@ impl Shared {
             id,
             OutboundMessage::TYPE,
             event.encode_to_vec(),
+        )
+        .await
+    }
+
+    pub(crate) async fn publish_bot(
+        &self,
+        key: &ConversationKey,
+        id: &EventId,
+        task: &BotTask,
+    ) -> Result<(), Failure> {
+        self.publish(
+            key,
+            self.namespace
+                .subject(StreamKind::Bot, self.partitions.of(key)),
+            id,
+            BotTask::TYPE,
+            task.encode_to_vec(),
         )
         .await
     }
