@@ -30,6 +30,7 @@ use parley_state::{ConversationStore, GateDecision, GatePolicy, facts};
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 
 use crate::{
     answer::{Action, Memory, answer},
@@ -136,7 +137,24 @@ impl Shared {
                 Err(error) => return retry(format!("gate: {error}")),
             }
         }
-        let outcome = match self.apply(&key, &event_id, meta, task).await {
+        let kind = match task.task.as_ref() {
+            Some(bot_task::Task::CustomerMessage(_)) => "customer_message",
+            Some(bot_task::Task::ReturnedFromAgent(_)) => "returned_from_agent",
+            Some(bot_task::Task::EscalationUpdate(_)) => "escalation_update",
+            Some(bot_task::Task::ConversationEnded(_)) => "conversation_ended",
+            None => "none",
+        };
+        let span = tracing::info_span!(
+            "bot answer",
+            parley.conversation = %key.redacted(),
+            parley.sequence = meta.sequence,
+            parley.task = kind,
+        );
+        let outcome = match self
+            .apply(&key, &event_id, meta, task)
+            .instrument(span)
+            .await
+        {
             Ok(()) => Outcome::Ack,
             Err(error) => retry(error),
         };
