@@ -346,10 +346,19 @@ impl Turn<'_> {
             IntentKind::Answer => {
                 if let Some(answer) = answer {
                     self.say_with_hint(&answer.text);
-                    if let Some(link) = answer.link {
+                    // Apple wants every URL also sent as a rich link: the configured link
+                    // first, then any other URL of the text.
+                    let mut links: Vec<(String, String)> =
+                        answer.link.map(|l| (l.url, l.title)).into_iter().collect();
+                    for url in urls(&answer.text) {
+                        if !links.iter().any(|(known, _)| *known == url) {
+                            links.push((url, String::new()));
+                        }
+                    }
+                    for (url, title) in links {
                         self.actions.push(Action::Send(Kind::RichLink(RichLink {
-                            url: link.url,
-                            title: link.title,
+                            url,
+                            title,
                             image: None,
                             video: None,
                         })));
@@ -609,6 +618,23 @@ impl Turn<'_> {
         self.memory.menu.clear();
         self.say(text);
     }
+}
+
+/// The `https` URLs of a text, in order, without the punctuation around them.
+pub fn urls(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        let word = word
+            .trim_start_matches(['(', '[', '«', '"', '\'', '<'])
+            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '»', '"', '\'', '>']);
+        if word.len() > "https://".len()
+            && word.starts_with("https://")
+            && !out.iter().any(|u| u == word)
+        {
+            out.push(word.to_owned());
+        }
+    }
+    out
 }
 
 /// The closing line `parley-wire` ends a numbered list with.

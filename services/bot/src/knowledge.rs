@@ -481,6 +481,11 @@ impl Knowledge {
                 if text.trim().is_empty() {
                     return Err(fail(format!("{what}: answer ({tag}) has no text fallback")));
                 }
+                if let Some(url) = text.split_whitespace().find(|w| w.contains("http://")) {
+                    return Err(fail(format!(
+                        "{what}: answer ({tag}): {url:?}: links must be https (each is also sent as a rich link)"
+                    )));
+                }
                 if let Some(link) = &answer.link
                     && !link.url.starts_with("https://")
                 {

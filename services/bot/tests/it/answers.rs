@@ -584,3 +584,41 @@ fn outside_business_hours_the_customer_is_told_no_one_answers_yet() {
         "queued all the same"
     );
 }
+
+#[test]
+fn every_url_of_an_answer_is_also_sent_as_a_rich_link() {
+    let text = r#"
+business = "biz-1"
+[[intents]]
+id = "docs"
+phrases.en = ["where are the docs"]
+answer.en = { text = "See https://a.example/docs, or (https://a.example/faq). Also https://a.example/docs.", link = { url = "https://a.example/docs", title = "Docs" } }
+"#;
+    let k = Knowledge::from_toml("docs.toml", text).unwrap();
+    let reply = say(
+        &k,
+        "en-US",
+        "where are the docs",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    let links: Vec<(String, String)> = reply
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(Kind::RichLink(l)) => Some((l.url.clone(), l.title.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("https://a.example/docs".to_owned(), "Docs".to_owned()),
+            ("https://a.example/faq".to_owned(), String::new()),
+        ]
+    );
+    assert_eq!(
+        parley_bot::answer::urls("x https://b.example/a?b=1! y"),
+        ["https://b.example/a?b=1"]
+    );
+}

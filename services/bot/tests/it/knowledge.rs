@@ -107,6 +107,12 @@ fn errors_name_the_file_and_the_entry() {
             "knowledge file bad.toml: intent \"e\": phrase \"🙂\" (en) has no words",
         ),
         (
+            format!(
+                "{BASE}\n[[intents]]\nid = \"u\"\nphrases.en = [\"x\"]\nanswer.en = {{ text = \"see http://a.example\" }}\n"
+            ),
+            "knowledge file bad.toml: intent \"u\": answer (en): \"http://a.example\": links must be https",
+        ),
+        (
             format!("colour = \"blue\"\n{BASE}"),
             "knowledge file bad.toml: ",
         ),
