@@ -622,3 +622,29 @@ answer.en = { text = "See https://a.example/docs, or (https://a.example/faq). Al
         ["https://b.example/a?b=1"]
     );
 }
+
+#[test]
+fn the_language_of_the_last_understood_message_sticks_for_menus_and_apologies() {
+    let k = acme();
+    let first = say(
+        &k,
+        "en-US",
+        "où sont vos magasins ?",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    assert_eq!(first.memory.locale, "fr");
+    let menu = say(&k, "en-US", "menu", &first.memory, WEDNESDAY_NOON);
+    assert_eq!(menu.texts(), ["Comment puis-je vous aider ?"]);
+    let sorry = say(
+        &k,
+        "en-US",
+        "purple monkey dishwasher",
+        &first.memory,
+        WEDNESDAY_NOON,
+    );
+    assert_eq!(sorry.texts()[0], "Désolé, je n'ai pas compris.");
+    // A sentence in another language switches.
+    let spanish = say(&k, "en-US", "tienen wifi?", &first.memory, WEDNESDAY_NOON);
+    assert_eq!(spanish.memory.locale, "es");
+}
