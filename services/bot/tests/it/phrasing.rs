@@ -1,8 +1,8 @@
-//! The phrasing table: how customers really ask, in English, French and Spanish (and a
-//! little Arabic) (typos,
-//! missing accents, capitals, emoji, extra words), and what the bot must understand. The
-//! test prints the accuracy and fails below 90 %; every row that must be understood and is
-//! not is printed.
+//! The phrasing tables: how customers really ask, in English, French and Spanish (and a
+//! little Arabic): typos, missing accents, capitals, emoji, extra words; and sentences that
+//! must not be understood. The development table was used while building the matcher (it
+//! must stay at 90 % or above); the held-out table never was (a floor of 60 % catches a
+//! regression). The test prints both accuracies and every row that went wrong.
 
 use super::fixtures::acme;
 
@@ -110,12 +110,47 @@ const TABLE: &[(&str, &str, Option<&str>)] = &[
     ("ar", "أريد استرداد أموالي من فضلك", Some("returns")),
 ];
 
-#[test]
-fn phrasing_table_accuracy() {
+/// Held out: written after the last change to the matcher and never tuned against, so its
+/// accuracy says how the matcher does on phrasings nobody anticipated.
+const HELD_OUT: &[(&str, &str, Option<&str>)] = &[
+    ("en", "r u open on saturday", Some("hours")),
+    ("en", "when do you guys close", Some("hours")),
+    (
+        "en",
+        "what's the address of the downtown store",
+        Some("locations"),
+    ),
+    ("en", "got any oat milk lattes?", Some("food_menu")),
+    (
+        "en",
+        "the cup i bought is cracked, can i get my money back",
+        Some("returns"),
+    ),
+    ("en", "order hasn't arrived", Some("orders")),
+    ("en", "need a human", Some("human")),
+    ("en", "whats the wifi", Some("wifi")),
+    ("en", "I love your croissants", None),
+    ("fr", "vous ouvrez à quelle heure demain", Some("hours")),
+    ("fr", "où est la boutique la plus proche", Some("locations")),
+    ("fr", "je voudrais un remboursement svp", Some("returns")),
+    ("fr", "quand vais-je recevoir ma commande", Some("orders")),
+    ("fr", "puis-je parler à un humain", Some("human")),
+    ("fr", "bonne journée", None),
+    ("es", "¿a qué hora abren mañana?", Some("hours")),
+    ("es", "dónde está la tienda más cercana", Some("locations")),
+    ("es", "tienen leche de avena?", Some("food_menu")),
+    ("es", "quiero devolver mi taza", Some("returns")),
+    ("es", "no ha llegado mi pedido", Some("orders")),
+    ("es", "quiero hablar con un humano", Some("human")),
+    ("es", "gracias, muy amable", None),
+];
+
+/// (right, total, the rows that went wrong).
+fn measure(rows: &[(&str, &str, Option<&str>)]) -> (usize, usize, Vec<String>) {
     let k = acme();
     let mut right = 0;
     let mut wrong = Vec::new();
-    for (language, text, expected) in TABLE {
+    for (language, text, expected) in rows {
         let found = k.matcher.best(text);
         let got = found.as_ref().map(|m| k.intents[m.intent].id.as_str());
         if got == *expected {
@@ -127,17 +162,40 @@ fn phrasing_table_accuracy() {
             ));
         }
     }
-    let total = TABLE.len();
-    #[allow(clippy::cast_precision_loss)]
-    let accuracy = 100.0 * f64::from(right) / total as f64;
-    println!("phrasing accuracy: {right}/{total} = {accuracy:.1} %");
-    for line in &wrong {
+    (right, rows.len(), wrong)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn percent(right: usize, total: usize) -> f64 {
+    100.0 * right as f64 / total.max(1) as f64
+}
+
+#[test]
+fn phrasing_table_accuracy() {
+    let (right, total, wrong) = measure(TABLE);
+    let (held_right, held_total, held_wrong) = measure(HELD_OUT);
+    let accuracy = percent(right, total);
+    let held = percent(held_right, held_total);
+    println!("phrasing accuracy: {right}/{total} = {accuracy:.1} % (development table)");
+    println!("phrasing accuracy: {held_right}/{held_total} = {held:.1} % (held out)");
+    println!(
+        "phrasing accuracy: {}/{} = {:.1} % (all)",
+        right + held_right,
+        total + held_total,
+        percent(right + held_right, total + held_total)
+    );
+    for line in wrong.iter().chain(&held_wrong) {
         println!("{line}");
     }
     assert!(
         accuracy >= 90.0,
-        "accuracy {accuracy:.1} % is below 90 %:\n{}",
+        "development table {accuracy:.1} % is below 90 %:\n{}",
         wrong.join("\n")
+    );
+    assert!(
+        held >= 60.0,
+        "held-out table {held:.1} % is below 60 %:\n{}",
+        held_wrong.join("\n")
     );
 }
 
