@@ -66,6 +66,20 @@ impl EventId {
         ))
     }
 
+    /// Apple's message id (`id` header and body field) for the outbound message with this
+    /// event id: a UUID derived from it, so every retry and redelivery of one message sends
+    /// the same id, and two messages never share one.
+    pub fn apple_message_id(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"apple-message-id\0");
+        hasher.update(self.0.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&hasher.finalize()[..16]);
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+
     /// The id as a string.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -111,6 +125,17 @@ impl From<EventId> for String {
 mod tests {
     use super::*;
     use crate::BusinessId;
+
+    #[test]
+    fn apple_message_ids_are_uuids_fixed_per_event() {
+        let a = EventId::new("out-1").unwrap();
+        let b = EventId::new("out-2").unwrap();
+        assert_eq!(a.apple_message_id(), a.apple_message_id());
+        assert_ne!(a.apple_message_id(), b.apple_message_id());
+        let parsed = uuid::Uuid::parse_str(&a.apple_message_id()).unwrap();
+        assert_eq!(parsed.get_version_num(), 4);
+        assert_eq!(parsed.to_string(), a.apple_message_id());
+    }
 
     #[test]
     fn derived_ids_are_deterministic_and_distinct() {

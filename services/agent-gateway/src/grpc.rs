@@ -26,7 +26,7 @@ use parley_proto::{
 };
 use parley_state::{AgentPool, ConversationStore, Presence, PresenceStatus, facts};
 use parley_telemetry::MetadataExtractor;
-use parley_types::{ConversationKey, Partition, PartitionCount};
+use parley_types::{ConversationKey, EventId, Partition, PartitionCount};
 use parley_wire::capabilities;
 use prost::Message as _;
 use rand::Rng as _;
@@ -325,14 +325,12 @@ impl Inner {
         let partition = self.partitions.of(key);
         let mut meta = self.meta(event_id.clone(), Some(key), partition);
         meta.sequence = sequence.get();
-        let d = digest(&[&event_id, "apple-message-id"]);
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&d[..16]);
+        let apple_message_id = EventId::new(event_id.clone())
+            .map_err(backend)?
+            .apple_message_id();
         let event = OutboundMessage {
             meta: Some(meta),
-            apple_message_id: uuid::Builder::from_random_bytes(bytes)
-                .into_uuid()
-                .to_string(),
+            apple_message_id,
             sender: Some(self.actor(session)),
             msp_agent: session.display_name.clone(),
             kind: Some(kind),

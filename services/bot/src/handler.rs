@@ -391,22 +391,9 @@ impl Shared {
 }
 
 /// Apple's message id for the event `id`: a UUID derived from it, so a redelivery sends the
-/// same id (outbound refuses an empty one, whatever `outbound.proto` says).
+/// same id ([`EventId::apple_message_id`], as every producer derives it).
 pub fn apple_message_id(id: &EventId) -> String {
-    let derived = id.derived("apple-message-id", 0);
-    let bits = derived
-        .as_str()
-        .rsplit('-')
-        .next()
-        .and_then(|hex| u128::from_str_radix(hex, 16).ok())
-        .unwrap_or_else(|| {
-            derived.as_str().bytes().fold(0u128, |h, b| {
-                (h ^ u128::from(b)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B)
-            })
-        });
-    uuid::Builder::from_random_bytes(bits.to_be_bytes())
-        .into_uuid()
-        .to_string()
+    id.apple_message_id()
 }
 
 /// The `amb.bot` consumer's handler.

@@ -21,7 +21,7 @@ use parley_state::{
         DEVICE_CAPABILITIES, SCOPE_SENT, STAGE_OUTBOUND,
     },
 };
-use parley_types::{ConversationKey, PartitionCount, Sequence};
+use parley_types::{ConversationKey, EventId, PartitionCount, Sequence};
 use parley_wire::outbound::{Endpoint, Rendered};
 use prost::Message as _;
 use tracing::Instrument as _;
@@ -140,10 +140,16 @@ impl Handler for OutboundHandler {
                 };
             }
         };
-        if meta.event_id.is_empty() {
+        let Ok(event_id) = EventId::new(meta.event_id.clone()) else {
             return Outcome::DeadLetter {
-                reason: "the event has no id".into(),
+                reason: "the event has no valid id".into(),
             };
+        };
+        // `outbound.proto`: an empty Apple message id lets outbound derive it (from the
+        // event id, so a retry reuses it).
+        let mut event = event;
+        if event.apple_message_id.is_empty() {
+            event.apple_message_id = event_id.apple_message_id();
         }
         let span = tracing::info_span!(
             "outbound send",

@@ -299,7 +299,7 @@ impl Shared {
     ) -> Result<(), Failure> {
         let event = OutboundMessage {
             meta: Some(self.sequenced_meta(key, id, cause, "outbound").await?),
-            apple_message_id: String::new(),
+            apple_message_id: id.apple_message_id(),
             sender: Some(Actor {
                 kind: ActorKind::System as i32,
                 id: "routing".into(),

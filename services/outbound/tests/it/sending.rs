@@ -298,3 +298,37 @@ async fn each_business_is_held_to_its_rate() {
         expected.iter().map(String::as_str).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_apple_message_id_is_derived_from_the_event_id() {
+    let p = platform().await;
+    let (device, key) = p.customer(DeviceKind::Iphone).await;
+    let mut event = p
+        .event(
+            &key,
+            Kind::Text(OutboundText {
+                body: "a routing notice".into(),
+                attachments: Vec::new(),
+            }),
+        )
+        .await;
+    event.apple_message_id.clear();
+    p.publish(&event).await;
+    let result = p.outcome_of(&event, Duration::from_secs(10)).await;
+    assert!(
+        matches!(result.outcome, Some(Outcome::Sent(_))),
+        "{result:?}"
+    );
+    let want = parley_types::EventId::new(event.meta.as_ref().unwrap().event_id.clone())
+        .unwrap()
+        .apple_message_id();
+    assert_eq!(
+        result.apple_message_id, want,
+        "the result names the id sent"
+    );
+    let received = p
+        .received(&device.customer, 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(received[0].id, want);
+    assert_eq!(received[0].body["id"].as_str(), Some(want.as_str()));
+}
