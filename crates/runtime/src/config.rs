@@ -368,7 +368,9 @@ pub struct RoutingSettings {
     /// How long an agent's presence set through a routing command lasts without a refresh.
     #[serde(with = "humantime_serde")]
     pub presence_ttl: Duration,
-    /// How long a missing earlier customer message is waited for before it is skipped.
+    /// How long a missing earlier customer message is waited for before it is skipped; at
+    /// least twice routing's ack wait (10 s) plus `claim_lease`, or a message redelivered
+    /// after a crash could be skipped (routing refuses to start otherwise).
     #[serde(with = "humantime_serde")]
     pub gap_timeout: Duration,
     /// How long a conversation waits after a replica died while handling its message.
@@ -386,8 +388,8 @@ impl Default for RoutingSettings {
             rules_dir: None,
             tick: Duration::from_secs(1),
             presence_ttl: Duration::from_secs(90),
-            gap_timeout: Duration::from_secs(30),
-            claim_lease: Duration::from_secs(30),
+            gap_timeout: Duration::from_secs(60),
+            claim_lease: Duration::from_secs(15),
             reconcile_after: Duration::from_secs(10),
         }
     }

@@ -81,16 +81,9 @@ impl RoutingConfig {
         }
     }
 
-    /// The given rules with the default timings (1 s tick, 90 s presence, 30 s gate, 10 s
-    /// reconciliation).
+    /// The given rules with the default timings (those of `[routing]`).
     pub fn new(rules: HashMap<BusinessId, Rules>) -> Self {
-        Self {
-            rules,
-            tick: Duration::from_secs(1),
-            presence_ttl: Duration::from_secs(90),
-            gate: parley_state::GatePolicy::default(),
-            reconcile_after: Duration::from_secs(10),
-        }
+        Self::from_settings(rules, &parley_runtime::RoutingSettings::default())
     }
 }
 

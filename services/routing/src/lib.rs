@@ -42,5 +42,6 @@ mod service;
 pub use config::{ConfigError, DEFAULT_RULES, RoutingConfig, default_rules, load_rules};
 pub use handler::STAGE_ROUTING;
 pub use service::{
-    Routing, RoutingArgs, RoutingParts, command_consumer_spec, inbound_consumer_spec, run,
+    INBOUND_ACK_WAIT, Routing, RoutingArgs, RoutingParts, check_gate, command_consumer_spec,
+    inbound_consumer_spec, run,
 };

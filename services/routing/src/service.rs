@@ -12,10 +12,32 @@ use crate::{
     handler::{CommandHandler, InboundHandler, Shared},
 };
 
+/// How long a delivery of `amb.inbound` stays with a replica without an answer (the consume
+/// loop sends progress for longer work) before JetStream gives it to another one.
+pub const INBOUND_ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The durable consumer of `amb.inbound` (waiting at the in-order gate is a redelivery too,
 /// so the dead-letter threshold is out of reach).
 pub fn inbound_consumer_spec(namespace: &Namespace) -> ConsumerSpec {
-    ConsumerSpec::new(namespace, StreamKind::Inbound, "routing").with_max_deliver(u32::MAX)
+    ConsumerSpec::new(namespace, StreamKind::Inbound, "routing")
+        .with_max_deliver(u32::MAX)
+        .with_ack_wait(INBOUND_ACK_WAIT)
+}
+
+/// Refuses gate timings that can lose a customer message: a replica that dies holding a
+/// message it has not claimed yet leaves a gap that only the redelivery (after the ack wait)
+/// fills, and a gap skipped before that drops the message when it comes back.
+pub fn check_gate(gate: &parley_state::GatePolicy) -> Result<(), String> {
+    let floor = INBOUND_ACK_WAIT * 2 + gate.lease;
+    if gate.gap_timeout < floor {
+        return Err(format!(
+            "invalid setting `routing.gap_timeout`: {:?} must be at least twice the inbound \
+             consumer's ack wait ({INBOUND_ACK_WAIT:?}) plus `routing.claim_lease` ({:?}), \
+             {floor:?}, or a message redelivered after a crash could be skipped and lost",
+            gate.gap_timeout, gate.lease
+        ));
+    }
+    Ok(())
 }
 
 /// The durable consumer of `amb.routing`.
@@ -46,6 +68,7 @@ pub struct Routing {
 impl Routing {
     /// Builds routing and creates its consumers.
     pub async fn new(parts: RoutingParts) -> Result<Self, String> {
+        check_gate(&parts.routing.gate)?;
         let namespace = parts.backends.namespace.clone();
         let inbound = inbound_consumer_spec(&namespace);
         let commands = command_consumer_spec(&namespace);
@@ -186,4 +209,30 @@ pub async fn run(ctx: ServiceContext, rules_dir: Option<PathBuf>) -> Result<(), 
     })
     .await?;
     routing.run(ctx.shutdown.token()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashMap, time::Duration};
+
+    use parley_state::GatePolicy;
+
+    use super::*;
+
+    #[test]
+    fn gate_timings_that_could_skip_a_redelivered_message_are_refused() {
+        let gate = |gap: u64, lease: u64| GatePolicy {
+            gap_timeout: Duration::from_secs(gap),
+            lease: Duration::from_secs(lease),
+        };
+        assert!(
+            check_gate(&RoutingConfig::new(HashMap::new()).gate).is_ok(),
+            "defaults"
+        );
+        assert!(check_gate(&gate(35, 15)).is_ok());
+        // The timings that lost a bot task: the gap as long as the ack wait.
+        let error = check_gate(&gate(30, 15)).unwrap_err();
+        assert!(error.contains("`routing.gap_timeout`"), "{error}");
+        assert!(check_gate(&gate(10, 1)).is_err());
+    }
 }

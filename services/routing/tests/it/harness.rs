@@ -155,7 +155,7 @@ impl Platform {
         );
         let mut routing = RoutingConfig::new(rules);
         routing.tick = Duration::from_millis(200);
-        routing.gate.gap_timeout = Duration::from_secs(10);
+        routing.gate.gap_timeout = Duration::from_secs(30);
         routing.gate.lease = Duration::from_secs(5);
         routing.reconcile_after = Duration::from_secs(1);
         let instance = Routing::new(RoutingParts {

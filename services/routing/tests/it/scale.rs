@@ -140,7 +140,7 @@ log_filter = "warn"
 [routing]
 tick = "200ms"
 claim_lease = "3s"
-gap_timeout = "10s"
+gap_timeout = "30s"
 reconcile_after = "2s"
 [[businesses]]
 id = "{BIZ}"
