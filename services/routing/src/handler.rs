@@ -604,6 +604,10 @@ impl Shared {
             routing_command::Command::Decline(decline) => Input::AgentLost {
                 agent: decline.agent_id.clone(),
             },
+            // `agent_id` empty: the bot resolved it (routing.proto).
+            routing_command::Command::Resolve(resolve) if resolve.agent_id.is_empty() => {
+                Input::BotResolve
+            }
             routing_command::Command::Resolve(resolve) => Input::AgentResolve {
                 agent: resolve.agent_id.clone(),
             },

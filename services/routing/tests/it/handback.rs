@@ -261,3 +261,38 @@ async fn a_transfer_to_a_named_agent_counts_against_their_capacity() {
     assert_eq!(load_of(&p, other).await, 1, "never above capacity");
     assert_eq!(load_of(&p, first).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_resolves_a_conversation_it_owns_and_not_one_a_human_owns() {
+    let p = platform(1).await;
+    let resolve_as_bot = || {
+        routing_command::Command::Resolve(parley_proto::v1::ResolveConversation {
+            agent_id: String::new(),
+            ..Default::default()
+        })
+    };
+    let k = key("bot-resolves");
+    p.say(&k, 1, "opening hours?").await;
+    transitions(&p, &[(S::Unspecified, S::New), (S::New, S::WithBot)]).await;
+    p.command(&k, resolve_as_bot()).await;
+    let events = transitions(&p, &[(S::WithBot, S::Resolved)]).await;
+    let Some(conversation_event::Transition::Resolved(r)) = &events[0].transition else {
+        panic!("{events:?}")
+    };
+    assert_eq!(r.reason(), ResolutionReason::ResolvedByBot);
+    // Once a human owns a conversation, the bot cannot resolve it.
+    p.agent_online("alice", 1).await;
+    let human = key("bot-cannot-resolve");
+    p.say_with_intent(&human, 1, "hi", "direct").await;
+    transitions(
+        &p,
+        &[
+            (S::Unspecified, S::New),
+            (S::New, S::Queued),
+            (S::Queued, S::Assigned),
+        ],
+    )
+    .await;
+    p.command(&human, resolve_as_bot()).await;
+    assert!(p.conversation_events(1, QUIET).await.is_empty());
+}
