@@ -22,8 +22,9 @@ use parley_proto::{
     Event as _,
     v1::{
         Actor, ActorKind, BotTask, ConsentAudit, ConsentEvent, ConsentSource, ConsentStatus,
-        ConversationKey as KeyProto, EventMeta, OptOut, OutboundMessage, RoutingCommand, bot_task,
-        consent_event, outbound_message::Kind, routing_command,
+        ConversationKey as KeyProto, ConversationState, EventMeta, LifecycleState, OptOut,
+        OutboundMessage, RoutingCommand, bot_task, consent_event, outbound_message::Kind,
+        routing_command,
     },
 };
 use parley_state::{ConversationStore, GateDecision, GatePolicy, facts};
@@ -41,6 +42,9 @@ use crate::{
 pub const STAGE_BOT: &str = "bot";
 /// The conversation store field holding the bot's memory (written only by the bot).
 pub const MEMORY_FIELD: &str = "bot_memory";
+/// The conversation store field holding how far the bot got publishing a task's actions
+/// (written only by the bot, before each reply's number is allocated).
+pub const CURSOR_FIELD: &str = "bot_cursor";
 /// The bot id routing gives its built-in bot.
 pub const BUILTIN_BOT_ID: &str = "bot";
 
@@ -50,6 +54,21 @@ struct StoredMemory {
     seq: u64,
     before: Memory,
     after: Memory,
+}
+
+/// How far the bot got with the actions of task `task`: `committed` is the highest action
+/// index it committed to publishing (its outbound number may be allocated, so a redelivery
+/// publishes it whoever owns the conversation now: an allocated number left unpublished
+/// would stall outbound's gate until its gap timeout); `stopped` says it found a person
+/// owning the conversation and published nothing more (a redelivery stops at the same
+/// place).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    task: String,
+    #[serde(default)]
+    committed: Option<u32>,
+    #[serde(default)]
+    stopped: bool,
 }
 
 /// Everything the handler needs.
@@ -183,14 +202,23 @@ impl Shared {
             .get(&key.business)
             .cloned()
             .unwrap_or_else(|| Arc::new(Knowledge::empty(key.business.clone())));
-        let stored = self
+        let mut fields = self
             .store
-            .get_fields(key, &[MEMORY_FIELD])
+            .get_fields(key, &[MEMORY_FIELD, CURSOR_FIELD])
             .await
             .map_err(|e| format!("load memory: {e}"))?
-            .into_iter()
+            .into_iter();
+        let stored_memory = fields.next().flatten();
+        let mut cursor = fields
             .next()
             .flatten()
+            .and_then(|s| serde_json::from_str::<Cursor>(&s).ok())
+            .filter(|c| c.task == event_id.as_str())
+            .unwrap_or_else(|| Cursor {
+                task: event_id.to_string(),
+                ..Cursor::default()
+            });
+        let stored = stored_memory
             .filter(|s| !s.is_empty())
             .map(|s| {
                 serde_json::from_str::<StoredMemory>(&s).unwrap_or_else(|error| {
@@ -230,7 +258,31 @@ impl Shared {
             metrics::counter!("parley_bot_messages_total", "result" => result).increment(1);
         }
         for (index, action) in reply.actions.iter().enumerate() {
-            let id = event_id.derived(STAGE_BOT, u32::try_from(index).unwrap_or(u32::MAX));
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let id = event_id.derived(STAGE_BOT, index);
+            // A person owns the conversation (or is about to): publish nothing more. Checked
+            // right before each publish, and before a reply's number is allocated.
+            let publishes = matches!(action, Action::Send(_) | Action::Escalate(_));
+            let committed = cursor.committed.is_some_and(|c| index <= c);
+            if publishes && !committed {
+                if cursor.stopped {
+                    continue;
+                }
+                if self.human_owns(key).await? {
+                    cursor.stopped = true;
+                    self.write_cursor(key, &cursor).await?;
+                    tracing::info!(
+                        conversation = %key.redacted(),
+                        action = index,
+                        "a person owns the conversation; the bot publishes nothing more"
+                    );
+                    continue;
+                }
+                if matches!(action, Action::Send(_)) {
+                    cursor.committed = Some(index);
+                    self.write_cursor(key, &cursor).await?;
+                }
+            }
             match action {
                 Action::Send(kind) => {
                     self.send(key, &id, event_id, &actor, &knowledge, kind.clone())
@@ -308,6 +360,36 @@ impl Shared {
                 .map_err(|e| format!("store memory: {e}"))?;
         }
         Ok(())
+    }
+
+    /// Whether routing's lifecycle says a person owns the conversation or it waits for one
+    /// (`QUEUED`, `ASSIGNED`). A missing or unreadable state does not block the bot.
+    async fn human_owns(&self, key: &ConversationKey) -> Result<bool, String> {
+        let Some(stored) = self
+            .store
+            .load(key)
+            .await
+            .map_err(|e| format!("load state: {e}"))?
+        else {
+            return Ok(false);
+        };
+        let lifecycle = match ConversationState::decode(stored.state.as_ref()) {
+            Ok(state) => state.lifecycle,
+            Err(error) => {
+                tracing::warn!(%error, conversation = %key.redacted(), "unreadable conversation state");
+                return Ok(false);
+            }
+        };
+        Ok(lifecycle == LifecycleState::Queued as i32
+            || lifecycle == LifecycleState::Assigned as i32)
+    }
+
+    async fn write_cursor(&self, key: &ConversationKey, cursor: &Cursor) -> Result<(), String> {
+        let value = serde_json::to_string(cursor).map_err(|e| format!("encode cursor: {e}"))?;
+        self.store
+            .set_fields(key, &[(CURSOR_FIELD, value.as_str())])
+            .await
+            .map_err(|e| format!("store cursor: {e}"))
     }
 
     fn meta(

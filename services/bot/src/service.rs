@@ -13,7 +13,7 @@ use parley_state::GatePolicy;
 use parley_types::BusinessId;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::handler::{BUILTIN_BOT_ID, MEMORY_FIELD, STAGE_BOT};
+pub use crate::handler::{BUILTIN_BOT_ID, CURSOR_FIELD, MEMORY_FIELD, STAGE_BOT};
 use crate::{
     error::{Error, Result},
     handler::{Shared, TaskHandler},

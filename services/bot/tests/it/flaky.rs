@@ -17,12 +17,52 @@ use parley_state::{
 use parley_types::{ConversationKey, Sequence};
 
 /// Fails the next `memory_writes` writes of the bot's memory, and `completes` gate
-/// completions of sequence `complete_of`; otherwise it is the store it wraps.
+/// completions of sequence `complete_of`; after `assign_after` more allocations of outbound
+/// numbers (counting down to 0 from a non-zero value), writes routing's state `Assigned`
+/// (as routing does when an agent accepts); otherwise it is the store it wraps.
 pub struct Flaky {
     pub inner: Arc<dyn ConversationStore>,
     pub memory_writes: AtomicU32,
     pub completes: AtomicU32,
     pub complete_of: AtomicU64,
+    pub assign_after: AtomicU32,
+    /// With `assign_after`: the allocation that assigns then fails (the bot crashed after
+    /// taking the number, before publishing).
+    pub crash_on_assign: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    pub fn new(inner: Arc<dyn ConversationStore>) -> Self {
+        Self {
+            inner,
+            memory_writes: 0.into(),
+            completes: 0.into(),
+            complete_of: 0.into(),
+            assign_after: 0.into(),
+            crash_on_assign: false.into(),
+        }
+    }
+}
+
+/// Writes routing's state for `key` with `lifecycle` (a compare-and-set on the version
+/// stored, as routing writes it).
+pub async fn set_lifecycle(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    lifecycle: parley_proto::v1::LifecycleState,
+) {
+    use prost::Message as _;
+    let expected = store.load(key).await.unwrap().map_or(0, |v| v.version);
+    let state = parley_proto::v1::ConversationState {
+        lifecycle: lifecycle as i32,
+        bot_id: "bot".into(),
+        ..parley_proto::v1::ConversationState::default()
+    };
+    let outcome = store
+        .compare_and_set(key, expected, state.encode_to_vec().into())
+        .await
+        .unwrap();
+    assert!(matches!(outcome, CasOutcome::Applied { .. }), "{outcome:?}");
 }
 
 fn take(counter: &AtomicU32) -> bool {
@@ -57,9 +97,27 @@ impl ConversationStore for Flaky {
         counter: &str,
         idempotency_id: Option<&str>,
     ) -> Result<Sequence> {
-        self.inner
+        let sequence = self
+            .inner
             .allocate_sequence(key, counter, idempotency_id)
-            .await
+            .await?;
+        if counter == parley_state::facts::COUNTER_OUTBOUND
+            && self
+                .assign_after
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                == Ok(1)
+        {
+            set_lifecycle(
+                self.inner.as_ref(),
+                key,
+                parley_proto::v1::LifecycleState::Assigned,
+            )
+            .await;
+            if self.crash_on_assign.swap(false, Ordering::SeqCst) {
+                return Err(down("allocate_sequence"));
+            }
+        }
+        Ok(sequence)
     }
     async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()> {
         if fields.iter().any(|(name, _)| *name == MEMORY_FIELD) && take(&self.memory_writes) {

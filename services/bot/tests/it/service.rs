@@ -232,12 +232,7 @@ async fn a_crash_after_publishing_republishes_identical_ids_and_numbers_and_deci
     let flaky = std::sync::Arc::new(std::sync::Mutex::new(None));
     let slot = flaky.clone();
     let p = super::harness::platform_with(move |backends| {
-        let store = std::sync::Arc::new(super::flaky::Flaky {
-            inner: backends.store.clone(),
-            memory_writes: 0.into(),
-            completes: 0.into(),
-            complete_of: 0.into(),
-        });
+        let store = std::sync::Arc::new(super::flaky::Flaky::new(backends.store.clone()));
         *slot.lock().unwrap() = Some(store.clone());
         backends.store = store;
     })
@@ -298,4 +293,131 @@ async fn a_crash_after_publishing_republishes_identical_ids_and_numbers_and_deci
     assert_eq!(stored["after"]["menu"][0], "intent:hours", "{stored}");
     assert_eq!(stored["after"]["misses"], 0, "{stored}");
     assert_eq!(stored["before"]["misses"], 1, "{stored}");
+}
+
+/// The bot's cursor for the conversation, once it has one with `stopped` (bounded wait: the
+/// store is the event the test waits for).
+async fn wait_until_stopped(p: &super::harness::Platform, key: &parley_types::ConversationKey) {
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        let cursor = p
+            .backends
+            .store
+            .get_fields(key, &[parley_bot::service::CURSOR_FIELD])
+            .await
+            .unwrap()
+            .remove(0);
+        if let Some(cursor) = cursor {
+            let cursor: serde_json::Value = serde_json::from_str(&cursor).unwrap();
+            if cursor["stopped"] == true {
+                return;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bot never stopped for the person"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_a_person_owns_gets_no_bot_reply_and_no_number() {
+    use parley_proto::v1::LifecycleState;
+    let p = platform().await;
+    for (name, lifecycle) in [
+        ("assigned", LifecycleState::Assigned),
+        ("queued", LifecycleState::Queued),
+    ] {
+        let key = acme_key(name);
+        let store = p.backends.store.as_ref();
+        super::flaky::set_lifecycle(store, &key, lifecycle).await;
+        p.say(&key, 1, "wifi password?").await;
+        wait_until_stopped(&p, &key).await;
+        let none = p.outbound_messages(1, Duration::from_secs(1)).await;
+        assert!(
+            none.is_empty(),
+            "{name}: the bot answered: {:?}",
+            kinds(&none)
+        );
+        // Handed back to the bot: its next answer takes the numbers from 1 (none was burnt).
+        super::flaky::set_lifecycle(store, &key, LifecycleState::WithBot).await;
+        p.say(&key, 2, "wifi password?").await;
+        let answered = p.outbound_messages(3, WITHIN).await;
+        assert_eq!(
+            kinds(&answered),
+            ["typing_start", "text", "typing_end"],
+            "{name}"
+        );
+        assert_eq!(sequences(&answered), [1, 2, 3], "{name}");
+    }
+    // An unreadable state does not block the bot.
+    let key = acme_key("garbage");
+    let outcome = p
+        .backends
+        .store
+        .compare_and_set(&key, 0, bytes::Bytes::from_static(b"\xff\xff\xff"))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, parley_state::CasOutcome::Applied { .. }));
+    p.say(&key, 1, "wifi password?").await;
+    let answered = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&answered), ["typing_start", "text", "typing_end"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_accepting_between_two_replies_stops_the_rest_without_a_gap() {
+    use parley_proto::v1::LifecycleState;
+    use std::sync::atomic::Ordering::SeqCst;
+    let flaky = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let slot = flaky.clone();
+    let p = super::harness::platform_with(move |backends| {
+        let store = std::sync::Arc::new(super::flaky::Flaky::new(backends.store.clone()));
+        *slot.lock().unwrap() = Some(store.clone());
+        backends.store = store;
+    })
+    .await;
+    let flaky = flaky.lock().unwrap().clone().unwrap();
+    let key = acme_key("flip");
+    super::flaky::set_lifecycle(p.backends.store.as_ref(), &key, LifecycleState::WithBot).await;
+    // Right after the first reply's number (typing_start) is allocated, an agent accepts.
+    flaky.assign_after.store(1, SeqCst);
+    p.say(&key, 1, "do you have vegan options").await;
+    wait_until_stopped(&p, &key).await;
+    let first = p.outbound_messages(1, WITHIN).await;
+    assert_eq!(kinds(&first), ["typing_start"]);
+    assert_eq!(sequences(&first), [1]);
+    let more = p.outbound_messages(1, Duration::from_secs(1)).await;
+    assert!(
+        more.is_empty(),
+        "published after the agent accepted: {:?}",
+        kinds(&more)
+    );
+    // The agent hands the conversation back: the bot's next answer follows on number 2, so
+    // no number was allocated and left unpublished.
+    super::flaky::set_lifecycle(p.backends.store.as_ref(), &key, LifecycleState::WithBot).await;
+    p.say(&key, 2, "wifi password").await;
+    let next = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&next), ["typing_start", "text", "typing_end"]);
+    assert_eq!(sequences(&next), [2, 3, 4]);
+
+    // The bot takes the first reply's number, an agent accepts, and the bot crashes before
+    // publishing: the redelivered task publishes that number (outbound's gate would otherwise
+    // wait for it until its gap timeout, and outbound drops it as the bot's), then nothing.
+    let key = acme_key("flip-crash");
+    super::flaky::set_lifecycle(p.backends.store.as_ref(), &key, LifecycleState::WithBot).await;
+    flaky.crash_on_assign.store(true, SeqCst);
+    flaky.assign_after.store(1, SeqCst);
+    p.say(&key, 1, "do you have vegan options").await;
+    wait_until_stopped(&p, &key).await;
+    let first = p.outbound_messages(1, WITHIN).await;
+    assert_eq!(kinds(&first), ["typing_start"]);
+    assert_eq!(sequences(&first), [1]);
+    assert!(!flaky.crash_on_assign.load(SeqCst), "the crash did happen");
+    let more = p.outbound_messages(1, Duration::from_secs(1)).await;
+    assert!(
+        more.is_empty(),
+        "published after the agent accepted: {:?}",
+        kinds(&more)
+    );
 }
