@@ -17,7 +17,8 @@
 use parley_proto::v1::{
     BotContext, BotTask, BubbleLayout, EscalateToHuman, EscalationReason, EscalationStatus,
     EscalationUpdate, InboundMessage, InteractiveCommon, ListPickerItem, ListPickerRequest,
-    ListPickerSection, OutboundMessage, OutboundText, RichLink, TypingEnd, TypingStart, bot_task,
+    ListPickerSection, OutboundMessage, OutboundText, QuickReplyItem, QuickReplyRequest, RichLink,
+    TimePickerEvent, TimePickerRequest, TimeSlot, TypingEnd, TypingStart, bot_task,
     inbound_message, interactive_reply, outbound_message::Kind,
 };
 use parley_wire::capabilities;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     hours::Status,
-    knowledge::{IntentKind, Knowledge, Text, localized},
+    knowledge::{IntentKind, Knowledge, QuickReply, Text, localized},
     normalize::bare_number,
     triggers::{TriggerAction, trigger},
 };
@@ -34,6 +35,16 @@ use crate::{
 pub const INTENT_CHOICE: &str = "intent:";
 /// Choice identifier prefix of a location.
 pub const LOCATION_CHOICE: &str = "location:";
+/// Choice identifier prefix of a quick-reply item (`quick:<intent>:<item>`).
+pub const QUICK_CHOICE: &str = "quick:";
+/// Choice identifier prefix of an appointment slot (`slot:<intent>:<unix seconds>`).
+pub const SLOT_CHOICE: &str = "slot:";
+/// Choice identifier of the "talk to a person" item of quick replies and location lists.
+pub const HUMAN_CHOICE: &str = "human";
+/// The most candidate intents a clarifying question offers.
+const CLARIFY_CANDIDATES: usize = 3;
+/// A candidate for a clarifying question scores at least this share of the threshold.
+const CLARIFY_FLOOR: f64 = 0.5;
 
 /// What the bot remembers of a conversation between tasks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +101,8 @@ impl Reply {
                     .as_ref()
                     .and_then(|c| c.received_message.as_ref())
                     .map(|b| b.title.clone()),
+                Action::Send(Kind::QuickReply(q)) => Some(q.summary_text.clone()),
+                Action::Send(Kind::TimePicker(t)) => t.event.as_ref().map(|e| e.title.clone()),
                 _ => None,
             })
             .collect()
@@ -216,6 +229,18 @@ impl Turn<'_> {
                         .flat_map(|s| s.items.iter())
                         .map(|i| i.identifier.clone())
                         .next(),
+                    Some(interactive_reply::Reply::TimePicker(time)) => {
+                        time.event.as_ref().and_then(|event| {
+                            event.timeslots.first().map(|slot| {
+                                if slot.identifier.is_empty() {
+                                    let at = slot.start_time.as_ref().map_or(0, |t| t.seconds);
+                                    format!("{SLOT_CHOICE}{}:{at}", event.identifier)
+                                } else {
+                                    slot.identifier.clone()
+                                }
+                            })
+                        })
+                    }
                     Some(interactive_reply::Reply::QuickReply(quick)) => {
                         if quick.selected_identifier.is_empty() {
                             quick
@@ -280,10 +305,10 @@ impl Turn<'_> {
             self.intent(found.intent, EscalationReason::CustomerChoice);
             return;
         }
-        self.miss();
+        self.miss(body);
     }
 
-    fn miss(&mut self) {
+    fn miss(&mut self, body: &str) {
         self.missed = true;
         if self.k.intents.is_empty() {
             self.escalate(
@@ -311,6 +336,30 @@ impl Turn<'_> {
             return;
         }
         self.greet_if_new();
+        // Close to several intents without reaching the threshold: one clarifying question
+        // with the best candidates and a person.
+        let floor = self.k.matcher.threshold() * CLARIFY_FLOOR;
+        let candidates: Vec<(String, String)> = self
+            .k
+            .matcher
+            .candidates(body, floor, CLARIFY_CANDIDATES + 1)
+            .into_iter()
+            .filter_map(|m| self.k.intents.get(m.intent))
+            .filter(|intent| intent.kind != IntentKind::Human)
+            .filter_map(|intent| {
+                localized(&intent.titles, &self.locale, &self.k.default_locale)
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| (format!("{INTENT_CHOICE}{}", intent.id), t.clone()))
+            })
+            .take(CLARIFY_CANDIDATES)
+            .collect();
+        // One near candidate is not an ambiguity (a nonsense sentence can come close to one
+        // phrase): the question is asked when two or more intents come close.
+        if candidates.len() >= 2 {
+            let question = self.k.text(&self.locale, Text::Clarify);
+            self.quick(question, candidates);
+            return;
+        }
         if self.k.menu.is_empty() {
             let text = self.k.text(&self.locale, Text::Fallback);
             self.say_with_hint(&text);
@@ -331,6 +380,18 @@ impl Turn<'_> {
             && let Some(index) = self.k.locations.iter().position(|l| l.id == id)
         {
             self.location(index);
+        } else if choice == HUMAN_CHOICE {
+            self.human();
+        } else if let Some(rest) = choice.strip_prefix(QUICK_CHOICE)
+            && let Some(text) = self.quick_item(rest)
+        {
+            self.say_with_hint(&text);
+        } else if let Some(rest) = choice.strip_prefix(SLOT_CHOICE)
+            && let Some((id, at)) = rest.rsplit_once(':')
+            && let Some(index) = self.k.intent(id)
+            && let Ok(at) = at.parse::<i64>()
+        {
+            self.slot(index, at);
         } else {
             // A choice of a menu this knowledge no longer has.
             self.menu();
@@ -345,6 +406,10 @@ impl Turn<'_> {
         match intent.kind {
             IntentKind::Answer => {
                 if let Some(answer) = answer {
+                    if let Some(quick) = answer.quick_reply.as_ref() {
+                        self.quick_answer(&intent.id, quick);
+                        return;
+                    }
                     self.say_with_hint(&answer.text);
                     // Apple wants every URL also sent as a rich link: the configured link
                     // first, then any other URL of the text.
@@ -377,6 +442,7 @@ impl Turn<'_> {
             }
             IntentKind::Locations => self.locations(),
             IntentKind::Menu => self.menu(),
+            IntentKind::Appointment => self.appointment(index),
             IntentKind::Human => {
                 let queue = intent.queue.clone();
                 let skills = intent.skills.clone();
@@ -492,6 +558,11 @@ impl Turn<'_> {
                     address,
                 ))
             })
+            .chain(std::iter::once((
+                HUMAN_CHOICE.to_owned(),
+                self.k.text(&self.locale, Text::TalkToPerson),
+                String::new(),
+            )))
             .collect();
         self.picker(title, items);
     }
@@ -529,35 +600,256 @@ impl Turn<'_> {
                     .collect(),
             }],
         };
-        self.memory.menu = items.into_iter().map(|(id, _, _)| id).collect();
+        let choices = items.into_iter().map(|(id, _, _)| id).collect();
+        // The section repeats the bubble's title; the text says it once.
+        let mut plain = list.clone();
+        for section in &mut plain.sections {
+            section.title.clear();
+        }
+        self.interactive(
+            Kind::ListPicker(list),
+            Kind::ListPicker(plain),
+            choices,
+            false,
+        );
+    }
+
+    /// Sends `kind` where the device can show it (capabilities unknown: as outbound's gate
+    /// assumes, it can), otherwise `plain`'s text equivalent (`parley-wire`'s, exactly what
+    /// outbound's last gate would send, with the closing line in the customer's language).
+    /// The choices are remembered so a typed number picks one. With `hint`, the way to a
+    /// person follows (a text after the message, or the text's last line).
+    fn interactive(&mut self, kind: Kind, plain: Kind, choices: Vec<String>, hint: bool) {
+        self.memory.menu = choices;
         let message = OutboundMessage {
-            kind: Some(Kind::ListPicker(list)),
+            kind: Some(kind),
             ..OutboundMessage::default()
         };
         let shown = self.ctx.capabilities.as_ref().is_none_or(|caps| {
             capabilities::can_show(&message, caps, self.ctx.device_agent.as_ref())
         });
+        let hint_text = if hint {
+            self.k.text(&self.locale, Text::HumanHint)
+        } else {
+            String::new()
+        };
         if shown {
             if let Some(kind) = message.kind {
                 self.actions.push(Action::Send(kind));
             }
+            self.say(hint_text);
             return;
         }
-        // The section repeats the bubble's title; the text says it once.
-        let mut plain = message;
-        if let Some(Kind::ListPicker(list)) = plain.kind.as_mut() {
-            for section in &mut list.sections {
-                section.title.clear();
-            }
-        }
+        let plain = OutboundMessage {
+            kind: Some(plain),
+            ..OutboundMessage::default()
+        };
         if let Some(text) = capabilities::text_fallback(&plain) {
             let closing = self.k.text(&self.locale, Text::ReplyWithNumber);
             let text = match text.strip_suffix(builtin_reply_with_number()) {
                 Some(head) => format!("{head}{closing}"),
                 None => text,
             };
-            self.say(text);
+            if hint_text.trim().is_empty() {
+                self.say(text);
+            } else {
+                self.say(format!("{text}\n\n{hint_text}"));
+            }
         }
+    }
+
+    /// A quick reply of `(identifier, title)` choices and a "talk to a person" choice (when
+    /// there is room for it among Apple's 5; otherwise the hint follows the question).
+    fn quick(&mut self, summary: String, mut items: Vec<(String, String)>) {
+        let hint = items.len() >= 5;
+        if !hint {
+            items.push((
+                HUMAN_CHOICE.to_owned(),
+                self.k.text(&self.locale, Text::TalkToPerson),
+            ));
+        }
+        let request = QuickReplyRequest {
+            common: Some(InteractiveCommon::default()),
+            summary_text: summary,
+            items: items
+                .iter()
+                .map(|(identifier, title)| QuickReplyItem {
+                    identifier: identifier.clone(),
+                    title: title.clone(),
+                })
+                .collect(),
+        };
+        let choices = items.into_iter().map(|(id, _)| id).collect();
+        self.interactive(
+            Kind::QuickReply(request.clone()),
+            Kind::QuickReply(request),
+            choices,
+            hint,
+        );
+    }
+
+    /// An answer given as a quick reply (its text is the fallback for the knowledge file;
+    /// the device without quick replies gets the numbered question).
+    fn quick_answer(&mut self, intent: &str, quick: &QuickReply) {
+        let items = quick
+            .items
+            .iter()
+            .map(|i| (format!("{QUICK_CHOICE}{intent}:{}", i.id), i.title.clone()))
+            .collect();
+        self.quick(quick.summary.clone(), items);
+    }
+
+    /// The answer to a chosen quick-reply item `<intent>:<item>`, in the customer's language.
+    fn quick_item(&self, rest: &str) -> Option<String> {
+        let (id, item) = rest.split_once(':')?;
+        let intent = self.k.intents.get(self.k.intent(id)?)?;
+        let answer = localized(&intent.answers, &self.locale, &self.k.default_locale)?;
+        let found = answer
+            .quick_reply
+            .as_ref()?
+            .items
+            .iter()
+            .find(|i| i.id == item)
+            .map(|i| i.text.clone());
+        // A choice made in another language's quick reply: the same item id in any language.
+        found.or_else(|| {
+            intent.answers.values().find_map(|a| {
+                a.quick_reply
+                    .as_ref()?
+                    .items
+                    .iter()
+                    .find(|i| i.id == item)
+                    .map(|i| i.text.clone())
+            })
+        })
+    }
+
+    /// A person: the knowledge file's `human` intent (its queue and skills), else any.
+    fn human(&mut self) {
+        if let Some(index) = self
+            .k
+            .intents
+            .iter()
+            .position(|i| i.kind == IntentKind::Human)
+        {
+            self.intent(index, EscalationReason::CustomerChoice);
+        } else {
+            self.escalate(
+                EscalationReason::CustomerChoice,
+                "",
+                "The customer asked for a person.".into(),
+                None,
+                Vec::new(),
+            );
+        }
+    }
+
+    /// Appointment slots from the location's opening hours, in a time picker (numbered text
+    /// where the device has none), then the way to a person.
+    fn appointment(&mut self, index: usize) {
+        let Some(intent) = self.k.intents.get(index) else {
+            return;
+        };
+        let Some(appointment) = intent.appointment.as_ref() else {
+            return;
+        };
+        let Some(location) = self.k.locations.get(appointment.location) else {
+            return;
+        };
+        let slots = location.schedule.slots(
+            self.now,
+            appointment.days,
+            appointment.duration_minutes,
+            usize::try_from(appointment.max_slots).unwrap_or(8),
+        );
+        let Some(&first) = slots.first() else {
+            let text = self.k.text(&self.locale, Text::NoSlots);
+            self.say_with_hint(&text);
+            return;
+        };
+        let title = localized(&intent.answers, &self.locale, &self.k.default_locale)
+            .map(|a| a.text.clone())
+            .unwrap_or_else(|| intent.id.clone());
+        let bubble = BubbleLayout {
+            title: title.clone(),
+            subtitle: self.location_name(appointment.location),
+            ..BubbleLayout::default()
+        };
+        let choices: Vec<String> = slots
+            .iter()
+            .map(|at| format!("{SLOT_CHOICE}{}:{at}", intent.id))
+            .collect();
+        let request = TimePickerRequest {
+            common: Some(InteractiveCommon {
+                received_message: Some(bubble.clone()),
+                reply_message: Some(bubble),
+                ..InteractiveCommon::default()
+            }),
+            event: Some(TimePickerEvent {
+                identifier: intent.id.clone(),
+                title,
+                timezone_offset_minutes: location.schedule.offset_minutes(first),
+                timeslots: slots
+                    .iter()
+                    .zip(&choices)
+                    .map(|(&at, identifier)| TimeSlot {
+                        identifier: identifier.clone(),
+                        start_time: Some(prost_types::Timestamp {
+                            seconds: at,
+                            nanos: 0,
+                        }),
+                        duration_seconds: appointment.duration_minutes.saturating_mul(60),
+                    })
+                    .collect(),
+            }),
+        };
+        self.interactive(
+            Kind::TimePicker(request.clone()),
+            Kind::TimePicker(request),
+            choices,
+            true,
+        );
+    }
+
+    /// A chosen slot: confirmed if the location still offers it, else the slots again.
+    fn slot(&mut self, index: usize, at: i64) {
+        let Some(intent) = self.k.intents.get(index) else {
+            return;
+        };
+        let Some(appointment) = intent.appointment.as_ref() else {
+            self.menu();
+            return;
+        };
+        let Some(location) = self.k.locations.get(appointment.location) else {
+            return;
+        };
+        let offered = at > self.now
+            && location
+                .schedule
+                .slots(
+                    self.now,
+                    appointment.days,
+                    appointment.duration_minutes,
+                    usize::MAX,
+                )
+                .contains(&at);
+        let local = location.schedule.local(self.now, at);
+        let confirmed = localized(&intent.answers, &self.locale, &self.k.default_locale)
+            .and_then(|a| a.confirmed.clone());
+        let (Some(local), Some(confirmed), true) = (local, confirmed, offered) else {
+            self.appointment(index);
+            return;
+        };
+        let day = match local.in_days {
+            0 => self.k.text(&self.locale, Text::Today),
+            1 => self.k.text(&self.locale, Text::Tomorrow),
+            _ => self.k.day_name(&self.locale, local.weekday),
+        };
+        let text = confirmed
+            .replace("{location}", &self.location_name(appointment.location))
+            .replace("{time}", &local.at.to_string())
+            .replace("{day}", &day);
+        self.say_with_hint(&text);
     }
 
     fn escalate(

@@ -214,6 +214,80 @@ impl Schedule {
         }
     }
 
+    /// Appointment slots: starts (seconds since the Unix epoch) every `duration_minutes`
+    /// within the opening intervals of today and the next `days - 1` local days, each slot
+    /// wholly inside one interval and starting after `now`; holidays skipped; at most `max`.
+    /// A start inside a DST gap is left out (that wall-clock time does not happen).
+    pub fn slots(
+        &self,
+        now_unix_seconds: i64,
+        days: u32,
+        duration_minutes: u32,
+        max: usize,
+    ) -> Vec<i64> {
+        let mut out = Vec::new();
+        let Ok(now) = Timestamp::from_second(now_unix_seconds) else {
+            return out;
+        };
+        let step = u16::try_from(duration_minutes.clamp(5, 1440)).unwrap_or(60);
+        let mut date = now.to_zoned_datetime(self.time_zone.clone()).date();
+        for in_days in 0..days.min(31) {
+            if in_days > 0 {
+                let Ok(next) = date.tomorrow() else { break };
+                date = next;
+            }
+            for interval in self.day(date) {
+                let mut start = interval.start;
+                while start.saturating_add(step) <= interval.end && out.len() < max {
+                    let Ok(time) = Time::new(
+                        i8::try_from(start / 60).unwrap_or(0),
+                        i8::try_from(start % 60).unwrap_or(0),
+                        0,
+                        0,
+                    ) else {
+                        break;
+                    };
+                    if let Ok(zoned) = date
+                        .to_datetime(time)
+                        .to_zoned_datetime(self.time_zone.clone())
+                        && zoned.hour() == time.hour()
+                        && zoned.minute() == time.minute()
+                    {
+                        let at = zoned.timestamp().as_second();
+                        if at > now_unix_seconds {
+                            out.push(at);
+                        }
+                    }
+                    start = start.saturating_add(step);
+                }
+            }
+        }
+        out
+    }
+
+    /// A future instant as the location's local day (relative to `now`) and time.
+    pub fn local(&self, now_unix_seconds: i64, at_unix_seconds: i64) -> Option<Opening> {
+        let now = Timestamp::from_second(now_unix_seconds).ok()?;
+        let at = Timestamp::from_second(at_unix_seconds).ok()?;
+        let today = now.to_zoned_datetime(self.time_zone.clone()).date();
+        let zoned = at.to_zoned_datetime(self.time_zone.clone());
+        let in_days = today.until(zoned.date()).ok()?.get_days();
+        Some(Opening {
+            in_days: u32::try_from(in_days).ok()?,
+            weekday: u8::try_from(zoned.date().weekday().to_monday_zero_offset()).unwrap_or(0),
+            at: LocalTime {
+                hour: u8::try_from(zoned.hour()).unwrap_or(0),
+                minute: u8::try_from(zoned.minute()).unwrap_or(0),
+            },
+        })
+    }
+
+    /// The location's offset from UTC at an instant, in minutes.
+    pub fn offset_minutes(&self, at_unix_seconds: i64) -> Option<i32> {
+        let at = Timestamp::from_second(at_unix_seconds).ok()?;
+        Some(self.time_zone.to_offset(at).seconds() / 60)
+    }
+
     /// The local wall-clock time at which `minute` of `date` really happens (a time in a DST
     /// gap moves forward by the gap).
     fn real_local_time(&self, date: Date, minute: u16) -> LocalTime {

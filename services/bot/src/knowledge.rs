@@ -104,6 +104,9 @@ pub struct Messages {
     pub closed: Option<String>,
     pub today: Option<String>,
     pub tomorrow: Option<String>,
+    pub clarify: Option<String>,
+    pub talk_to_person: Option<String>,
+    pub no_slots: Option<String>,
     pub days: Option<Vec<String>>,
 }
 
@@ -132,6 +135,9 @@ pub enum Text {
     Closed,
     Today,
     Tomorrow,
+    Clarify,
+    TalkToPerson,
+    NoSlots,
 }
 
 impl Messages {
@@ -158,6 +164,9 @@ impl Messages {
             Text::Closed => &self.closed,
             Text::Today => &self.today,
             Text::Tomorrow => &self.tomorrow,
+            Text::Clarify => &self.clarify,
+            Text::TalkToPerson => &self.talk_to_person,
+            Text::NoSlots => &self.no_slots,
         };
         value.as_deref()
     }
@@ -193,6 +202,9 @@ pub fn builtin(text: Text) -> &'static str {
         Text::Closed => "{location}: closed.",
         Text::Today => "today",
         Text::Tomorrow => "tomorrow",
+        Text::Clarify => "Sorry, I'm not sure what you mean. Is it one of these?",
+        Text::TalkToPerson => "Talk to a person",
+        Text::NoSlots => "There is no free time in the next days.",
     }
 }
 
@@ -238,6 +250,8 @@ struct IntentFile {
     queue: Option<String>,
     #[serde(default)]
     skills: Vec<String>,
+    #[serde(default)]
+    appointment: Option<AppointmentFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,6 +261,73 @@ struct AnswerFile {
     text: Option<String>,
     #[serde(default)]
     link: Option<Link>,
+    #[serde(default)]
+    quick_reply: Option<QuickReplyFile>,
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuickReplyFile {
+    summary: String,
+    items: Vec<QuickItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppointmentFile {
+    location: String,
+    #[serde(default = "sixty")]
+    duration_minutes: u32,
+    #[serde(default = "three")]
+    days: u32,
+    #[serde(default = "eight")]
+    max_slots: u32,
+}
+
+fn sixty() -> u32 {
+    60
+}
+fn three() -> u32 {
+    3
+}
+fn eight() -> u32 {
+    8
+}
+
+/// One choice of a quick-reply answer and what the bot says when it is chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickItem {
+    /// Its id (choice identifier `quick:<intent>:<id>`).
+    pub id: String,
+    /// The button's title.
+    pub title: String,
+    /// The answer when it is chosen.
+    pub text: String,
+}
+
+/// A quick reply: a question and 2 to 5 choices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuickReply {
+    /// The question above the choices.
+    pub summary: String,
+    /// The choices, in order.
+    pub items: Vec<QuickItem>,
+}
+
+/// Appointment slots generated from a location's opening hours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appointment {
+    /// The location (index into [`Knowledge::locations`]).
+    pub location: usize,
+    /// Each slot's length.
+    pub duration_minutes: u32,
+    /// How many local days are offered, today first.
+    pub days: u32,
+    /// The most slots offered.
+    pub max_slots: u32,
 }
 
 /// What an intent does.
@@ -264,6 +345,9 @@ pub enum IntentKind {
     Menu,
     /// Hands the conversation to a person (its `queue` and `skills`, if set).
     Human,
+    /// Offers appointment slots in a time picker (numbered text where the device has none),
+    /// generated from a location's opening hours; a chosen slot gets the `confirmed` text.
+    Appointment,
 }
 
 /// A link sent as a rich link after the answer's text.
@@ -284,6 +368,11 @@ pub struct Answer {
     pub text: String,
     /// A link shown as a rich link after the text.
     pub link: Option<Link>,
+    /// A quick reply sent instead of the text where the device can show one.
+    pub quick_reply: Option<QuickReply>,
+    /// For `appointment`: the confirmation of a chosen slot (`{time}`, `{day}`,
+    /// `{location}`).
+    pub confirmed: Option<String>,
 }
 
 /// One intent.
@@ -301,6 +390,8 @@ pub struct Intent {
     pub queue: Option<String>,
     /// For `human`: the skills the agent needs.
     pub skills: Vec<String>,
+    /// For `appointment`: the slots offered.
+    pub appointment: Option<Appointment>,
 }
 
 /// One location.
@@ -493,15 +584,104 @@ impl Knowledge {
                         "{what}: answer ({tag}): link must be an https URL"
                     )));
                 }
+                let quick_reply = match &answer.quick_reply {
+                    None => None,
+                    Some(quick) => {
+                        let n = quick.items.len();
+                        if !(2..=5).contains(&n) {
+                            return Err(fail(format!(
+                                "{what}: answer ({tag}): quick_reply has {n} items (2 to 5)"
+                            )));
+                        }
+                        if quick.summary.trim().is_empty() {
+                            return Err(fail(format!(
+                                "{what}: answer ({tag}): quick_reply has no summary"
+                            )));
+                        }
+                        let mut seen = BTreeSet::new();
+                        for item in &quick.items {
+                            if item.id.trim().is_empty() || !seen.insert(item.id.as_str()) {
+                                return Err(fail(format!(
+                                    "{what}: answer ({tag}): quick_reply item {:?} is empty or repeated",
+                                    item.id
+                                )));
+                            }
+                            if item.title.trim().is_empty() || item.text.trim().is_empty() {
+                                return Err(fail(format!(
+                                    "{what}: answer ({tag}): quick_reply item {:?} needs a title and a text",
+                                    item.id
+                                )));
+                            }
+                        }
+                        Some(QuickReply {
+                            summary: quick.summary.clone(),
+                            items: quick.items.clone(),
+                        })
+                    }
+                };
+                if intent.kind == IntentKind::Appointment
+                    && answer
+                        .confirmed
+                        .as_deref()
+                        .is_none_or(|c| c.trim().is_empty())
+                {
+                    return Err(fail(format!(
+                        "{what}: answer ({tag}) has no confirmed text (the answer to a chosen slot)"
+                    )));
+                }
                 answers.insert(
                     tag.clone(),
                     Answer {
                         text,
                         link: answer.link.clone(),
+                        quick_reply,
+                        confirmed: answer.confirmed.clone(),
                     },
                 );
             }
-            if intent.kind == IntentKind::Answer && answers.is_empty() {
+            let appointment = match (&intent.appointment, intent.kind) {
+                (None, IntentKind::Appointment) => {
+                    return Err(fail(format!(
+                        "{what}: kind \"appointment\" needs an appointment = {{ location = … }}"
+                    )));
+                }
+                (Some(_), kind) if kind != IntentKind::Appointment => {
+                    return Err(fail(format!(
+                        "{what}: appointment is only for kind \"appointment\""
+                    )));
+                }
+                (None, _) => None,
+                (Some(a), _) => {
+                    let Some(location) = locations.iter().position(|l| l.id == a.location) else {
+                        return Err(fail(format!(
+                            "{what}: appointment: location {:?} is not defined",
+                            a.location
+                        )));
+                    };
+                    if !(5..=1440).contains(&a.duration_minutes) {
+                        return Err(fail(format!(
+                            "{what}: appointment: duration_minutes must be 5 to 1440"
+                        )));
+                    }
+                    if !(1..=31).contains(&a.days) {
+                        return Err(fail(format!("{what}: appointment: days must be 1 to 31")));
+                    }
+                    if !(1..=20).contains(&a.max_slots) {
+                        return Err(fail(format!(
+                            "{what}: appointment: max_slots must be 1 to 20"
+                        )));
+                    }
+                    Some(Appointment {
+                        location,
+                        duration_minutes: a.duration_minutes,
+                        days: a.days,
+                        max_slots: a.max_slots,
+                    })
+                }
+            };
+            if matches!(intent.kind, IntentKind::Answer | IntentKind::Appointment)
+                && answers.is_empty()
+            {
                 return Err(fail(format!("{what}: has no answer")));
             }
             if matches!(intent.kind, IntentKind::Hours | IntentKind::Locations)
@@ -541,6 +721,7 @@ impl Knowledge {
                 answers,
                 queue: intent.queue.clone().filter(|q| !q.trim().is_empty()),
                 skills: intent.skills.clone(),
+                appointment,
             });
         }
 

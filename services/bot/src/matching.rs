@@ -210,6 +210,48 @@ impl Matcher {
         self.rank(text).filter(|m| m.score >= self.threshold)
     }
 
+    /// The best-scoring intents for `text` (one entry per intent, its best phrase) with a
+    /// score of at least `floor`, best first, at most `n`.
+    pub fn candidates(&self, text: &str, floor: f64, n: usize) -> Vec<Match> {
+        let query: Vec<(String, f64)> = terms(text)
+            .into_iter()
+            .map(|t| {
+                let w = self.query_weight(&t);
+                (t, w)
+            })
+            .collect();
+        let mut out: Vec<Match> = Vec::new();
+        if query.is_empty() {
+            return out;
+        }
+        for document in &self.documents {
+            let score = self.score(&query, document);
+            if score <= 0.0 || score < floor {
+                continue;
+            }
+            match out.iter_mut().find(|m| m.intent == document.intent) {
+                Some(known) if known.score >= score => {}
+                Some(known) => {
+                    known.score = score;
+                    known.locale.clone_from(&document.locale);
+                }
+                None => out.push(Match {
+                    intent: document.intent,
+                    locale: document.locale.clone(),
+                    score,
+                }),
+            }
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.intent.cmp(&b.intent)));
+        out.truncate(n);
+        out
+    }
+
+    /// The threshold a score must reach to count as understood.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
     /// The best intent for `text` whatever its score (`None` when nothing is comparable).
     pub fn rank(&self, text: &str) -> Option<Match> {
         let query: Vec<(String, f64)> = terms(text)

@@ -16,6 +16,7 @@ mod external;
 mod fixtures;
 mod flaky;
 mod harness;
+mod interactive;
 mod kill;
 mod knowledge;
 mod phrasing;
