@@ -400,6 +400,59 @@ mod tests {
     }
 
     #[test]
+    fn appointment_slots_follow_local_hours_across_dst_and_skip_holidays_and_gaps() {
+        let s = Schedule::new(
+            "America/New_York",
+            weekdays("09:00-11:00, 14:00-15:30"),
+            &["2026-03-09".to_owned()],
+        )
+        .unwrap();
+        // Friday 6 March 2026 09:30 EST: 10:00 and 14:00 today (09:00 has begun, 15:00-16:00
+        // would end after closing), Saturday 10:00-14:00 (10, 11, 12, 13), Sunday closed.
+        let slots = s.slots(unix("2026-03-06T14:30:00Z"), 3, 60, 20);
+        let expected = [
+            "2026-03-06T15:00:00Z",
+            "2026-03-06T19:00:00Z",
+            "2026-03-07T15:00:00Z",
+            "2026-03-07T16:00:00Z",
+            "2026-03-07T17:00:00Z",
+            "2026-03-07T18:00:00Z",
+        ]
+        .map(unix);
+        assert_eq!(slots, expected);
+        // Across the DST change (8 March) the local times stay: Tuesday 10 March 09:00 is
+        // 13:00 UTC (EDT); Monday 9 March is a holiday.
+        let slots = s.slots(unix("2026-03-08T20:00:00Z"), 3, 60, 1);
+        assert_eq!(slots, [unix("2026-03-10T13:00:00Z")]);
+        assert_eq!(s.offset_minutes(slots[0]), Some(-240));
+        assert_eq!(s.offset_minutes(unix("2026-03-06T15:00:00Z")), Some(-300));
+        let local = s.local(unix("2026-03-08T20:00:00Z"), slots[0]).unwrap();
+        assert_eq!((local.in_days, local.weekday, local.at), (2, 1, at(9, 0)));
+        assert_eq!(s.slots(unix("2026-03-06T14:30:00Z"), 3, 60, 2).len(), 2);
+        // A start inside the spring-forward gap (02:30 on 8 March) does not exist: left out.
+        let night = Schedule::new(
+            "America/New_York",
+            [
+                "closed",
+                "closed",
+                "closed",
+                "closed",
+                "closed",
+                "closed",
+                "02:00-04:00",
+            ],
+            &[],
+        )
+        .unwrap();
+        let slots = night.slots(unix("2026-03-07T17:00:00Z"), 2, 30, 20);
+        // 02:00 and 02:30 do not happen that night; 03:00 and 03:30 EDT do.
+        assert_eq!(
+            slots,
+            [unix("2026-03-08T07:00:00Z"), unix("2026-03-08T07:30:00Z")]
+        );
+    }
+
+    #[test]
     fn paris_in_summer_and_winter() {
         let s = Schedule::new("Europe/Paris", weekdays("09:00-18:00"), &[]).unwrap();
         // 07:30 UTC is 08:30 in January (UTC+1) and 09:30 in July (UTC+2).

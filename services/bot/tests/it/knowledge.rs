@@ -150,3 +150,90 @@ fn a_directory_with_two_files_for_one_business_is_refused() {
     let missing = load_dir(&dir.path().join("nope")).unwrap_err().to_string();
     assert!(missing.starts_with("knowledge "), "{missing}");
 }
+
+#[test]
+fn quick_reply_and_appointment_entries_are_validated() {
+    let quick = |items: &str| {
+        format!(
+            "{BASE}\n[[intents]]\nid = \"q\"\nphrases.en = [\"x\"]\nanswer.en = {{ text = \"y\", quick_reply = {{ summary = \"Which?\", items = [{items}] }} }}\n"
+        )
+    };
+    let item = |id: &str| format!("{{ id = \"{id}\", title = \"T {id}\", text = \"A {id}\" }}");
+    let appointment = |settings: &str, answer: &str| {
+        format!(
+            "{BASE}\n[[intents]]\nid = \"book\"\nkind = \"appointment\"\n{settings}\nphrases.en = [\"book\"]\nanswer.en = {{ {answer} }}\n"
+        )
+    };
+    let good = "text = \"Pick a time\", confirmed = \"Booked {day} at {time}\"";
+    assert!(Knowledge::from_toml("ok.toml", &quick(&[item("a"), item("b")].join(", "))).is_ok());
+    assert!(
+        Knowledge::from_toml(
+            "ok.toml",
+            &appointment("appointment = { location = \"hq\" }", good)
+        )
+        .is_ok()
+    );
+    let cases = [
+        (
+            quick(&item("a")),
+            "knowledge file bad.toml: intent \"q\": answer (en): quick_reply has 1 items (2 to 5)",
+        ),
+        (
+            quick(&["a", "b", "c", "d", "e", "f"].map(item).join(", ")),
+            "knowledge file bad.toml: intent \"q\": answer (en): quick_reply has 6 items (2 to 5)",
+        ),
+        (
+            quick(&[item("a"), item("a")].join(", ")),
+            "knowledge file bad.toml: intent \"q\": answer (en): quick_reply item \"a\" is empty or repeated",
+        ),
+        (
+            quick(
+                &[
+                    item("a"),
+                    "{ id = \"b\", title = \"B\", text = \" \" }".to_owned(),
+                ]
+                .join(", "),
+            ),
+            "knowledge file bad.toml: intent \"q\": answer (en): quick_reply item \"b\" needs a title and a text",
+        ),
+        (
+            appointment("", good),
+            "knowledge file bad.toml: intent \"book\": kind \"appointment\" needs an appointment",
+        ),
+        (
+            appointment("appointment = { location = \"moon\" }", good),
+            "knowledge file bad.toml: intent \"book\": appointment: location \"moon\" is not defined",
+        ),
+        (
+            appointment(
+                "appointment = { location = \"hq\", duration_minutes = 2 }",
+                good,
+            ),
+            "knowledge file bad.toml: intent \"book\": appointment: duration_minutes must be 5 to 1440",
+        ),
+        (
+            appointment("appointment = { location = \"hq\", days = 0 }", good),
+            "knowledge file bad.toml: intent \"book\": appointment: days must be 1 to 31",
+        ),
+        (
+            appointment(
+                "appointment = { location = \"hq\" }",
+                "text = \"Pick a time\"",
+            ),
+            "knowledge file bad.toml: intent \"book\": answer (en) has no confirmed text",
+        ),
+        (
+            format!(
+                "{BASE}\n[[intents]]\nid = \"w\"\nappointment = {{ location = \"hq\" }}\nphrases.en = [\"x\"]\nanswer.en = {{ text = \"y\" }}\n"
+            ),
+            "knowledge file bad.toml: intent \"w\": appointment is only for kind \"appointment\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        let got = error(&text);
+        assert!(
+            got.starts_with(expected),
+            "expected {expected:?}\n     got {got:?}"
+        );
+    }
+}
