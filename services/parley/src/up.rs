@@ -121,6 +121,17 @@ pub struct Platform {
     admin_task: JoinHandle<parley_runtime::Result<()>>,
 }
 
+/// Triggers the shutdown it holds when dropped (disarmed by taking it out).
+struct StopOnDrop(Option<Shutdown>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.0.take() {
+            shutdown.trigger();
+        }
+    }
+}
+
 fn namespace(config: &PlatformConfig) -> Result<Namespace> {
     if config.nats.prefix.is_empty() {
         Ok(Namespace::root())
@@ -256,6 +267,8 @@ impl Platform {
         let config = Arc::new(config);
         let (backends, pool) = backends(&config, options.bus, options.store).await?;
         let shutdown = Shutdown::new();
+        // A service that fails to start stops the ones already running.
+        let mut stop_on_error = StopOnDrop(Some(shutdown.clone()));
         let token = shutdown.token();
         let context = || ServiceContext {
             config: config.clone(),
@@ -360,6 +373,7 @@ impl Platform {
             "admin        http://{}  (/livez /readyz /metrics)",
             loopback(admin)
         ));
+        stop_on_error.0 = None;
         Ok(Self {
             config,
             backends,

@@ -175,7 +175,8 @@ pub(crate) struct Matched {
     pub(crate) answered: u64,
     /// Messages answered by one second after the offering ended.
     pub(crate) answered_in_window: u64,
-    /// Messages never answered.
+    /// Messages not answered by the end of the drain (lost, or still queued when the
+    /// offered rate was past what the mesh sustains).
     pub(crate) lost: u64,
     /// Answers Apple received more than once (the same message id).
     pub(crate) duplicated: u64,

@@ -67,7 +67,8 @@ impl Step {
     pub(crate) fn summary(&self) -> String {
         format!(
             "{:.0} msg/s for {:.0} s: {} accepted, {} refused, {} not offered, {} answered \
-             ({} in the window), {} lost, {} duplicated; p50 {:.1} ms, p99 {:.1} ms, \
+             ({} in the window), {} unanswered after the drain, {} duplicated; p50 {:.1} ms, \
+             p99 {:.1} ms, \
              p99.9 {:.1} ms: {}",
             self.target_rate,
             self.seconds,
@@ -214,7 +215,8 @@ impl Report {
                     },
                 ),
                 (
-                    "at 100 msg/s: accepted / answered / lost / duplicated".to_owned(),
+                    "at 100 msg/s: accepted / answered / unanswered after the drain / duplicated"
+                        .to_owned(),
                     format!(
                         "{} / {} / {} / {}",
                         m.at_100.accepted,
@@ -239,7 +241,7 @@ impl Report {
             .collect();
         if !steps.is_empty() {
             out.push_str(
-                "\n| backends | offered msg/s | accepted | answered in window | lost | dup | p50 ms | p99 ms | p99.9 ms | CPU s/1,000 | pass |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+                "\n| backends | offered msg/s | accepted | answered in window | unanswered after the drain | dup | p50 ms | p99 ms | p99.9 ms | CPU s/1,000 | pass |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
             );
             for (backends, s) in steps {
                 let l = &s.matched.latency;
