@@ -7,12 +7,16 @@
 //! Order of precedence for a customer's text:
 //! 1. Apple's trigger words (`agent`/`support`/`help`: a person; `menu`/`list`/`?`: the
 //!    menu; `unsubscribe`/`spam`/`stop`/`end`: opt out of notifications);
-//! 2. a number answering the last menu the bot showed as text (`2`);
+//! 2. a number answering the last menu, quick reply or slot list the bot showed (`2`);
 //! 3. the best intent of the knowledge file, if the match is good enough;
-//! 4. otherwise a miss: sorry and the menu; after `max_misses` misses in a row, a person.
+//! 4. close to several intents: one clarifying question (the top intents and a person, a
+//!    quick reply), counted as a miss;
+//! 5. otherwise a miss: sorry and the menu; after `max_misses` misses in a row, a person.
 //!
-//! Every text answer ends with the hint that a person is one word away, and every menu has
-//! a "person" choice (the knowledge file is refused otherwise).
+//! Every answer offers a person: text answers end with the hint that a person is one word
+//! away, every menu has a "person" choice (the knowledge file is refused otherwise), quick
+//! replies and the location list end with a "talk to a person" item, a time picker is
+//! followed by the hint.
 
 use parley_proto::v1::{
     BotContext, BotTask, BubbleLayout, EscalateToHuman, EscalationReason, EscalationStatus,

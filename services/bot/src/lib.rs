@@ -6,9 +6,12 @@
 //! agent gateway and routing use, so outbound's in-order gate never waits for a number
 //! nobody sends) and escalations on `amb.routing`. It answers FAQ intents in several
 //! languages from a per-business knowledge file, honours Apple's trigger words, shows menus
-//! as list pickers (numbered text where the device cannot show one), tells opening hours per
-//! location in the location's time zone, wraps answers in typing indicators, records
-//! opt-outs, and always offers a person.
+//! as list pickers, answers with quick replies and offers appointment slots in time pickers
+//! (numbered text where the device cannot show them), asks one clarifying question when a
+//! sentence is close to several intents, tells opening hours per location in the location's
+//! time zone, wraps answers in typing indicators, records opt-outs, and always offers a
+//! person. Right before each publish it reads routing's lifecycle and publishes nothing more
+//! once a person owns the conversation or it waits in a queue.
 //!
 //! It owns: the knowledge files, the bot's per-conversation memory (the store field
 //! [`service::MEMORY_FIELD`]), and its gate stage. It must not change a conversation's
