@@ -29,9 +29,6 @@ fn assert_every_step(steps: &[Step], logs: Option<&str>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "routing's queue-position notice has an empty apple_message_id, which outbound \
-            dead-letters (outbound.proto says outbound derives it): step 4 never happens; \
-            run with --ignored once one side is fixed"]
 async fn the_demo_conversation_through_the_service_binaries_as_separate_processes() {
     let mesh = Mesh::start("warn").await;
     let config = parley_runtime::load_config(Some(&mesh.config_file), Vec::new()).unwrap();
@@ -50,9 +47,6 @@ async fn the_demo_conversation_through_the_service_binaries_as_separate_processe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "routing's queue-position notice has an empty apple_message_id, which outbound \
-            dead-letters (outbound.proto says outbound derives it): step 4 never happens; \
-            run with --ignored once one side is fixed"]
 async fn the_demo_conversation_through_the_platform_in_one_process() {
     parley_testkit::init_tracing();
     let redis = RedisServer::start().unwrap();
