@@ -421,3 +421,66 @@ async fn an_agent_accepting_between_two_replies_stops_the_rest_without_a_gap() {
         kinds(&more)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_picker_and_the_chosen_slot_are_answered_over_nats() {
+    use parley_proto::v1::{
+        InboundMessage, InteractiveReply, TimePickerEvent, TimePickerReply, TimeSlot,
+        inbound_message, interactive_reply,
+    };
+    let p = platform().await;
+    let key = acme_key("tasting");
+    p.say(&key, 1, "book a tasting").await;
+    let offered = p.outbound_messages(4, WITHIN).await;
+    assert_eq!(
+        kinds(&offered),
+        ["typing_start", "other", "text", "typing_end"]
+    );
+    let Some(Kind::TimePicker(picker)) = offered[1].kind.as_ref() else {
+        panic!("not a time picker");
+    };
+    let slot = picker.event.as_ref().unwrap().timeslots[0]
+        .identifier
+        .clone();
+    let reply = InboundMessage {
+        kind: Some(inbound_message::Kind::InteractiveReply(InteractiveReply {
+            reply: Some(interactive_reply::Reply::TimePicker(TimePickerReply {
+                event: Some(TimePickerEvent {
+                    identifier: "tasting".into(),
+                    timeslots: vec![TimeSlot {
+                        identifier: slot,
+                        ..TimeSlot::default()
+                    }],
+                    ..TimePickerEvent::default()
+                }),
+            })),
+            ..InteractiveReply::default()
+        })),
+        ..InboundMessage::default()
+    };
+    let task = p.task(
+        &key,
+        2,
+        context("en-US", &all_caps()),
+        bot_task::Task::CustomerMessage(reply),
+    );
+    p.publish(&task, 0).await;
+    let confirmed = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&confirmed), ["typing_start", "text", "typing_end"]);
+    let Some(Kind::Text(text)) = confirmed[1].kind.as_ref() else {
+        panic!("not a text");
+    };
+    assert!(
+        text.body
+            .starts_with("You're booked: coffee tasting at Downtown (New York), today at 11:00."),
+        "{}",
+        text.body
+    );
+    assert_eq!(
+        sequences(&offered)
+            .into_iter()
+            .chain(sequences(&confirmed))
+            .collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
+}
