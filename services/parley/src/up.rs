@@ -503,7 +503,16 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
     } else {
         BackendKind::Embedded
     };
-    let config = up_config(args.config.as_deref(), env)?;
+    let blobs_set = url_is_set(&env, args.config.as_deref(), "blobs")?;
+    let mut config = up_config(args.config.as_deref(), env)?;
+    if !blobs_set {
+        // The default (/var/lib/parley/blobs) is the container's volume; on a developer's
+        // machine it is usually not writable.
+        config.blobs.url = format!(
+            "file://{}",
+            std::env::temp_dir().join("parley-blobs").display()
+        );
+    }
     let telemetry = parley_telemetry::init(&parley_runtime::telemetry_config("parley", &config))
         .map_err(|e| Error::Input(e.to_string()))?;
     let metrics = parley_telemetry::metrics_handle().map_err(|e| Error::Input(e.to_string()))?;
