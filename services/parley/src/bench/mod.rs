@@ -456,6 +456,9 @@ fn load_average() -> String {
 
 async fn bench(args: &BenchArgs) -> Result<Report> {
     let load_at_start = load_average();
+    if args.conversations == 0 {
+        return Err(Error::Bench("--conversations must be at least 1".into()));
+    }
     let durations = Durations::of(args);
     let blobs = std::env::temp_dir().join(format!("parley-bench-{:08x}", rand::random::<u32>()));
     let servers = start_servers(args)?;
