@@ -30,7 +30,8 @@ fn answers_of<'a>(received: &'a [Received], device: &Device, greeting: &str) -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_to_each_service_during_traffic_drains_loses_nothing_and_logs_no_body_or_id() {
+async fn fault_sigterm_to_each_service_during_traffic_drains_loses_nothing_and_logs_no_body_or_id()
+{
     let mut mesh = Mesh::start("info").await;
     let knowledge =
         parley_bot::Knowledge::from_toml("acme.toml", demo_business::KNOWLEDGE).unwrap();
