@@ -56,6 +56,8 @@ pub(crate) async fn platform(
 
 /// GET `url`'s status, within 5 s.
 pub(crate) async fn status_of(url: &str) -> u16 {
+    // reqwest is built without a default TLS provider; each test process installs ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
         .get(url)
         .timeout(Duration::from_secs(5))

@@ -80,30 +80,32 @@ async fn up_over_nats_and_redis_routes_a_message_and_serves_agents() {
 #[test]
 fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
     let blobs = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args([
-            "up",
-            "--agent-listen",
-            "127.0.0.1:0",
-            "--sim-listen",
-            "127.0.0.1:0",
-        ])
-        .env("PARLEY_INGEST__LISTEN", "127.0.0.1:0")
-        .env("PARLEY_ADMIN__LISTEN", "127.0.0.1:0")
-        .env("PARLEY_ADMIN__SHUTDOWN_GRACE", "5s")
-        .env(
-            "PARLEY_BLOBS__URL",
-            format!("file://{}", blobs.path().display()),
-        )
-        .env("RUST_LOG", "warn")
-        .env_remove("PARLEY_NATS_URL")
-        .env_remove("PARLEY_REDIS_URL")
-        .env_remove("PARLEY_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_parley"))
+            .args([
+                "up",
+                "--agent-listen",
+                "127.0.0.1:0",
+                "--sim-listen",
+                "127.0.0.1:0",
+            ])
+            .env("PARLEY_INGEST__LISTEN", "127.0.0.1:0")
+            .env("PARLEY_ADMIN__LISTEN", "127.0.0.1:0")
+            .env("PARLEY_ADMIN__SHUTDOWN_GRACE", "5s")
+            .env(
+                "PARLEY_BLOBS__URL",
+                format!("file://{}", blobs.path().display()),
+            )
+            .env("RUST_LOG", "warn")
+            .env_remove("PARLEY_NATS_URL")
+            .env_remove("PARLEY_REDIS_URL")
+            .env_remove("PARLEY_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     let (lines_tx, lines_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -119,7 +121,7 @@ fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
         match lines_rx.recv_timeout(left) {
             Ok(line) => printed.push(line),
             Err(_) => {
-                let _ = child.kill();
+                let _ = child.0.kill();
                 panic!("no start-up banner within 30 s: {printed:?}");
             }
         }
@@ -147,20 +149,30 @@ fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
         .unwrap();
     assert_eq!(runtime.block_on(status_of(&format!("{admin}/readyz"))), 200);
     let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         if std::time::Instant::now() > deadline {
-            let _ = child.kill();
+            let _ = child.0.kill();
             panic!("parley up did not stop within 15 s of SIGINT");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
+}
+
+/// A child process that is killed if the test ends (or fails) while it still runs.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
