@@ -244,25 +244,25 @@ struct JetStreamSubscription {
     durable: String,
 }
 
-#[async_trait]
-impl Subscription for JetStreamSubscription {
-    async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
-        let failed = |reason: String| Error::Fetch {
+impl JetStreamSubscription {
+    fn failed(&self, reason: String) -> Error {
+        Error::Fetch {
             consumer: self.durable.clone(),
             reason,
-        };
-        let mut batch = self
-            .consumer
-            .batch()
-            .max_messages(max.max(1))
-            .expires(wait.max(Duration::from_millis(10)))
-            .messages()
-            .await
-            .map_err(|e| failed(e.to_string()))?;
+        }
+    }
+
+    /// What one pull request delivers, until it ends (all it asked for arrived, nothing more
+    /// is there for a no-wait request, or it expired); `bound` covers a connection that dies
+    /// mid-request.
+    async fn drain(
+        &self,
+        request: std::result::Result<jetstream::consumer::pull::Batch, impl std::fmt::Display>,
+        bound: Duration,
+    ) -> Result<Vec<Delivery>> {
+        let mut batch = request.map_err(|e| self.failed(e.to_string()))?;
         let mut out = Vec::new();
-        // The batch ends by itself when `max` arrived or `expires` passed; the extra bound
-        // covers a connection that dies mid-batch.
-        let guard = tokio::time::sleep(wait + Duration::from_secs(5));
+        let guard = tokio::time::sleep(bound);
         tokio::pin!(guard);
         loop {
             let next = tokio::select! {
@@ -272,7 +272,7 @@ impl Subscription for JetStreamSubscription {
             let Some(message) = next else { break };
             let message = match message {
                 Ok(message) => message,
-                Err(error) if out.is_empty() => return Err(failed(error.to_string())),
+                Err(error) if out.is_empty() => return Err(self.failed(error.to_string())),
                 Err(error) => {
                     tracing::debug!(%error, "batch ended early");
                     break;
@@ -297,6 +297,44 @@ impl Subscription for JetStreamSubscription {
                 stream_sequence,
                 Box::new(JetStreamAcker(acker)),
             ));
+        }
+        Ok(out)
+    }
+
+    /// Up to `max` messages that are there now, without waiting for more.
+    async fn available(&self, max: usize) -> Result<Vec<Delivery>> {
+        let request = self.consumer.fetch().max_messages(max).messages().await;
+        self.drain(request, NO_WAIT_BOUND).await
+    }
+}
+
+/// The bound on a no-wait pull request (the server answers at once).
+const NO_WAIT_BOUND: Duration = Duration::from_secs(5);
+
+#[async_trait]
+impl Subscription for JetStreamSubscription {
+    /// Returns as soon as something is there: first whatever is available now; if nothing
+    /// is, a request for one message that ends the moment it arrives (or after `wait`),
+    /// topped up with what arrived meanwhile. A batch request for `max` would hold the
+    /// first message until `max` arrived or the request expired: at low rates every hop
+    /// then waited half the expiry on average.
+    async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
+        let max = max.max(1);
+        let now = self.available(max).await?;
+        if !now.is_empty() {
+            return Ok(now);
+        }
+        let expires = wait.max(Duration::from_millis(10));
+        let request = self
+            .consumer
+            .batch()
+            .max_messages(1)
+            .expires(expires)
+            .messages()
+            .await;
+        let mut out = self.drain(request, expires + NO_WAIT_BOUND).await?;
+        if !out.is_empty() && max > 1 {
+            out.extend(self.available(max - 1).await?);
         }
         Ok(out)
     }
