@@ -313,17 +313,13 @@ const NO_WAIT_BOUND: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Subscription for JetStreamSubscription {
-    /// Returns as soon as something is there: first whatever is available now; if nothing
-    /// is, a request for one message that ends the moment it arrives (or after `wait`),
-    /// topped up with what arrived meanwhile. A batch request for `max` would hold the
-    /// first message until `max` arrived or the request expired: at low rates every hop
-    /// then waited half the expiry on average.
+    /// Returns as soon as something is there: a request for one message that ends the
+    /// moment it arrives (at once when there is a backlog, else after at most `wait`), then
+    /// whatever else is there now, up to `max`, without waiting. A batch request for `max`
+    /// would hold the first message until `max` arrived or the request expired: at low
+    /// rates every hop then waited half the expiry on average.
     async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
         let max = max.max(1);
-        let now = self.available(max).await?;
-        if !now.is_empty() {
-            return Ok(now);
-        }
         let expires = wait.max(Duration::from_millis(10));
         let request = self
             .consumer
