@@ -77,6 +77,28 @@ impl AgentGatewayService {
             )
             .map_err(|e| format!("invalid setting `redis.url`: {e}"))?,
         );
+        Self::build(parts, store, pool, stop).await
+    }
+
+    /// One gateway in this process over the given agent pool (routing's, the embedded
+    /// store's), with its sessions and agent logs in memory: `parley up` without Redis.
+    /// Only one such gateway can serve an agent (nothing is shared between processes).
+    pub async fn in_process(
+        parts: GatewayParts,
+        pool: Arc<dyn AgentPool>,
+        stop: CancellationToken,
+    ) -> Result<Self, String> {
+        let store = GatewayStore::in_memory(parts.config.redis.retention);
+        Self::build(parts, store, pool, stop).await
+    }
+
+    async fn build(
+        parts: GatewayParts,
+        store: GatewayStore,
+        pool: Arc<dyn AgentPool>,
+        stop: CancellationToken,
+    ) -> Result<Self, String> {
+        let config = &parts.config;
         let namespace = parts.backends.namespace.clone();
         let spec = consumer_spec(&namespace);
         parts

@@ -17,8 +17,15 @@
 //! - `agent-gw:session:<sha256 of the session token>` → `<business>\n<agent>`, with the
 //!   session's expiry. Sessions are in Redis (not in memory) so any replica accepts a session
 //!   another replica issued; only the token's hash is stored.
+//!
+//! [`GatewayStore::in_memory`] keeps the same records in the process, for one gateway over
+//! the embedded bus and store (`parley up` without Redis); they end with the process.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use parley_types::ConversationKey;
 use rand::Rng as _;
@@ -40,13 +47,47 @@ return n
 /// The gateway's keys.
 #[derive(Clone)]
 pub struct GatewayStore {
-    conn: ConnectionManager,
+    backend: Backend,
     prefix: String,
-    append: redis::Script,
     /// Entries kept per agent stream (approximately).
     pub stream_cap: usize,
     /// How long references and dedup marks live.
     pub retention: Duration,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Redis {
+        conn: ConnectionManager,
+        append: redis::Script,
+    },
+    Memory(Arc<Mutex<Memory>>),
+}
+
+/// The in-process records (values keyed like the Redis keys, without the prefix).
+#[derive(Default)]
+struct Memory {
+    /// Values with their expiry.
+    values: HashMap<String, (String, Instant)>,
+    /// Per agent log key: (cursor, encoded event), oldest first.
+    logs: HashMap<String, Vec<(u64, Vec<u8>)>>,
+}
+
+impl Memory {
+    fn get(&mut self, key: &str) -> Option<String> {
+        match self.values.get(key) {
+            Some((value, expires)) if *expires > Instant::now() => Some(value.clone()),
+            Some(_) => {
+                self.values.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn set(&mut self, key: String, value: String, ttl: Duration) {
+        self.values.insert(key, (value, Instant::now() + ttl));
+    }
 }
 
 fn redis_err(op: &'static str) -> impl Fn(redis::RedisError) -> String {
@@ -69,12 +110,47 @@ impl GatewayStore {
             .await
             .map_err(redis_err("connect"))?;
         Ok(Self {
-            conn,
+            backend: Backend::Redis {
+                conn,
+                append: redis::Script::new(APPEND),
+            },
             prefix: prefix.to_owned(),
-            append: redis::Script::new(APPEND),
             stream_cap: 10_000,
             retention,
         })
+    }
+
+    /// The same records in this process only (one gateway over the embedded backends).
+    pub fn in_memory(retention: Duration) -> Self {
+        Self {
+            backend: Backend::Memory(Arc::default()),
+            prefix: String::new(),
+            stream_cap: 10_000,
+            retention,
+        }
+    }
+
+    fn memory(&self) -> Option<std::sync::MutexGuard<'_, Memory>> {
+        match &self.backend {
+            // A panic while holding the lock leaves plain maps; keep using them.
+            Backend::Memory(memory) => Some(memory.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Redis { .. } => None,
+        }
+    }
+
+    fn conn(&self) -> Result<ConnectionManager> {
+        match &self.backend {
+            Backend::Redis { conn, .. } => Ok(conn.clone()),
+            Backend::Memory(_) => Err("no Redis connection".to_owned()),
+        }
+    }
+
+    fn session_key(&self, session: &str) -> String {
+        format!(
+            "{}agent-gw:session:{}",
+            self.prefix,
+            hex::encode(Sha256::digest(session.as_bytes()))
+        )
     }
 
     fn key(&self, business: &str, rest: &str) -> String {
@@ -93,12 +169,12 @@ impl GatewayStore {
         agent: &str,
         ttl: Duration,
     ) -> Result<()> {
-        let key = format!(
-            "{}agent-gw:session:{}",
-            self.prefix,
-            hex::encode(Sha256::digest(session.as_bytes()))
-        );
-        let mut conn = self.conn.clone();
+        let key = self.session_key(session);
+        if let Some(mut memory) = self.memory() {
+            memory.set(key, format!("{business}\n{agent}"), ttl);
+            return Ok(());
+        }
+        let mut conn = self.conn()?;
         let _: () = conn
             .set_ex(key, format!("{business}\n{agent}"), ttl.as_secs().max(1))
             .await
@@ -108,13 +184,16 @@ impl GatewayStore {
 
     /// The (business, agent) of a live session.
     pub async fn session(&self, session: &str) -> Result<Option<(String, String)>> {
-        let key = format!(
-            "{}agent-gw:session:{}",
-            self.prefix,
-            hex::encode(Sha256::digest(session.as_bytes()))
-        );
-        let mut conn = self.conn.clone();
-        let value: Option<String> = conn.get(key).await.map_err(redis_err("GET session"))?;
+        let key = self.session_key(session);
+        let local = self.memory().map(|mut memory| memory.get(&key));
+        let value: Option<String> = match local {
+            Some(value) => value,
+            None => self
+                .conn()?
+                .get(key)
+                .await
+                .map_err(redis_err("GET session"))?,
+        };
         Ok(value.and_then(|v| {
             v.split_once('\n')
                 .map(|(b, a)| (b.to_owned(), a.to_owned()))
@@ -125,7 +204,21 @@ impl GatewayStore {
     pub async fn ref_for(&self, key: &ConversationKey) -> Result<String> {
         let business = key.business.as_str();
         let refof = self.key(business, &format!("refof:{}", key.opaque.as_str()));
-        let mut conn = self.conn.clone();
+        if let Some(mut memory) = self.memory() {
+            if let Some(existing) = memory.get(&refof) {
+                return Ok(existing);
+            }
+            let fresh = hex::encode(rand::rng().random::<[u8; 16]>());
+            let ttl = Duration::from_secs(self.secs());
+            memory.set(
+                self.key(business, &format!("ref:{fresh}")),
+                key.opaque.as_str().to_owned(),
+                ttl,
+            );
+            memory.set(refof, fresh.clone(), ttl);
+            return Ok(fresh);
+        }
+        let mut conn = self.conn()?;
         let existing: Option<String> = conn.get(&refof).await.map_err(redis_err("GET ref"))?;
         if let Some(existing) = existing {
             return Ok(existing);
@@ -164,11 +257,16 @@ impl GatewayStore {
         if !valid_ref(reference) {
             return Ok(None);
         }
-        let mut conn = self.conn.clone();
-        let opaque: Option<String> = conn
-            .get(self.key(business, &format!("ref:{reference}")))
-            .await
-            .map_err(redis_err("GET ref"))?;
+        let ref_key = self.key(business, &format!("ref:{reference}"));
+        let local = self.memory().map(|mut memory| memory.get(&ref_key));
+        let opaque: Option<String> = match local {
+            Some(value) => value,
+            None => self
+                .conn()?
+                .get(ref_key)
+                .await
+                .map_err(redis_err("GET ref"))?,
+        };
         Ok(opaque.and_then(|o| ConversationKey::parse(business, &o).ok()))
     }
 
@@ -180,11 +278,37 @@ impl GatewayStore {
         event_id: &str,
         event: &[u8],
     ) -> Result<u64> {
-        let mut conn = self.conn.clone();
-        self.append
-            .key(self.key(business, &format!("events:{agent}")))
-            .key(self.key(business, &format!("cursor:{agent}")))
-            .key(self.key(business, &format!("seen:{agent}:{event_id}")))
+        let log = self.key(business, &format!("events:{agent}"));
+        let seen = self.key(business, &format!("seen:{agent}:{event_id}"));
+        let cursor = self.key(business, &format!("cursor:{agent}"));
+        if let Some(mut memory) = self.memory() {
+            if let Some(prior) = memory.get(&seen).and_then(|c| c.parse().ok()) {
+                return Ok(prior);
+            }
+            let n = memory
+                .get(&cursor)
+                .and_then(|c| c.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1;
+            memory.set(cursor, n.to_string(), Duration::from_secs(u64::MAX / 4));
+            memory.set(seen, n.to_string(), Duration::from_secs(self.secs()));
+            let cap = self.stream_cap.max(1);
+            let entries = memory.logs.entry(log).or_default();
+            entries.push((n, event.to_vec()));
+            if entries.len() > cap {
+                let excess = entries.len() - cap;
+                entries.drain(..excess);
+            }
+            return Ok(n);
+        }
+        let Backend::Redis { conn, append } = &self.backend else {
+            return Err("no Redis connection".to_owned());
+        };
+        let mut conn = conn.clone();
+        append
+            .key(log)
+            .key(cursor)
+            .key(seen)
             .arg(event)
             .arg(self.stream_cap)
             .arg(self.secs())
@@ -195,9 +319,13 @@ impl GatewayStore {
 
     /// The agent's newest cursor.
     pub async fn latest_cursor(&self, business: &str, agent: &str) -> Result<u64> {
-        let mut conn = self.conn.clone();
-        let n: Option<u64> = conn
-            .get(self.key(business, &format!("cursor:{agent}")))
+        let key = self.key(business, &format!("cursor:{agent}"));
+        if let Some(mut memory) = self.memory() {
+            return Ok(memory.get(&key).and_then(|c| c.parse().ok()).unwrap_or(0));
+        }
+        let n: Option<u64> = self
+            .conn()?
+            .get(key)
             .await
             .map_err(redis_err("GET cursor"))?;
         Ok(n.unwrap_or(0))
@@ -211,7 +339,22 @@ impl GatewayStore {
         cursor: u64,
         count: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut conn = self.conn.clone();
+        if let Some(memory) = self.memory() {
+            let log = self.key(business, &format!("events:{agent}"));
+            return Ok(memory
+                .logs
+                .get(&log)
+                .map(|entries| {
+                    entries
+                        .iter()
+                        .filter(|(n, _)| *n > cursor)
+                        .take(count)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default());
+        }
+        let mut conn = self.conn()?;
         let reply: Option<StreamReadReply> = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(count)
@@ -240,13 +383,14 @@ impl GatewayStore {
 
     /// Remembers which command sent an outbound event.
     pub async fn put_command(&self, business: &str, event_id: &str, command: &str) -> Result<()> {
-        let mut conn = self.conn.clone();
+        let key = self.key(business, &format!("cmd:{event_id}"));
+        if let Some(mut memory) = self.memory() {
+            memory.set(key, command.to_owned(), Duration::from_secs(self.secs()));
+            return Ok(());
+        }
+        let mut conn = self.conn()?;
         let _: () = conn
-            .set_ex(
-                self.key(business, &format!("cmd:{event_id}")),
-                command,
-                self.secs(),
-            )
+            .set_ex(key, command, self.secs())
             .await
             .map_err(redis_err("SET cmd"))?;
         Ok(())
@@ -254,9 +398,10 @@ impl GatewayStore {
 
     /// The command that sent an outbound event.
     pub async fn command_of(&self, business: &str, event_id: &str) -> Result<Option<String>> {
-        let mut conn = self.conn.clone();
-        conn.get(self.key(business, &format!("cmd:{event_id}")))
-            .await
-            .map_err(redis_err("GET cmd"))
+        let key = self.key(business, &format!("cmd:{event_id}"));
+        if let Some(mut memory) = self.memory() {
+            return Ok(memory.get(&key));
+        }
+        self.conn()?.get(key).await.map_err(redis_err("GET cmd"))
     }
 }

@@ -5,8 +5,8 @@
 //! business message afterwards is refused by outbound's gate. Exits non-zero if any step
 //! does not happen.
 //!
-//! It uses the embedded bus and a Redis (a private `redis-server`, or `--redis URL`): the
-//! agent gateway keeps its sessions in Redis.
+//! It uses the embedded bus and store (nothing to install), or NATS and Redis when given
+//! (`--nats URL`, `--redis URL`).
 
 use std::time::{Duration, Instant};
 
@@ -40,8 +40,8 @@ const SETTLE: Duration = Duration::from_millis(400);
 /// `parley demo`'s command line.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
-    /// A Redis for the agent gateway's sessions and the conversation store (default: a
-    /// private `redis-server`, found on `PATH` or through `REDIS_SERVER_BIN`).
+    /// A Redis for the conversation store and the agent gateway (default: the embedded
+    /// store).
     #[arg(long)]
     pub redis: Option<String>,
     /// A NATS server (default: the embedded bus).
@@ -601,21 +601,10 @@ pub async fn run(args: DemoArgs, env: Vec<(String, String)>) -> Result<()> {
 }
 
 async fn demo(args: &DemoArgs) -> Result<()> {
-    let private_redis = match &args.redis {
-        Some(_) => None,
-        None => Some(parley_testkit::RedisServer::start().map_err(|e| {
-            Error::Input(format!(
-                "parley demo needs Redis for the agent gateway's sessions: pass --redis URL or \
-                 install redis-server ({e})"
-            ))
-        })?),
-    };
-    let redis = args
-        .redis
-        .clone()
-        .or_else(|| private_redis.as_ref().map(parley_testkit::RedisServer::url))
-        .unwrap_or_default();
-    let config = demo_config(&redis, args.nats.as_deref());
+    let config = demo_config(
+        args.redis.as_deref().unwrap_or("redis://127.0.0.1:6379"),
+        args.nats.as_deref(),
+    );
     let rules = crate::up::up_rules(&config, None)?;
     let platform = Platform::start(PlatformOptions {
         config,
@@ -624,7 +613,11 @@ async fn demo(args: &DemoArgs) -> Result<()> {
         } else {
             BackendKind::Embedded
         },
-        store: BackendKind::Server,
+        store: if args.redis.is_some() {
+            BackendKind::Server
+        } else {
+            BackendKind::Embedded
+        },
         rules,
         agents: parley_agent_gateway::Agents::parse(demo_business::AGENTS).map_err(Error::Input)?,
         agent_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -82,7 +82,7 @@ pub struct PlatformOptions {
     pub store: BackendKind,
     /// Each business's routing rules; a business not listed gets routing's built-in rules.
     pub rules: HashMap<BusinessId, parley_routing::rules::Rules>,
-    /// The agents (the gateway needs Redis: it is not started over the embedded store).
+    /// The agents the gateway accepts.
     pub agents: parley_agent_gateway::Agents,
     /// Where the gateway's gRPC API listens.
     pub agent_listen: SocketAddr,
@@ -323,33 +323,32 @@ impl Platform {
                 .push("bot          (consumes amb.bot; the demo business's knowledge)".to_owned());
         }
 
-        let mut agent_gateway = None;
-        if options.store == BackendKind::Server {
-            let (listener, address) = bind("--agent-listen", options.agent_listen).await?;
-            let gateway = parley_agent_gateway::AgentGatewayService::new(
-                parley_agent_gateway::GatewayParts {
-                    config: config.clone(),
-                    backends: backends.clone(),
-                    agents: options.agents,
-                    options: parley_agent_gateway::GatewayOptions::default(),
-                },
+        // Over Redis the gateway keeps sessions and agent logs there (any replica serves an
+        // agent); over the embedded store, in this process.
+        let (listener, address) = bind("--agent-listen", options.agent_listen).await?;
+        let parts = parley_agent_gateway::GatewayParts {
+            config: config.clone(),
+            backends: backends.clone(),
+            agents: options.agents,
+            options: parley_agent_gateway::GatewayOptions::default(),
+        };
+        let gateway = if options.store == BackendKind::Server {
+            parley_agent_gateway::AgentGatewayService::new(parts, token.clone()).await
+        } else {
+            parley_agent_gateway::AgentGatewayService::in_process(
+                parts,
+                pool.clone(),
                 token.clone(),
             )
             .await
-            .map_err(|e| Error::service("agent-gateway", e))?;
-            tasks.push(("agent-gateway", tokio::spawn(gateway.run(listener))));
-            listening.push(format!(
-                "agent-gw     http://{}  (gRPC parley.v1.AgentGateway)",
-                loopback(address)
-            ));
-            agent_gateway = Some(loopback(address));
-        } else {
-            listening.push(
-                "agent-gw     not started: the agent gateway keeps sessions in Redis \
-                 (run with --redis URL)"
-                    .to_owned(),
-            );
         }
+        .map_err(|e| Error::service("agent-gateway", e))?;
+        tasks.push(("agent-gateway", tokio::spawn(gateway.run(listener))));
+        listening.push(format!(
+            "agent-gw     http://{}  (gRPC parley.v1.AgentGateway)",
+            loopback(address)
+        ));
+        let agent_gateway = Some(loopback(address));
 
         if options.outbound {
             tasks.push(("outbound", tokio::spawn(parley_outbound::run(context()))));

@@ -10,6 +10,7 @@
 mod auth;
 mod harness;
 mod health;
+mod in_process;
 mod isolation;
 mod presence;
 mod reconnect;

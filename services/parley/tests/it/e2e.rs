@@ -10,7 +10,6 @@ use parley::{
     up::{BackendKind, Platform, PlatformOptions, up_rules},
 };
 use parley_runtime::Backends;
-use parley_testkit::RedisServer;
 
 use crate::{mesh::Mesh, support::test_env};
 
@@ -47,22 +46,16 @@ async fn the_demo_conversation_through_the_service_binaries_as_separate_processe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_conversation_through_the_platform_in_one_process() {
+async fn the_demo_conversation_through_the_platform_in_one_process_over_embedded_backends() {
     parley_testkit::init_tracing();
-    let redis = RedisServer::start().unwrap();
-    let env = test_env(&[
-        ("PARLEY_REDIS__URL", &redis.url()),
-        (
-            "PARLEY_REDIS__KEY_PREFIX",
-            &format!("{}:", parley_testkit::prefix()),
-        ),
-    ]);
-    let config = parley::up::up_config(None, env).unwrap();
+    // No NATS, no Redis: the embedded bus and store, the agent gateway's sessions and logs
+    // in memory.
+    let config = parley::up::up_config(None, test_env(&[])).unwrap();
     let rules = up_rules(&config, None).unwrap();
     let platform = Platform::start(PlatformOptions {
         config,
         bus: BackendKind::Embedded,
-        store: BackendKind::Server,
+        store: BackendKind::Embedded,
         rules,
         agents: parley_agent_gateway::Agents::parse(demo_business::AGENTS).unwrap(),
         agent_listen: "127.0.0.1:0".parse().unwrap(),

@@ -56,9 +56,24 @@ async fn message_reaches_the_bot_stream(platform: parley::up::Platform) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn up_over_embedded_backends_routes_a_message_to_the_bot() {
+async fn up_over_embedded_backends_routes_a_message_to_the_bot_and_serves_agents() {
     let platform = platform(BackendKind::Embedded, BackendKind::Embedded, test_env(&[])).await;
-    assert!(platform.agent_gateway.is_none());
+    // The agent gateway runs too, its sessions in memory: a demo token signs in.
+    let gateway = platform.agent_gateway.expect("the agent gateway runs");
+    let channel = tonic::transport::Channel::from_shared(format!("http://{gateway}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = parley_proto::v1::agent_gateway_client::AgentGatewayClient::new(channel);
+    let session = client
+        .authenticate(parley_proto::v1::AuthenticateRequest {
+            agent_token: "demo-agent-ava".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!session.session_token.is_empty());
     message_reaches_the_bot_stream(platform).await;
 }
 
