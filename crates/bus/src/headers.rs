@@ -123,6 +123,18 @@ impl Outgoing {
         }
     }
 
+    /// One event of a conversation: `Nats-Msg-Id` is `id`, the ordering key the
+    /// conversation's stable hash (never the opaque id).
+    pub fn conversation_event(
+        subject: impl Into<String>,
+        id: &parley_types::EventId,
+        event_type: impl Into<String>,
+        payload: impl Into<Bytes>,
+        key: &parley_types::ConversationKey,
+    ) -> Self {
+        Self::new(subject, id.as_str(), event_type, payload).with_ordering_key(key.stable_hash())
+    }
+
     /// Sets the ordering key.
     pub fn with_ordering_key(mut self, key: u64) -> Self {
         self.ordering_key = Some(key);

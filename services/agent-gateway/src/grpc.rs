@@ -325,9 +325,8 @@ impl Inner {
         let partition = self.partitions.of(key);
         let mut meta = self.meta(event_id.clone(), Some(key), partition);
         meta.sequence = sequence.get();
-        let apple_message_id = EventId::new(event_id.clone())
-            .map_err(backend)?
-            .apple_message_id();
+        let id = EventId::new(event_id.clone()).map_err(backend)?;
+        let apple_message_id = id.apple_message_id();
         let event = OutboundMessage {
             meta: Some(meta),
             apple_message_id,
@@ -337,15 +336,13 @@ impl Inner {
             ..Default::default()
         };
         self.bus
-            .publish(
-                Outgoing::new(
-                    self.namespace.subject(StreamKind::Outbound, partition),
-                    event_id,
-                    OutboundMessage::TYPE,
-                    event.encode_to_vec(),
-                )
-                .with_ordering_key(key.stable_hash()),
-            )
+            .publish(Outgoing::conversation_event(
+                self.namespace.subject(StreamKind::Outbound, partition),
+                &id,
+                OutboundMessage::TYPE,
+                event.encode_to_vec(),
+                key,
+            ))
             .await
             .map_err(backend)?;
         Ok(())

@@ -462,10 +462,9 @@ impl Shared {
         payload: Vec<u8>,
     ) -> Result<(), String> {
         self.bus
-            .publish(
-                Outgoing::new(subject, id.to_string(), event_type, payload)
-                    .with_ordering_key(key.stable_hash()),
-            )
+            .publish(Outgoing::conversation_event(
+                subject, id, event_type, payload, key,
+            ))
             .await
             .map(|_| ())
             .map_err(|e| format!("publish: {e}"))
