@@ -10,12 +10,16 @@
 
 mod error;
 mod event_id;
+mod fold;
 mod ids;
 mod partition;
 mod sequence;
+mod token;
 
 pub use error::{Error, Result};
 pub use event_id::EventId;
+pub use fold::fold;
 pub use ids::{BusinessId, ConversationKey, OpaqueId};
 pub use partition::{Partition, PartitionCount};
 pub use sequence::Sequence;
+pub use token::TokenDigest;

@@ -17,8 +17,8 @@
 
 use std::path::Path;
 
+use parley_types::TokenDigest;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 
 /// One agent.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,17 +63,13 @@ pub struct AgentsFile {
 /// The agents, with their token hashes decoded.
 #[derive(Debug, Clone, Default)]
 pub struct Agents {
-    entries: Vec<(AgentEntry, [u8; 32])>,
+    entries: Vec<(AgentEntry, TokenDigest)>,
     canned: Vec<CannedEntry>,
 }
 
 /// SHA-256 of `token`, hex (what `token_sha256` holds).
 pub fn token_sha256(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    TokenDigest::of(token).to_hex()
 }
 
 impl Agents {
@@ -99,10 +95,9 @@ impl Agents {
                     "agents[{i}]: `business` and `id` must not be empty"
                 ));
             }
-            let mut hash = [0u8; 32];
-            hex::decode_to_slice(agent.token_sha256.trim(), &mut hash).map_err(|e| {
+            let hash = TokenDigest::from_hex(&agent.token_sha256).map_err(|e| {
                 format!(
-                    "agents[{i}] ({}/{}): `token_sha256` must be 64 hex digits: {e}",
+                    "agents[{i}] ({}/{}): `token_sha256` {e}",
                     agent.business, agent.id
                 )
             })?;
@@ -125,10 +120,10 @@ impl Agents {
 
     /// The agent whose token is `token`. Every entry is compared, in constant time each.
     pub fn authenticate(&self, token: &str) -> Option<&AgentEntry> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let digest = TokenDigest::of(token);
         let mut found = None;
         for (agent, hash) in &self.entries {
-            if constant_time_eq(hash, &digest) && found.is_none() {
+            if hash.matches(&digest) && found.is_none() {
                 found = Some(agent);
             }
         }

@@ -6,7 +6,8 @@
 //!
 //! Order of precedence for a customer's text:
 //! 1. Apple's trigger words (`agent`/`support`/`help`: a person; `menu`/`list`/`?`: the
-//!    menu; `unsubscribe`/`spam`/`stop`/`end`: opt out of notifications);
+//!    menu; `unsubscribe`/`spam`/`stop`/`end`/`subscribe`: nothing, notification-consent
+//!    records the change and confirms it);
 //! 2. a number answering the last menu, quick reply or slot list the bot showed (`2`);
 //! 3. the best intent of the knowledge file, if the match is good enough;
 //! 4. close to several intents: one clarifying question (the top intents and a person, a
@@ -73,12 +74,6 @@ pub enum Action {
     Send(Kind),
     /// Ask routing to hand the conversation to a person (`amb.routing`).
     Escalate(EscalateToHuman),
-    /// Record that the customer opted out of every notification topic of the knowledge
-    /// file, because they typed `keyword`.
-    OptOut {
-        /// The trigger word as folded.
-        keyword: String,
-    },
 }
 
 /// The bot's decision for one task.
@@ -284,11 +279,9 @@ impl Turn<'_> {
                     self.greet_if_new();
                     self.menu();
                 }
-                TriggerAction::Unsubscribe => {
-                    self.actions.push(Action::OptOut { keyword: t.word });
-                    let text = self.k.text(&self.locale, Text::Unsubscribed);
-                    self.say(text);
-                }
+                // notification-consent records the change and confirms it in the
+                // customer's language; a second answer from the bot would only confuse.
+                TriggerAction::Unsubscribe | TriggerAction::Subscribe => {}
             }
             return;
         }

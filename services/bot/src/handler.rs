@@ -21,9 +21,8 @@ use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome, Outgoing, StreamKin
 use parley_proto::{
     Event as _,
     v1::{
-        Actor, ActorKind, BotTask, ConsentAudit, ConsentEvent, ConsentSource, ConsentStatus,
-        ConversationKey as KeyProto, ConversationState, EventMeta, LifecycleState, OptOut,
-        OutboundMessage, RoutingCommand, bot_task, consent_event, outbound_message::Kind,
+        Actor, ActorKind, BotTask, ConversationKey as KeyProto, ConversationState, EventMeta,
+        LifecycleState, OutboundMessage, RoutingCommand, bot_task, outbound_message::Kind,
         routing_command,
     },
 };
@@ -308,42 +307,6 @@ impl Shared {
                         command.encode_to_vec(),
                     )
                     .await?;
-                }
-                Action::OptOut { keyword } => {
-                    metrics::counter!("parley_bot_opt_outs_total").increment(1);
-                    let evidence = match task.task.as_ref() {
-                        Some(bot_task::Task::CustomerMessage(m)) => m
-                            .meta
-                            .as_ref()
-                            .map(|m| m.event_id.clone())
-                            .unwrap_or_default(),
-                        _ => String::new(),
-                    };
-                    for (n, topic) in knowledge.consent_topics.iter().enumerate() {
-                        let record_id = id.derived(
-                            &format!("{STAGE_BOT}.consent"),
-                            u32::try_from(n).unwrap_or(u32::MAX),
-                        );
-                        let record = ConsentEvent {
-                            meta: Some(self.meta(key, &record_id, event_id, 0)),
-                            topic: topic.clone(),
-                            status: ConsentStatus::OptedOut as i32,
-                            source: ConsentSource::Keyword as i32,
-                            audit: Some(ConsentAudit {
-                                actor: Some(actor.clone()),
-                                evidence_event_id: evidence.clone(),
-                                keyword: keyword.clone(),
-                                ..ConsentAudit::default()
-                            }),
-                            change: Some(consent_event::Change::OptedOut(OptOut {
-                                all_topics: true,
-                            })),
-                        };
-                        self.store
-                            .set_consent(key, topic, record.encode_to_vec().into())
-                            .await
-                            .map_err(|e| format!("record opt-out: {e}"))?;
-                    }
                 }
             }
         }

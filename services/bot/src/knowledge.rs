@@ -32,8 +32,6 @@ struct File {
     bot_name: String,
     #[serde(default = "default_locale")]
     default_locale: String,
-    #[serde(default = "default_topics")]
-    consent_topics: Vec<String>,
     #[serde(default = "yes")]
     typing_indicators: bool,
     #[serde(default = "two")]
@@ -55,9 +53,6 @@ struct File {
 fn default_locale() -> String {
     "en".into()
 }
-fn default_topics() -> Vec<String> {
-    vec!["account".into(), "orders".into(), "marketing".into()]
-}
 fn yes() -> bool {
     true
 }
@@ -74,6 +69,8 @@ struct TriggersFile {
     menu: Vec<String>,
     #[serde(default)]
     unsubscribe: Vec<String>,
+    #[serde(default)]
+    subscribe: Vec<String>,
 }
 
 /// The fixed texts of one language. Every one is optional: a missing text comes from the
@@ -94,7 +91,6 @@ pub struct Messages {
     pub outside_hours: Option<String>,
     pub assigned: Option<String>,
     pub returned: Option<String>,
-    pub unsubscribed: Option<String>,
     pub menu_title: Option<String>,
     pub locations_title: Option<String>,
     pub reply_with_number: Option<String>,
@@ -125,7 +121,6 @@ pub enum Text {
     OutsideHours,
     Assigned,
     Returned,
-    Unsubscribed,
     MenuTitle,
     LocationsTitle,
     ReplyWithNumber,
@@ -154,7 +149,6 @@ impl Messages {
             Text::OutsideHours => &self.outside_hours,
             Text::Assigned => &self.assigned,
             Text::Returned => &self.returned,
-            Text::Unsubscribed => &self.unsubscribed,
             Text::MenuTitle => &self.menu_title,
             Text::LocationsTitle => &self.locations_title,
             Text::ReplyWithNumber => &self.reply_with_number,
@@ -190,9 +184,6 @@ pub fn builtin(text: Text) -> &'static str {
         Text::OutsideHours => "We're closed right now; a person will answer when we open.",
         Text::Assigned => "",
         Text::Returned => "I'm back. How else can I help?",
-        Text::Unsubscribed => {
-            "You will not receive notifications from us anymore. Write \"subscribe\" to receive them again."
-        }
         Text::MenuTitle => "How can I help?",
         Text::LocationsTitle => "Our locations",
         Text::ReplyWithNumber => "Reply with a number.",
@@ -424,8 +415,6 @@ pub struct Knowledge {
     pub default_locale: String,
     /// Every language the file has texts for.
     pub locales: BTreeSet<String>,
-    /// The notification topics an `unsubscribe` opts out of.
-    pub consent_topics: Vec<String>,
     /// Whether answers are wrapped in typing indicators.
     pub typing_indicators: bool,
     /// Misunderstood messages in a row before the bot hands over to a person.
@@ -507,9 +496,6 @@ impl Knowledge {
         let threshold = file.match_threshold.unwrap_or(DEFAULT_THRESHOLD);
         if !(threshold > 0.0 && threshold <= 1.0) {
             return Err(fail("match_threshold must be above 0 and at most 1".into()));
-        }
-        if file.consent_topics.iter().any(|t| t.trim().is_empty()) {
-            return Err(fail("consent_topics: a topic is empty".into()));
         }
 
         let mut locations = Vec::new();
@@ -752,6 +738,7 @@ impl Knowledge {
             (TriggerAction::Agent, &file.triggers.agent),
             (TriggerAction::Menu, &file.triggers.menu),
             (TriggerAction::Unsubscribe, &file.triggers.unsubscribe),
+            (TriggerAction::Subscribe, &file.triggers.subscribe),
         ] {
             for word in words {
                 let folded = fold(word);
@@ -783,7 +770,6 @@ impl Knowledge {
             business,
             default_locale: default,
             locales,
-            consent_topics: file.consent_topics,
             typing_indicators: file.typing_indicators,
             max_misses: file.max_misses,
             menu,
@@ -805,7 +791,6 @@ impl Knowledge {
             business,
             default_locale: default_locale(),
             locales: BTreeSet::from([default_locale()]),
-            consent_topics: default_topics(),
             typing_indicators: true,
             max_misses: 1,
             menu: Vec::new(),

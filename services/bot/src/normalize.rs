@@ -1,37 +1,8 @@
-//! Folding a customer's text into comparable words, for matching only (answers are never
-//! normalised: right-to-left text, emoji and accents in the knowledge file pass through
-//! untouched).
-//!
-//! 1. compatibility decomposition (NFKD): full-width `ＨＥＬＰ` becomes `HELP`, `é` becomes
-//!    `e` + a combining accent, ligatures such as `ﬁ` split;
-//! 2. combining marks are dropped (accents, Arabic and Hebrew vowel points);
-//! 3. letters are lower-cased with Unicode rules (`É` → `é` → `e`, `Σ` → `σ`);
-//! 4. everything that is not a letter or a digit (punctuation, symbols, emoji, invisible
-//!    format characters, whitespace) separates words;
-//! 5. words are joined by single spaces.
+//! The bot's word handling on top of [`fold`] (shared with notification-consent's keywords,
+//! which must agree with the bot's trigger words), for matching only: answers are never
+//! normalised.
 
-use unicode_normalization::{UnicodeNormalization as _, char::is_combining_mark};
-
-/// The folded text: lower-case words without accents, separated by single spaces.
-pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    for c in text.nfkd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        if c.is_alphanumeric() {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.extend(c.to_lowercase());
-        } else {
-            pending_space = true;
-        }
-    }
-    out
-}
+pub use parley_types::fold;
 
 /// The folded words of `text`.
 pub fn words(text: &str) -> Vec<String> {
@@ -65,16 +36,6 @@ pub fn bare_number(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn folds_case_accents_punctuation_and_emoji() {
-        assert_eq!(fold("  Où êtes-vous ?? 🙂 "), "ou etes vous");
-        assert_eq!(fold("¿Cuándo ABREN?"), "cuando abren");
-        assert_eq!(fold("ＨＥＬＰ"), "help");
-        assert_eq!(fold("what's\u{200B}up"), "what s up");
-        assert_eq!(fold("🙂🙂"), "");
-        assert_eq!(fold(""), "");
-    }
 
     #[test]
     fn keeps_non_latin_letters() {

@@ -7,6 +7,11 @@
 //! | view a menu or list | `menu` | `list`, `?` |
 //! | manage message preferences | `unsubscribe` | `spam`, `stop`, `end` |
 //!
+//! and `subscribe` (Apple: no marketing unless the customer sent it). The preference words
+//! are notification-consent's: it records the consent and confirms, whoever answers the
+//! conversation; the bot only recognises them so as to stay silent. Both fold text with
+//! [`parley_types::fold`], so they agree on what a keyword is.
+//!
 //! A message is a trigger only when it is essentially that one word after [`fold`]ing
 //! (`"Agent!"`, `"  MENU "`, `"stop 🛑"` are; `"stop the order"`, `"helpdesk"` are not). A
 //! knowledge file may add words per action (for example `agente`, `menú`), which work the
@@ -22,8 +27,10 @@ pub enum TriggerAction {
     Agent,
     /// See the menu.
     Menu,
-    /// Manage message preferences (opt out).
+    /// Manage message preferences (opt out): notification-consent's, the bot is silent.
     Unsubscribe,
+    /// Opt in to notifications: notification-consent's, the bot is silent.
+    Subscribe,
 }
 
 /// A trigger word the customer typed.
@@ -46,6 +53,7 @@ pub const APPLE_WORDS: &[(TriggerAction, &str)] = &[
     (TriggerAction::Unsubscribe, "spam"),
     (TriggerAction::Unsubscribe, "stop"),
     (TriggerAction::Unsubscribe, "end"),
+    (TriggerAction::Subscribe, "subscribe"),
 ];
 
 /// The trigger `text` consists of: Apple's words, then `extra` (already folded words of a

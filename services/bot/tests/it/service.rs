@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use parley_bot::STAGE_BOT;
 use parley_proto::v1::{
-    ActorKind, ConsentEvent, ConsentSource, ConsentStatus, EscalationReason, OutboundMessage,
-    bot_task, outbound_message::Kind, routing_command,
+    ActorKind, EscalationReason, OutboundMessage, bot_task, outbound_message::Kind, routing_command,
 };
 use parley_state::facts;
 use parley_types::EventId;
-use prost::Message as _;
 
 use super::{
     fixtures::{all_caps, context},
@@ -162,32 +160,23 @@ async fn out_of_order_and_redelivered_tasks_are_answered_once_in_order_by_two_re
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stop_records_an_opt_out_on_every_topic_where_outbound_reads_it() {
+async fn stop_is_left_to_notification_consent_the_bot_neither_answers_nor_records() {
     let p = platform().await;
     let key = acme_key("stop");
     p.say(&key, 1, "STOP").await;
+    p.say(&key, 2, "menu").await;
+    // The first outbound messages are the menu's: "STOP" produced none (and took no number).
     let told = p.outbound_messages(3, WITHIN).await;
-    let Some(Kind::Text(text)) = told[1].kind.as_ref() else {
-        panic!("not a text: {:?}", kinds(&told));
-    };
-    assert!(text.body.contains("You will not receive notifications"));
+    assert_eq!(kinds(&told), ["typing_start", "list_picker", "typing_end"]);
+    assert_eq!(sequences(&told), [1, 2, 3]);
     for topic in ["account", "orders", "marketing"] {
-        let bytes = p
-            .backends
-            .store
-            .consent(&key, topic)
-            .await
-            .unwrap()
-            .unwrap();
-        let record = ConsentEvent::decode(bytes.as_ref()).unwrap();
-        assert_eq!(record.topic, topic);
-        assert_eq!(record.status(), ConsentStatus::OptedOut);
-        assert_eq!(record.source(), ConsentSource::Keyword);
-        let audit = record.audit.unwrap();
-        assert_eq!(audit.keyword, "stop");
-        assert_eq!(
-            audit.evidence_event_id,
-            format!("in-{:016x}-1", key.stable_hash())
+        assert!(
+            p.backends
+                .store
+                .consent(&key, topic)
+                .await
+                .unwrap()
+                .is_none()
         );
     }
 }
