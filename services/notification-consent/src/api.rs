@@ -127,13 +127,17 @@ impl IntoResponse for ApiError {
 
 fn json<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     body.map(|Json(t)| t).map_err(|rejection| {
-        let status = rejection.status();
-        let code = if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            "unsupported_media_type"
+        // axum says 422 for a well-formed body of the wrong shape; this API says 400 for
+        // every bad body, and names the field.
+        if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                rejection.body_text(),
+            )
         } else {
-            "invalid_request"
-        };
-        ApiError::new(status, code, rejection.body_text())
+            ApiError::bad(rejection.body_text())
+        }
     })
 }
 
