@@ -38,6 +38,8 @@ pub enum Command {
     Bot(parley_bot::BotArgs),
     /// The agent gateway: live agents over gRPC.
     AgentGateway(parley_agent_gateway::GatewayArgs),
+    /// Notification-consent: consent keywords, the notification API, the audit trail.
+    NotificationConsent(parley_notification_consent::ConsentArgs),
     /// Outbound: the business's messages to Apple, behind the last gate.
     Outbound(parley_runtime::ServiceArgs),
 }
@@ -58,6 +60,9 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> Result<()> {
         Command::Bot(args) => services::bot(args, config_env(env, None, None)).await,
         Command::AgentGateway(args) => {
             services::agent_gateway(args, config_env(env, None, None)).await
+        }
+        Command::NotificationConsent(args) => {
+            services::notification_consent(args, config_env(env, None, None)).await
         }
         Command::Outbound(args) => services::outbound(args, config_env(env, None, None)).await,
     }
@@ -90,6 +95,14 @@ mod tests {
                 "agent-gateway",
                 "--agents-file",
                 "/etc/parley/agents.toml",
+            ],
+            vec![
+                "parley",
+                "notification-consent",
+                "--policies-file",
+                "/etc/parley/policies.toml",
+                "--listen",
+                "0.0.0.0:8081",
             ],
             vec!["parley", "bench", "--quick"],
             vec!["parley", "demo"],

@@ -625,6 +625,10 @@ async fn demo(args: &DemoArgs) -> Result<()> {
         bot: Some(demo_business::bot_config()?),
         routing: true,
         outbound: true,
+        consent: Some((
+            demo_business::consent_config()?,
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        )),
         metrics: None,
     })
     .await?;

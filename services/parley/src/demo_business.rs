@@ -13,6 +13,11 @@ pub const AGENTS: &str = include_str!("../demo/agents.toml");
 /// The bot's knowledge of the demo business (opening hours, store locations, a menu),
 /// the bot service's own sample file.
 pub const KNOWLEDGE: &str = include_str!("../../bot/knowledge/acme.toml");
+/// Its notification policies (`demo/policies.toml`): topics, disclosure topics, quiet
+/// hours, confirmation texts, the demo CRM client.
+pub const POLICIES: &str = include_str!("../demo/policies.toml");
+/// The demo CRM's notification API token (public on purpose: demo only).
+pub const NOTIFICATION_TOKEN: &str = "demo-notifications";
 /// The example configuration (`demo/parley.toml`).
 pub const CONFIG: &str = include_str!("../demo/parley.toml");
 /// The demo agents' tokens (public on purpose: demo only), as (agent id, token).
@@ -25,6 +30,13 @@ pub fn bot_config() -> crate::Result<parley_bot::BotConfig> {
     Ok(parley_bot::BotConfig::new(
         [(business_id(), knowledge)].into_iter().collect(),
     ))
+}
+
+/// notification-consent's configuration for the demo business.
+pub fn consent_config() -> crate::Result<parley_notification_consent::ConsentConfig> {
+    let policies = parley_notification_consent::Policies::parse(POLICIES)
+        .map_err(|e| crate::Error::Input(format!("demo policies: {e}")))?;
+    Ok(parley_notification_consent::ConsentConfig::new(policies))
 }
 
 /// The demo business's id, validated.
@@ -51,6 +63,16 @@ mod tests {
         let rules = parley_routing::rules::Rules::from_toml(RULES).unwrap();
         let names: Vec<&str> = rules.queues().map(|q| q.name()).collect();
         assert_eq!(names, ["baristas", "subscriptions"]);
+        let consent = consent_config().unwrap();
+        let client = consent.policies.authenticate(NOTIFICATION_TOKEN).unwrap();
+        assert_eq!(client.business, business_id());
+        assert!(
+            consent
+                .policies
+                .policy(&business_id())
+                .quiet_hours
+                .is_some()
+        );
         let bot = bot_config().unwrap();
         assert!(bot.knowledge.contains_key(&business_id()));
         let mut file = tempfile::NamedTempFile::new().unwrap();

@@ -1,6 +1,6 @@
 //! `parley <service>`: one service per process, the same code as the service's own binary
 //! (`parley-ingest`, `parley-routing`, `parley-bot`, `parley-agent-gateway`,
-//! `parley-outbound`).
+//! `parley-notification-consent`, `parley-outbound`).
 
 use crate::{Error, Result};
 
@@ -50,6 +50,25 @@ pub async fn agent_gateway(
         args.service.config,
         env,
         move |ctx| parley_agent_gateway::run(ctx, agents, listen),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Runs notification-consent as its own binary does.
+pub async fn notification_consent(
+    args: parley_notification_consent::ConsentArgs,
+    env: Vec<(String, String)>,
+) -> Result<()> {
+    // The policies are validated before connecting to anything.
+    let consent = parley_notification_consent::configure(args.policies_file.as_deref())
+        .map_err(|e| Error::Input(e.to_string()))?;
+    let listen = args.listen;
+    parley_runtime::run_service(
+        "parley-notification-consent",
+        args.service.config,
+        env,
+        move |ctx| parley_notification_consent::run(ctx, consent, listen),
     )
     .await?;
     Ok(())

@@ -61,6 +61,12 @@ pub struct UpArgs {
     /// Where the Apple simulator listens (when it runs).
     #[arg(long, default_value = "127.0.0.1:8089")]
     pub sim_listen: SocketAddr,
+    /// notification-consent's policies file; default: the demo business's.
+    #[arg(long)]
+    pub policies_file: Option<PathBuf>,
+    /// Where the notification API (HTTP) listens.
+    #[arg(long, default_value = parley_notification_consent::service::DEFAULT_LISTEN)]
+    pub notification_listen: SocketAddr,
 }
 
 /// Which backend each side uses.
@@ -95,6 +101,8 @@ pub struct PlatformOptions {
     pub routing: bool,
     /// Run outbound.
     pub outbound: bool,
+    /// notification-consent and where its API listens; `None`: not in this process.
+    pub consent: Option<(parley_notification_consent::ConsentConfig, SocketAddr)>,
     /// Readiness and metrics are served when set.
     pub metrics: Option<parley_telemetry::MetricsHandle>,
 }
@@ -113,6 +121,8 @@ pub struct Platform {
     pub admin: SocketAddr,
     /// The agent gateway's address, when it runs.
     pub agent_gateway: Option<SocketAddr>,
+    /// The notification API's base URL, when notification-consent runs.
+    pub notification_api: Option<String>,
     /// What listens where, for people (one line each).
     pub listening: Vec<String>,
     shutdown: Shutdown,
@@ -350,6 +360,32 @@ impl Platform {
         ));
         let agent_gateway = Some(loopback(address));
 
+        let mut notification_api = None;
+        if let Some((consent, listen)) = options.consent {
+            let (listener, address) = bind("--notification-listen", listen).await?;
+            let service = parley_notification_consent::NotificationConsent::new(
+                parley_notification_consent::ConsentParts {
+                    config: config.clone(),
+                    backends: backends.clone(),
+                    consent,
+                },
+            )
+            .await
+            .map_err(|e| Error::service("notification-consent", e.to_string()))?;
+            let stop = token.clone();
+            tasks.push((
+                "notification-consent",
+                tokio::spawn(async move {
+                    service.run(listener, stop).await.map_err(|e| e.to_string())
+                }),
+            ));
+            let url = format!("http://{}", loopback(address));
+            listening.push(format!(
+                "notify-api   {url}  (notification API, POST /v1/notifications; consent keywords)"
+            ));
+            notification_api = Some(url);
+        }
+
         if options.outbound {
             tasks.push(("outbound", tokio::spawn(parley_outbound::run(context()))));
             listening.push(format!(
@@ -380,6 +416,7 @@ impl Platform {
             webhook_url,
             admin: loopback(admin),
             agent_gateway,
+            notification_api,
             listening,
             shutdown,
             stop_admin,
@@ -527,6 +564,11 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
         }
         None => demo_business::bot_config()?,
     };
+    let consent = match &args.policies_file {
+        Some(path) => parley_notification_consent::configure(Some(path))
+            .map_err(|e| Error::Input(e.to_string()))?,
+        None => demo_business::consent_config()?,
+    };
     let sim_listen = config.msp.secret.is_none().then_some(args.sim_listen);
     let outcome = async {
         let platform = Platform::start(PlatformOptions {
@@ -540,6 +582,7 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
             bot: Some(bot),
             routing: true,
             outbound: true,
+            consent: Some((consent, args.notification_listen)),
             metrics: Some(metrics),
         })
         .await?;
@@ -569,10 +612,16 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
                 business.id, business.name
             ));
         }
-        if platform.agent_gateway.is_some() {
+        if platform.agent_gateway.is_some() && args.agents_file.is_none() {
             for (id, token) in demo_business::AGENT_TOKENS {
                 say(format!("  demo agent   {id}: token {token}"));
             }
+        }
+        if platform.notification_api.is_some() && args.policies_file.is_none() {
+            say(format!(
+                "  demo CRM     notification API token {}",
+                demo_business::NOTIFICATION_TOKEN
+            ));
         }
         say("Ctrl-C stops it.");
         platform.run_until_stopped().await

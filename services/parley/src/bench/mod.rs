@@ -188,6 +188,15 @@ async fn start_platform(
         },
         routing: mesh,
         outbound: mesh,
+        // The whole mesh: notification-consent reads every customer message too.
+        consent: if mesh {
+            Some((
+                demo_business::consent_config()?,
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            ))
+        } else {
+            None
+        },
         metrics: None,
     })
     .await?;

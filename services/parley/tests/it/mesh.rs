@@ -14,7 +14,14 @@ use parley_testkit::{NatsServer, RedisServer};
 use crate::support::status_of;
 
 /// The services, in start order.
-pub const SERVICES: [&str; 5] = ["ingest", "routing", "bot", "agent-gateway", "outbound"];
+pub const SERVICES: [&str; 6] = [
+    "ingest",
+    "routing",
+    "bot",
+    "agent-gateway",
+    "notification-consent",
+    "outbound",
+];
 
 /// One service process.
 pub struct Service {
@@ -41,6 +48,8 @@ pub struct Mesh {
     pub dir: tempfile::TempDir,
     pub config_file: PathBuf,
     pub grpc: String,
+    /// The notification API's base URL.
+    pub notification_api: String,
     pub services: Vec<Service>,
     /// Where every service exports its spans, if anywhere.
     pub otlp: Option<String>,
@@ -129,6 +138,15 @@ name = "{name}"
         let agents = dir.path().join("agents.toml");
         std::fs::write(&agents, demo_business::AGENTS).unwrap();
         let grpc = format!("127.0.0.1:{}", free_port());
+        // The demo policies without quiet hours: the test runs at any time of day.
+        let policies = dir.path().join("policies.toml");
+        let without_quiet_hours: String = demo_business::POLICIES
+            .lines()
+            .filter(|l| !l.starts_with("quiet_hours"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&policies, without_quiet_hours).unwrap();
+        let notification_listen = format!("127.0.0.1:{}", free_port());
         let services = SERVICES
             .iter()
             .map(|name| Service {
@@ -143,6 +161,12 @@ name = "{name}"
                         "--listen".into(),
                         grpc.clone(),
                     ],
+                    "notification-consent" => vec![
+                        "--policies-file".into(),
+                        policies.display().to_string(),
+                        "--listen".into(),
+                        notification_listen.clone(),
+                    ],
                     _ => vec![],
                 },
                 child: None,
@@ -155,6 +179,7 @@ name = "{name}"
             dir,
             config_file,
             grpc,
+            notification_api: format!("http://{notification_listen}"),
             services,
             otlp,
         };

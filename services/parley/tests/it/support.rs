@@ -48,6 +48,10 @@ pub(crate) async fn platform(
         bot: Some(parley::demo_business::bot_config().unwrap()),
         routing: true,
         outbound: true,
+        consent: Some((
+            parley::demo_business::consent_config().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        )),
         metrics: None,
     })
     .await

@@ -1,6 +1,7 @@
 //! One trace across the separate service processes: a customer message and the bot answer
-//! it caused share one trace id, with spans from ingest, routing, bot and outbound, every
-//! span's parent in the trace and one root.
+//! it caused share one trace id, with spans from ingest, routing, bot, notification-consent
+//! (which reads every customer message) and outbound, every span's parent in the trace and
+//! one root.
 
 use std::{collections::HashSet, time::Duration};
 
@@ -10,10 +11,11 @@ use parley_testkit::{OtlpReceiver, ReceivedSpan};
 
 use crate::mesh::Mesh;
 
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     "parley-ingest",
     "parley-routing",
     "parley-bot",
+    "parley-notification-consent",
     "parley-outbound",
 ];
 
