@@ -26,6 +26,7 @@ const CONTRACT_FILES: &[&str] = &[
     "parley/v1/delivery.proto",
     "parley/v1/inbound.proto",
     "parley/v1/interactive.proto",
+    "parley/v1/notification.proto",
     "parley/v1/outbound.proto",
     "parley/v1/routing.proto",
 ];

@@ -10,7 +10,7 @@ async fn main() -> anyhow::Result<()> {
     // message naming the entry and the field.
     let consent = parley_notification_consent::configure(args.policies_file.as_deref())?;
     let env = std::env::vars().collect();
-    let listen = args.listen;
+    let listen = args.listen();
     parley_runtime::run_service(
         "parley-notification-consent",
         args.service.config,

@@ -8,11 +8,15 @@ use parley_state::GatePolicy;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use parley_proto::v1::notification_service_server::NotificationServiceServer;
+
 use crate::{
-    api::{Api, router},
     error::{Error, Result},
+    grpc::GrpcApi,
+    http::router,
     inbound::InboundHandler,
     ledger::Ledger,
+    notify::Api,
     policy::Policies,
 };
 
@@ -27,8 +31,19 @@ pub const DEFAULT_GATE: GatePolicy = GatePolicy {
     lease: Duration::from_secs(15),
 };
 
-/// The default address of the notification API.
+/// The default address of the notification API over HTTP.
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:8081";
+/// The default address of the notification API over gRPC.
+pub const DEFAULT_GRPC_LISTEN: &str = "0.0.0.0:50052";
+
+/// Where the notification API listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen {
+    /// HTTP/JSON.
+    pub http: SocketAddr,
+    /// gRPC.
+    pub grpc: SocketAddr,
+}
 
 /// The durable consumer of `amb.inbound` (waiting at the gate is a redelivery too, so the
 /// dead-letter threshold is out of reach; poison messages are dead-lettered explicitly).
@@ -116,18 +131,35 @@ impl NotificationConsent {
         router(self.api.clone())
     }
 
-    /// Serves the API on `listener` and consumes until `stop` fires, then finishes the
-    /// requests in flight and drains the consumer.
-    pub async fn run(self, listener: TcpListener, stop: CancellationToken) -> Result<()> {
-        let listen = listener.local_addr().map_err(|e| Error::Listen {
-            listen: SocketAddr::from(([0, 0, 0, 0], 0)),
-            problem: e.to_string(),
-        })?;
+    /// Serves the API on `http` and `grpc` and consumes until `stop` fires, then finishes
+    /// the requests in flight and drains the consumer.
+    pub async fn run(
+        self,
+        http: TcpListener,
+        grpc: TcpListener,
+        stop: CancellationToken,
+    ) -> Result<()> {
+        let address = |l: &TcpListener| {
+            l.local_addr().map_err(|e| Error::Listen {
+                listen: SocketAddr::from(([0, 0, 0, 0], 0)),
+                problem: e.to_string(),
+            })
+        };
+        let listen = address(&http)?;
+        let grpc_listen = address(&grpc)?;
         let server_stop = stop.clone();
         let server = tokio::spawn(
-            axum::serve(listener, self.router())
+            axum::serve(http, self.router())
                 .with_graceful_shutdown(async move { server_stop.cancelled().await })
                 .into_future(),
+        );
+        let grpc_server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(NotificationServiceServer::new(GrpcApi(self.api.clone())))
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(grpc),
+                    stop.clone().cancelled_owned(),
+                ),
         );
         let consumed = run_consumer(
             self.api.ledger.bus.clone(),
@@ -141,18 +173,19 @@ impl NotificationConsent {
         // The consumer only returns on `stop` or a fatal error; either way the API stops too.
         stop.cancel();
         let served = server.await;
+        let grpc_served = grpc_server.await;
         let report = consumed.map_err(|e| Error::Run(e.to_string()))?;
         tracing::info!(?report, "notification-consent drained");
+        let failed = |listen: SocketAddr, problem: String| Error::Listen { listen, problem };
         match served {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(failed(listen, e.to_string())),
+            Err(e) => return Err(failed(listen, e.to_string())),
+        }
+        match grpc_served {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::Listen {
-                listen,
-                problem: e.to_string(),
-            }),
-            Err(e) => Err(Error::Listen {
-                listen,
-                problem: e.to_string(),
-            }),
+            Ok(Err(e)) => Err(failed(grpc_listen, e.to_string())),
+            Err(e) => Err(failed(grpc_listen, e.to_string())),
         }
     }
 }
@@ -168,9 +201,22 @@ pub struct ConsentArgs {
     /// gets the default topics and the notification API has no clients.
     #[arg(long)]
     pub policies_file: Option<PathBuf>,
-    /// Where the notification API (HTTP) listens.
+    /// Where the notification API listens over HTTP.
     #[arg(long, default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Where the notification API listens over gRPC.
+    #[arg(long, default_value = DEFAULT_GRPC_LISTEN)]
+    pub grpc_listen: SocketAddr,
+}
+
+impl ConsentArgs {
+    /// Where the API listens.
+    pub fn listen(&self) -> Listen {
+        Listen {
+            http: self.listen,
+            grpc: self.grpc_listen,
+        }
+    }
 }
 
 /// Loads the policies file (none: defaults for every business, no API clients).
@@ -186,7 +232,7 @@ pub fn configure(policies_file: Option<&std::path::Path>) -> Result<ConsentConfi
 pub async fn run(
     ctx: ServiceContext,
     consent: ConsentConfig,
-    listen: SocketAddr,
+    listen: Listen,
 ) -> std::result::Result<(), String> {
     for business in consent.policies.businesses() {
         if !ctx.config.businesses.iter().any(|b| &b.id == business) {
@@ -200,12 +246,15 @@ pub async fn run(
     })
     .await
     .map_err(|e| e.to_string())?;
-    let listener = TcpListener::bind(listen)
+    let http = TcpListener::bind(listen.http)
         .await
-        .map_err(|e| format!("notification API on {listen}: {e}"))?;
-    tracing::info!(%listen, "notification API listening");
+        .map_err(|e| format!("notification API on --listen {}: {e}", listen.http))?;
+    let grpc = TcpListener::bind(listen.grpc)
+        .await
+        .map_err(|e| format!("notification API on --grpc-listen {}: {e}", listen.grpc))?;
+    tracing::info!(http = %listen.http, grpc = %listen.grpc, "notification API listening");
     service
-        .run(listener, ctx.shutdown.token())
+        .run(http, grpc, ctx.shutdown.token())
         .await
         .map_err(|e| e.to_string())
 }

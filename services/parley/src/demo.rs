@@ -627,7 +627,10 @@ async fn demo(args: &DemoArgs) -> Result<()> {
         outbound: true,
         consent: Some((
             demo_business::consent_config()?,
-            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            parley_notification_consent::Listen {
+                http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                grpc: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            },
         )),
         metrics: None,
     })

@@ -63,7 +63,7 @@ pub async fn notification_consent(
     // The policies are validated before connecting to anything.
     let consent = parley_notification_consent::configure(args.policies_file.as_deref())
         .map_err(|e| Error::Input(e.to_string()))?;
-    let listen = args.listen;
+    let listen = args.listen();
     parley_runtime::run_service(
         "parley-notification-consent",
         args.service.config,

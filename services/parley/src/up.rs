@@ -64,9 +64,12 @@ pub struct UpArgs {
     /// notification-consent's policies file; default: the demo business's.
     #[arg(long)]
     pub policies_file: Option<PathBuf>,
-    /// Where the notification API (HTTP) listens.
+    /// Where the notification API listens over HTTP.
     #[arg(long, default_value = parley_notification_consent::service::DEFAULT_LISTEN)]
     pub notification_listen: SocketAddr,
+    /// Where the notification API listens over gRPC.
+    #[arg(long, default_value = parley_notification_consent::service::DEFAULT_GRPC_LISTEN)]
+    pub notification_grpc_listen: SocketAddr,
 }
 
 /// Which backend each side uses.
@@ -102,7 +105,10 @@ pub struct PlatformOptions {
     /// Run outbound.
     pub outbound: bool,
     /// notification-consent and where its API listens; `None`: not in this process.
-    pub consent: Option<(parley_notification_consent::ConsentConfig, SocketAddr)>,
+    pub consent: Option<(
+        parley_notification_consent::ConsentConfig,
+        parley_notification_consent::Listen,
+    )>,
     /// Readiness and metrics are served when set.
     pub metrics: Option<parley_telemetry::MetricsHandle>,
 }
@@ -121,8 +127,10 @@ pub struct Platform {
     pub admin: SocketAddr,
     /// The agent gateway's address, when it runs.
     pub agent_gateway: Option<SocketAddr>,
-    /// The notification API's base URL, when notification-consent runs.
+    /// The notification API's base URL over HTTP, when notification-consent runs.
     pub notification_api: Option<String>,
+    /// The notification API's gRPC address, when notification-consent runs.
+    pub notification_grpc: Option<SocketAddr>,
     /// What listens where, for people (one line each).
     pub listening: Vec<String>,
     shutdown: Shutdown,
@@ -361,8 +369,11 @@ impl Platform {
         let agent_gateway = Some(loopback(address));
 
         let mut notification_api = None;
+        let mut notification_grpc = None;
         if let Some((consent, listen)) = options.consent {
-            let (listener, address) = bind("--notification-listen", listen).await?;
+            let (listener, address) = bind("--notification-listen", listen.http).await?;
+            let (grpc_listener, grpc_address) =
+                bind("--notification-grpc-listen", listen.grpc).await?;
             let service = parley_notification_consent::NotificationConsent::new(
                 parley_notification_consent::ConsentParts {
                     config: config.clone(),
@@ -376,14 +387,22 @@ impl Platform {
             tasks.push((
                 "notification-consent",
                 tokio::spawn(async move {
-                    service.run(listener, stop).await.map_err(|e| e.to_string())
+                    service
+                        .run(listener, grpc_listener, stop)
+                        .await
+                        .map_err(|e| e.to_string())
                 }),
             ));
             let url = format!("http://{}", loopback(address));
             listening.push(format!(
-                "notify-api   {url}  (notification API, POST /v1/notifications; consent keywords)"
+                "notify-api   {url}  (notification API over HTTP, POST /v1/notifications)"
+            ));
+            listening.push(format!(
+                "notify-grpc  http://{}  (gRPC parley.v1.NotificationService)",
+                loopback(grpc_address)
             ));
             notification_api = Some(url);
+            notification_grpc = Some(loopback(grpc_address));
         }
 
         if options.outbound {
@@ -417,6 +436,7 @@ impl Platform {
             admin: loopback(admin),
             agent_gateway,
             notification_api,
+            notification_grpc,
             listening,
             shutdown,
             stop_admin,
@@ -582,7 +602,13 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
             bot: Some(bot),
             routing: true,
             outbound: true,
-            consent: Some((consent, args.notification_listen)),
+            consent: Some((
+                consent,
+                parley_notification_consent::Listen {
+                    http: args.notification_listen,
+                    grpc: args.notification_grpc_listen,
+                },
+            )),
             metrics: Some(metrics),
         })
         .await?;

@@ -39,6 +39,8 @@ pub struct Platform {
     pub stop: CancellationToken,
     /// The first instance's notification API.
     pub api: String,
+    /// Each instance's gRPC address, in start order.
+    pub grpc_urls: std::sync::Mutex<Vec<String>>,
     pub http: reqwest::Client,
 }
 
@@ -116,6 +118,7 @@ pub async fn platform() -> Platform {
         backends,
         stop: CancellationToken::new(),
         api: String::new(),
+        grpc_urls: std::sync::Mutex::new(Vec::new()),
         http: reqwest::Client::new(),
     };
     platform.api = platform.start().await;
@@ -135,9 +138,14 @@ impl Platform {
         })
         .await
         .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(service.run(listener, self.stop.child_token()));
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", http.local_addr().unwrap());
+        self.grpc_urls
+            .lock()
+            .unwrap()
+            .push(format!("http://{}", grpc.local_addr().unwrap()));
+        tokio::spawn(service.run(http, grpc, self.stop.child_token()));
         url
     }
 

@@ -9,5 +9,6 @@
 )]
 
 mod api;
+mod grpc;
 mod harness;
 mod keywords;

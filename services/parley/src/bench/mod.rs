@@ -192,7 +192,10 @@ async fn start_platform(
         consent: if mesh {
             Some((
                 demo_business::consent_config()?,
-                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                parley_notification_consent::Listen {
+                    http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                    grpc: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                },
             ))
         } else {
             None

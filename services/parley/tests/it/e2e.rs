@@ -149,7 +149,10 @@ async fn the_demo_conversation_through_the_platform_in_one_process_over_embedded
         outbound: true,
         consent: Some((
             demo_business::consent_config().unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
+            parley_notification_consent::Listen {
+                http: "127.0.0.1:0".parse().unwrap(),
+                grpc: "127.0.0.1:0".parse().unwrap(),
+            },
         )),
         metrics: None,
     })

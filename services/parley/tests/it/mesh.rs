@@ -147,6 +147,7 @@ name = "{name}"
             .collect();
         std::fs::write(&policies, without_quiet_hours).unwrap();
         let notification_listen = format!("127.0.0.1:{}", free_port());
+        let notification_grpc = format!("127.0.0.1:{}", free_port());
         let services = SERVICES
             .iter()
             .map(|name| Service {
@@ -166,6 +167,8 @@ name = "{name}"
                         policies.display().to_string(),
                         "--listen".into(),
                         notification_listen.clone(),
+                        "--grpc-listen".into(),
+                        notification_grpc.clone(),
                     ],
                     _ => vec![],
                 },

@@ -50,7 +50,10 @@ pub(crate) async fn platform(
         outbound: true,
         consent: Some((
             parley::demo_business::consent_config().unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
+            parley_notification_consent::Listen {
+                http: "127.0.0.1:0".parse().unwrap(),
+                grpc: "127.0.0.1:0".parse().unwrap(),
+            },
         )),
         metrics: None,
     })
