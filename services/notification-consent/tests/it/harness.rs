@@ -149,9 +149,7 @@ impl Platform {
         url
     }
 
-    /// A customer message as ingest publishes it (sequence `sequence`, language `language`),
-    /// after writing the facts ingest writes. `copy` > 0 republishes under another NATS id (a
-    /// copy outside JetStream's duplicate window).
+    /// A customer message as ingest publishes it (see [`say_as_ingest`]).
     pub async fn say(
         &self,
         key: &ConversationKey,
@@ -160,57 +158,16 @@ impl Platform {
         language: &str,
         copy: u32,
     ) {
-        self.backends
-            .store
-            .raise_field(key, facts::CUSTOMER_ACTIVE_AT, sequence)
-            .await
-            .unwrap();
-        let event_id = format!("in-{:016x}-{sequence}", key.stable_hash());
-        let message = InboundMessage {
-            meta: Some(EventMeta {
-                event_id: event_id.clone(),
-                conversation: Some(KeyProto {
-                    business_id: key.business.to_string(),
-                    opaque_id: key.opaque.as_str().to_owned(),
-                }),
-                sequence,
-                partition: self.config.partitions.of(key).get(),
-                schema_version: 1,
-                producer: "ingest".into(),
-                ..EventMeta::default()
-            }),
-            locale: Some(Locale {
-                apple: language.replace('-', "_"),
-                language_tag: language.into(),
-            }),
-            kind: Some(inbound_message::Kind::Text(InboundText {
-                body: body.into(),
-                attachments: Vec::new(),
-            })),
-            ..InboundMessage::default()
-        };
-        let subject = self
-            .backends
-            .namespace
-            .subject(StreamKind::Inbound, self.config.partitions.of(key));
-        let msg_id = if copy == 0 {
-            event_id
-        } else {
-            format!("{event_id}-copy{copy}")
-        };
-        self.backends
-            .bus
-            .publish(
-                Outgoing::new(
-                    subject,
-                    msg_id,
-                    InboundMessage::TYPE,
-                    message.encode_to_vec(),
-                )
-                .with_ordering_key(key.stable_hash()),
-            )
-            .await
-            .unwrap();
+        say_as_ingest(
+            &self.backends,
+            &self.config,
+            key,
+            sequence,
+            body,
+            language,
+            copy,
+        )
+        .await;
     }
 
     pub async fn outbound_messages(&self, want: usize, within: Duration) -> Vec<OutboundMessage> {
@@ -268,4 +225,68 @@ pub fn text_of(message: &OutboundMessage) -> &str {
         Some(parley_proto::v1::outbound_message::Kind::Text(t)) => &t.body,
         _ => "",
     }
+}
+
+/// A customer message as ingest publishes it (sequence `sequence`, language `language`),
+/// after writing the facts ingest writes. `copy` > 0 republishes under another NATS id (a
+/// copy outside JetStream's duplicate window).
+pub async fn say_as_ingest(
+    backends: &Backends,
+    config: &PlatformConfig,
+    key: &ConversationKey,
+    sequence: u64,
+    body: &str,
+    language: &str,
+    copy: u32,
+) {
+    backends
+        .store
+        .raise_field(key, facts::CUSTOMER_ACTIVE_AT, sequence)
+        .await
+        .unwrap();
+    let event_id = format!("in-{:016x}-{sequence}", key.stable_hash());
+    let message = InboundMessage {
+        meta: Some(EventMeta {
+            event_id: event_id.clone(),
+            conversation: Some(KeyProto {
+                business_id: key.business.to_string(),
+                opaque_id: key.opaque.as_str().to_owned(),
+            }),
+            sequence,
+            partition: config.partitions.of(key).get(),
+            schema_version: 1,
+            producer: "ingest".into(),
+            ..EventMeta::default()
+        }),
+        locale: Some(Locale {
+            apple: language.replace('-', "_"),
+            language_tag: language.into(),
+        }),
+        kind: Some(inbound_message::Kind::Text(InboundText {
+            body: body.into(),
+            attachments: Vec::new(),
+        })),
+        ..InboundMessage::default()
+    };
+    let subject = backends
+        .namespace
+        .subject(StreamKind::Inbound, config.partitions.of(key));
+    let msg_id = if copy == 0 {
+        event_id
+    } else {
+        format!("{event_id}-copy{copy}")
+    };
+    backends
+        .bus
+        .publish(
+            Outgoing::new(
+                subject,
+                msg_id,
+                InboundMessage::TYPE,
+                message.encode_to_vec(),
+            )
+            .with_ordering_key(key.stable_hash()),
+        )
+        .await
+        .unwrap();
 }

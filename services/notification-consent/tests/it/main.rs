@@ -12,3 +12,4 @@ mod api;
 mod grpc;
 mod harness;
 mod keywords;
+mod kill;
