@@ -50,7 +50,18 @@ const STOP_WORDS: &[&str] = &[
 struct Document {
     intent: usize,
     locale: String,
-    terms: Vec<String>,
+    /// Its terms, as indices into the matcher's vocabulary.
+    terms: Vec<usize>,
+}
+
+/// A sentence ready to be scored: each term's weight and its similarity to every
+/// vocabulary term, computed once per sentence rather than once per phrase and direction
+/// (the similarity is symmetric and phrases share their words; this was the bot's main
+/// cost per message).
+struct Query {
+    weights: Vec<f64>,
+    /// `similarities[i][v]`: query term `i` against vocabulary term `v`.
+    similarities: Vec<Vec<f64>>,
 }
 
 /// The best intent for a sentence.
@@ -68,7 +79,10 @@ pub struct Match {
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
     documents: Vec<Document>,
-    idf: BTreeMap<String, f64>,
+    /// Every term of every phrase with its inverse document frequency, in term order.
+    vocabulary: Vec<(String, f64)>,
+    /// Where each term is in `vocabulary`.
+    index: BTreeMap<String, usize>,
     threshold: f64,
 }
 
@@ -97,7 +111,13 @@ fn similarity(a: &str, b: &str) -> f64 {
     let (la, lb) = (a.chars().count(), b.chars().count());
     let shorter = la.min(lb);
     if shorter >= 4 {
-        let distance = strsim::osa_distance(a, b);
+        // The distance is at least the difference in length and only counts up to 2: past
+        // that, skip computing it (the same answer, far cheaper for unrelated words).
+        let distance = if la.abs_diff(lb) <= 2 {
+            strsim::osa_distance(a, b)
+        } else {
+            usize::MAX
+        };
         // Typos rarely hit the first letter; without this, short words collide
         // (`chat`/`what`, `aime`/`time`).
         let same_start = a.chars().next() == b.chars().next();
@@ -122,74 +142,101 @@ impl Matcher {
         phrases: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
         threshold: f64,
     ) -> Self {
-        let documents: Vec<Document> = phrases
+        let phrases: Vec<(usize, String, Vec<String>)> = phrases
             .into_iter()
-            .map(|(intent, locale, phrase)| Document {
-                intent,
-                locale: locale.to_owned(),
-                terms: terms(phrase),
-            })
-            .filter(|d| !d.terms.is_empty())
+            .map(|(intent, locale, phrase)| (intent, locale.to_owned(), terms(phrase)))
+            .filter(|(_, _, terms)| !terms.is_empty())
             .collect();
         let mut df: BTreeMap<String, usize> = BTreeMap::new();
-        for document in &documents {
-            let unique: BTreeSet<&String> = document.terms.iter().collect();
+        for (_, _, terms) in &phrases {
+            let unique: BTreeSet<&String> = terms.iter().collect();
             for term in unique {
                 *df.entry(term.clone()).or_default() += 1;
             }
         }
         #[allow(clippy::cast_precision_loss)]
-        let n = documents.len() as f64;
+        let n = phrases.len() as f64;
         #[allow(clippy::cast_precision_loss)]
-        let idf = df
+        let vocabulary: Vec<(String, f64)> = df
             .into_iter()
             .map(|(term, count)| (term, (1.0 + n / count as f64).ln()))
             .collect();
+        let index: BTreeMap<String, usize> = vocabulary
+            .iter()
+            .enumerate()
+            .map(|(i, (term, _))| (term.clone(), i))
+            .collect();
+        let documents = phrases
+            .into_iter()
+            .map(|(intent, locale, terms)| Document {
+                intent,
+                locale,
+                // Every term of a phrase is in the vocabulary, built from the phrases.
+                terms: terms.iter().filter_map(|t| index.get(t).copied()).collect(),
+            })
+            .collect();
         Self {
             documents,
-            idf,
+            vocabulary,
+            index,
             threshold,
         }
     }
 
-    fn weight(&self, term: &str) -> f64 {
-        self.idf.get(term).copied().unwrap_or(UNKNOWN_WORD_WEIGHT)
-    }
-
-    /// The best matching vocabulary term of a sentence word, with its similarity and weight.
-    fn query_weight(&self, term: &str) -> f64 {
-        if let Some(w) = self.idf.get(term) {
-            return *w;
+    /// The sentence's terms, each with its weight (its own if the knowledge file uses it,
+    /// else the highest of the vocabulary terms it resembles, else
+    /// [`UNKNOWN_WORD_WEIGHT`]) and its similarity to every vocabulary term; `None` when
+    /// nothing is comparable.
+    fn query(&self, text: &str) -> Option<Query> {
+        let mut query = Query {
+            weights: Vec::new(),
+            similarities: Vec::new(),
+        };
+        for term in terms(text) {
+            let similarities: Vec<f64> = self
+                .vocabulary
+                .iter()
+                .map(|(known, _)| similarity(&term, known))
+                .collect();
+            let weight = match self.index.get(&term) {
+                Some(&i) => self.vocabulary[i].1,
+                None => self
+                    .vocabulary
+                    .iter()
+                    .zip(&similarities)
+                    .filter(|(_, s)| **s > 0.0)
+                    .map(|((_, w), _)| *w)
+                    .fold(None, |best: Option<f64>, w| {
+                        Some(best.map_or(w, |b| b.max(w)))
+                    })
+                    .unwrap_or(UNKNOWN_WORD_WEIGHT),
+            };
+            query.weights.push(weight);
+            query.similarities.push(similarities);
         }
-        self.idf
-            .iter()
-            .filter(|(known, _)| similarity(term, known) > 0.0)
-            .map(|(_, w)| *w)
-            .fold(None, |best: Option<f64>, w| {
-                Some(best.map_or(w, |b| b.max(w)))
-            })
-            .unwrap_or(UNKNOWN_WORD_WEIGHT)
+        (!query.weights.is_empty()).then_some(query)
     }
 
-    fn score(&self, query: &[(String, f64)], document: &Document) -> f64 {
+    fn score(&self, query: &Query, document: &Document) -> f64 {
         let mut q_total = 0.0;
         let mut q_hit = 0.0;
-        for (term, weight) in query {
+        for (weight, similarities) in query.weights.iter().zip(&query.similarities) {
             let best = document
                 .terms
                 .iter()
-                .map(|d| similarity(term, d))
+                .map(|&d| similarities[d])
                 .fold(0.0, f64::max);
             q_total += weight;
             q_hit += weight * best;
         }
         let mut d_total = 0.0;
         let mut d_hit = 0.0;
-        for term in &document.terms {
-            let weight = self.weight(term);
+        for &term in &document.terms {
+            let weight = self.vocabulary[term].1;
             let best = query
+                .similarities
                 .iter()
-                .map(|(q, _)| similarity(q, term))
+                .map(|s| s[term])
                 .fold(0.0, f64::max);
             d_total += weight;
             d_hit += weight * best;
@@ -213,17 +260,10 @@ impl Matcher {
     /// The best-scoring intents for `text` (one entry per intent, its best phrase) with a
     /// score of at least `floor`, best first, at most `n`.
     pub fn candidates(&self, text: &str, floor: f64, n: usize) -> Vec<Match> {
-        let query: Vec<(String, f64)> = terms(text)
-            .into_iter()
-            .map(|t| {
-                let w = self.query_weight(&t);
-                (t, w)
-            })
-            .collect();
         let mut out: Vec<Match> = Vec::new();
-        if query.is_empty() {
+        let Some(query) = self.query(text) else {
             return out;
-        }
+        };
         for document in &self.documents {
             let score = self.score(&query, document);
             if score <= 0.0 || score < floor {
@@ -254,16 +294,7 @@ impl Matcher {
 
     /// The best intent for `text` whatever its score (`None` when nothing is comparable).
     pub fn rank(&self, text: &str) -> Option<Match> {
-        let query: Vec<(String, f64)> = terms(text)
-            .into_iter()
-            .map(|t| {
-                let w = self.query_weight(&t);
-                (t, w)
-            })
-            .collect();
-        if query.is_empty() {
-            return None;
-        }
+        let query = self.query(text)?;
         let mut best: Option<Match> = None;
         for document in &self.documents {
             let score = self.score(&query, document);
