@@ -177,8 +177,26 @@ impl Shared {
             .as_ref()
             .map(|m| m.event_id.clone())
             .unwrap_or_default();
+        // Whether Apple already accepted it, and the conversation's in-order gate, asked
+        // together (one round trip instead of two on the multiplexed connection). The
+        // answers are used as if asked one after the other: a sent message goes to `finish`
+        // whatever the gate said (as before, without asking it), and a claim the gate gave
+        // is completed by `finish` or released on a store error below.
+        let gate = async {
+            match sequence {
+                Some(sequence) => Some(
+                    self.store
+                        .gate(key, STAGE_OUTBOUND, sequence, &self.gate)
+                        .await,
+                ),
+                None => None,
+            }
+        };
+        let (remembered, gate) =
+            tokio::join!(self.store.is_remembered(key, SCOPE_SENT, &event_id), gate);
+        let claimed = matches!(gate, Some(Ok(GateDecision::Apply { .. })));
         // Apple already accepted it (a redelivery after the send): never POST it again.
-        match self.store.is_remembered(key, SCOPE_SENT, &event_id).await {
+        match remembered {
             Ok(true) => {
                 return self
                     .finish(
@@ -191,15 +209,16 @@ impl Shared {
                     .await;
             }
             Ok(false) => {}
-            Err(error) => return retry_store(&error),
+            Err(error) => {
+                if claimed {
+                    self.release(key, sequence).await;
+                }
+                return retry_store(&error);
+            }
         }
         // One message per conversation at a time, in the order produced.
-        if let Some(sequence) = sequence {
-            match self
-                .store
-                .gate(key, STAGE_OUTBOUND, sequence, &self.gate)
-                .await
-            {
+        if let Some(gate) = gate {
+            match gate {
                 Ok(GateDecision::Duplicate) => return Outcome::Ack,
                 Ok(GateDecision::Wait { .. }) => {
                     return Outcome::Retry {
@@ -385,20 +404,27 @@ impl Shared {
             .as_ref()
             .map(|m| m.event_id.clone())
             .unwrap_or_default();
-        let mut facts = match self.facts(key).await {
+        // Both reads in one round trip (they are independent; the gate was passed before).
+        let from_bot = event
+            .sender
+            .as_ref()
+            .is_some_and(|s| s.kind == ActorKind::Bot as i32);
+        let owner = async {
+            if from_bot {
+                self.human_owns(key).await
+            } else {
+                Ok(false)
+            }
+        };
+        let (facts, human_owns) = tokio::join!(self.facts(key), owner);
+        let mut facts = match facts {
             Ok(facts) => facts,
             Err(error) => return step_store(&error),
         };
-        if event
-            .sender
-            .as_ref()
-            .is_some_and(|s| s.kind == ActorKind::Bot as i32)
-        {
-            facts.human_owns = match self.human_owns(key).await {
-                Ok(owns) => owns,
-                Err(error) => return step_store(&error),
-            };
-        }
+        facts.human_owns = match human_owns {
+            Ok(owns) => owns,
+            Err(error) => return step_store(&error),
+        };
         let consent = if event.business_initiated {
             match self.store.consent(key, &event.notification_topic).await {
                 Ok(record) => record.and_then(|bytes| ConsentEvent::decode(bytes.as_ref()).ok()),
