@@ -10,7 +10,10 @@ use parley_telemetry::MetadataExtractor;
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 use tracing::Instrument as _;
 
-use crate::notify::{Api, Refusal, RefusalKind};
+use crate::{
+    notify::{Api, Refusal, RefusalKind},
+    policy::Client,
+};
 
 /// The gRPC service over the shared [`Api`].
 pub(crate) struct GrpcApi(pub(crate) Api);
@@ -48,26 +51,40 @@ fn authorization<T>(request: &Request<T>) -> Option<String> {
         .map(str::to_owned)
 }
 
+impl GrpcApi {
+    /// One call: its span (parented by the caller's `traceparent`), the caller's client,
+    /// then `call` over owned parts (so the future is `Send` whatever `call` borrows).
+    async fn call<Req, Resp, Fut>(
+        &self,
+        name: &'static str,
+        request: Request<Req>,
+        call: impl FnOnce(Api, Client, Req) -> Fut,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Fut: Future<Output = Result<Resp, Refusal>>,
+    {
+        let span = span(name, &request);
+        let authorization = authorization(&request);
+        let client = span
+            .in_scope(|| self.0.authenticate(authorization.as_deref()).cloned())
+            .map_err(status)?;
+        call(self.0.clone(), client, request.into_inner())
+            .instrument(span)
+            .await
+            .map(Response::new)
+            .map_err(status)
+    }
+}
+
 #[tonic::async_trait]
 impl NotificationService for GrpcApi {
     async fn send_notification(
         &self,
         request: Request<SendNotificationRequest>,
     ) -> Result<Response<SendNotificationResponse>, Status> {
-        let span = span("send_notification", &request);
-        let authorization = authorization(&request);
-        async {
-            let client = self
-                .0
-                .authenticate(authorization.as_deref())
-                .map_err(status)?;
-            self.0
-                .send_notification(client, request.into_inner())
-                .await
-                .map(Response::new)
-                .map_err(status)
-        }
-        .instrument(span)
+        self.call("send_notification", request, async |api, client, r| {
+            api.send_notification(&client, r).await
+        })
         .await
     }
 
@@ -75,20 +92,9 @@ impl NotificationService for GrpcApi {
         &self,
         request: Request<SetConsentRequest>,
     ) -> Result<Response<TopicConsent>, Status> {
-        let span = span("set_consent", &request);
-        let authorization = authorization(&request);
-        async {
-            let client = self
-                .0
-                .authenticate(authorization.as_deref())
-                .map_err(status)?;
-            self.0
-                .set_consent(client, request.into_inner())
-                .await
-                .map(Response::new)
-                .map_err(status)
-        }
-        .instrument(span)
+        self.call("set_consent", request, async |api, client, r| {
+            api.set_consent(&client, r).await
+        })
         .await
     }
 
@@ -96,20 +102,9 @@ impl NotificationService for GrpcApi {
         &self,
         request: Request<GetConsentRequest>,
     ) -> Result<Response<GetConsentResponse>, Status> {
-        let span = span("get_consent", &request);
-        let authorization = authorization(&request);
-        async {
-            let client = self
-                .0
-                .authenticate(authorization.as_deref())
-                .map_err(status)?;
-            self.0
-                .get_consent(client, request.into_inner())
-                .await
-                .map(Response::new)
-                .map_err(status)
-        }
-        .instrument(span)
+        self.call("get_consent", request, async |api, client, r| {
+            api.get_consent(&client, r).await
+        })
         .await
     }
 }
