@@ -80,6 +80,31 @@ touch(ARGV[4])
 return s
 ";
 
+/// SET_FIELDS then ALLOCATE in one script (atomic, one round trip). KEYS[5] is the
+/// allocation set. ARGV: counter, idempotency id ("" for none), how many allocations to
+/// keep, ttl, then name, value pairs. Returns the sequence.
+const SET_FIELDS_ALLOCATE: &str = r"
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
+local member = nil
+if ARGV[2] ~= '' then
+  member = ARGV[1] .. '\0' .. ARGV[2]
+  local existing = redis.call('ZSCORE', KEYS[5], member)
+  if existing then
+    touch(ARGV[4])
+    return tonumber(existing)
+  end
+end
+local s = redis.call('HINCRBY', KEYS[1], 'seq:' .. ARGV[1], 1)
+if member then
+  redis.call('ZADD', KEYS[5], s, member)
+  local kept = tonumber(ARGV[3])
+  local n = redis.call('ZCARD', KEYS[5])
+  if n > kept then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - kept - 1) end
+end
+touch(ARGV[4])
+return s
+";
+
 /// ARGV: ttl, then name, value pairs (fields are stored as `f:<name>`).
 const SET_FIELDS: &str = r"
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
@@ -215,6 +240,7 @@ return redis.call('DEL', unpack(KEYS))
 struct Scripts {
     cas: Script,
     allocate: Script,
+    set_fields_allocate: Script,
     set_fields: Script,
     raise_field: Script,
     set_consent: Script,
@@ -233,6 +259,7 @@ impl Scripts {
         Self {
             cas: with_prelude(CAS),
             allocate: with_prelude(ALLOCATE),
+            set_fields_allocate: with_prelude(SET_FIELDS_ALLOCATE),
             set_fields: with_prelude(SET_FIELDS),
             raise_field: with_prelude(RAISE_FIELD),
             set_consent: with_prelude(SET_CONSENT),
@@ -378,6 +405,89 @@ impl ConversationStore for RedisStore {
             operation: "allocate_sequence",
             reason: e.to_string(),
         })
+    }
+
+    async fn set_fields_then_allocate(
+        &self,
+        key: &ConversationKey,
+        fields: &[(&str, &str)],
+        counter: &str,
+        idempotency_id: Option<&str>,
+    ) -> Result<Sequence> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let mut invocation = self.invocation(&self.scripts.set_fields_allocate, &keys);
+        invocation
+            .arg(counter)
+            .arg(idempotency_id.unwrap_or(""))
+            .arg(crate::embedded::SEQUENCE_IDS_KEPT)
+            .arg(self.settings.retention_ms());
+        for (name, value) in fields {
+            invocation.arg(*name).arg(*value);
+        }
+        let value: u64 = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("set_fields_then_allocate"))?;
+        Sequence::new(value).map_err(|e| Error::Protocol {
+            operation: "set_fields_then_allocate",
+            reason: e.to_string(),
+        })
+    }
+
+    async fn load_with_fields(
+        &self,
+        key: &ConversationKey,
+        names: &[&str],
+    ) -> Result<(Option<Versioned>, Vec<Option<String>>)> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("HMGET");
+        command.arg(&keys.record).arg("version").arg("state");
+        for name in names {
+            command.arg(format!("f:{name}"));
+        }
+        let values: Vec<Option<Vec<u8>>> = command
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable("load_with_fields"))?;
+        let protocol = |reason: String| Error::Protocol {
+            operation: "load_with_fields",
+            reason,
+        };
+        if values.len() != names.len() + 2 {
+            return Err(protocol(format!(
+                "HMGET answered {} values for {} fields",
+                values.len(),
+                names.len() + 2
+            )));
+        }
+        let mut values = values.into_iter();
+        let version = values
+            .next()
+            .flatten()
+            .map(|v| {
+                std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| protocol("the version is not a number".into()))
+            })
+            .transpose()?;
+        let state = values.next().flatten();
+        let fields = values
+            .map(|v| {
+                v.map(|v| String::from_utf8(v).map_err(|e| protocol(e.to_string())))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let state = match (version, state) {
+            (Some(version), Some(state)) => Some(Versioned {
+                version,
+                state: Bytes::from(state),
+            }),
+            _ => None,
+        };
+        Ok((state, fields))
     }
 
     async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()> {

@@ -58,6 +58,35 @@ pub trait ConversationStore: Send + Sync + 'static {
         idempotency_id: Option<&str>,
     ) -> Result<Sequence>;
 
+    /// Sets `fields` (as [`set_fields`](Self::set_fields)), then allocates as
+    /// [`allocate_sequence`](Self::allocate_sequence) does, never the number without the
+    /// fields: a writer that records "this number may be taken" before taking it (the
+    /// bot's cursor) needs both in that order. Backends that can do it in one atomic step
+    /// (Redis: one script, one round trip) override this; the default does the two in turn.
+    async fn set_fields_then_allocate(
+        &self,
+        key: &ConversationKey,
+        fields: &[(&str, &str)],
+        counter: &str,
+        idempotency_id: Option<&str>,
+    ) -> Result<Sequence> {
+        self.set_fields(key, fields).await?;
+        self.allocate_sequence(key, counter, idempotency_id).await
+    }
+
+    /// The state (as [`load`](Self::load)) and named facts (as
+    /// [`get_fields`](Self::get_fields)) read together: one round trip where the backend
+    /// can (Redis: one `HMGET` of the conversation's hash); the default reads them in turn.
+    async fn load_with_fields(
+        &self,
+        key: &ConversationKey,
+        names: &[&str],
+    ) -> Result<(Option<Versioned>, Vec<Option<String>>)> {
+        let state = self.load(key).await?;
+        let fields = self.get_fields(key, names).await?;
+        Ok((state, fields))
+    }
+
     /// Sets small named facts about the conversation (device capabilities, …), kept apart
     /// from the versioned state so their owner can write them without a compare-and-set.
     async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()>;

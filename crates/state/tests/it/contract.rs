@@ -51,6 +51,7 @@ both_backends!(
     forget_removes_every_key_of_one_opaque_id,
     allocation_is_idempotent_per_id_and_counter,
     fields_and_monotonic_marks,
+    combined_reads_and_writes_match_their_parts,
     consent_records_per_topic,
 );
 
@@ -633,6 +634,59 @@ async fn fields_and_monotonic_marks(make: Make) {
         .await
         .unwrap();
     assert_eq!(f.store.load(&k).await.unwrap(), None);
+}
+
+async fn combined_reads_and_writes_match_their_parts(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 23);
+    assert_eq!(
+        f.store.load_with_fields(&k, &["a", "b"]).await.unwrap(),
+        (None, vec![None, None])
+    );
+    let first = f
+        .store
+        .set_fields_then_allocate(&k, &[("a", "1")], "out", Some("e1"))
+        .await
+        .unwrap();
+    assert_eq!(first.get(), 1);
+    // The same id keeps its number, and the fields are written again all the same.
+    let again = f
+        .store
+        .set_fields_then_allocate(&k, &[("a", "2"), ("b", "x")], "out", Some("e1"))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let next = f
+        .store
+        .set_fields_then_allocate(&k, &[], "out", Some("e2"))
+        .await
+        .unwrap();
+    assert_eq!(next.get(), 2);
+    assert_eq!(
+        f.store
+            .allocate_sequence(&k, "out", Some("e3"))
+            .await
+            .unwrap()
+            .get(),
+        3,
+        "one counter whichever call allocates"
+    );
+    f.store
+        .compare_and_set(&k, 0, Bytes::from_static(b"s"))
+        .await
+        .unwrap();
+    let (state, fields) = f
+        .store
+        .load_with_fields(&k, &["a", "b", "nope"])
+        .await
+        .unwrap();
+    assert_eq!(state, f.store.load(&k).await.unwrap());
+    assert_eq!(state.map(|s| s.version), Some(1));
+    assert_eq!(
+        fields,
+        f.store.get_fields(&k, &["a", "b", "nope"]).await.unwrap()
+    );
+    assert_eq!(fields, vec![Some("2".into()), Some("x".into()), None]);
 }
 
 async fn consent_records_per_topic(make: Make) {
