@@ -21,9 +21,8 @@ use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome, Outgoing, StreamKin
 use parley_proto::{
     Event as _,
     v1::{
-        Actor, ActorKind, BotTask, ConversationKey as KeyProto, ConversationState, EventMeta,
-        LifecycleState, OutboundMessage, RoutingCommand, bot_task, outbound_message::Kind,
-        routing_command,
+        Actor, ActorKind, BotTask, ConversationState, EventMeta, LifecycleState, OutboundMessage,
+        RoutingCommand, bot_task, outbound_message::Kind, routing_command,
     },
 };
 use parley_state::{ConversationStore, GateDecision, GatePolicy, facts};
@@ -277,14 +276,18 @@ impl Shared {
                     );
                     continue;
                 }
-                if matches!(action, Action::Send(_)) {
-                    cursor.committed = Some(index);
-                    self.write_cursor(key, &cursor).await?;
-                }
             }
             match action {
                 Action::Send(kind) => {
-                    self.send(key, &id, event_id, &actor, &knowledge, kind.clone())
+                    // The cursor is committed before the reply's number is allocated: in
+                    // one atomic step with the allocation (see `send`).
+                    let commit = if publishes && !committed {
+                        cursor.committed = Some(index);
+                        Some(&cursor)
+                    } else {
+                        None
+                    };
+                    self.send(key, &id, event_id, &actor, &knowledge, kind.clone(), commit)
                         .await?;
                 }
                 Action::Escalate(escalate) => {
@@ -362,23 +365,23 @@ impl Shared {
         cause: &EventId,
         sequence: u64,
     ) -> EventMeta {
-        let at = timestamp_now();
-        EventMeta {
-            event_id: id.to_string(),
-            conversation: Some(KeyProto {
-                business_id: key.business.to_string(),
-                opaque_id: key.opaque.as_str().to_owned(),
-            }),
-            sequence,
-            partition: self.partitions.of(key).get(),
-            occurred_at: Some(at),
-            published_at: Some(at),
-            causation_id: cause.to_string(),
-            schema_version: 1,
-            producer: "bot".into(),
-        }
+        parley_wire::meta::event_meta(
+            key,
+            parley_wire::meta::Produced {
+                producer: "bot",
+                id,
+                cause: cause.as_str(),
+                partition: self.partitions.of(key),
+                sequence,
+            },
+            timestamp_now(),
+        )
     }
 
+    /// Publishes one reply; with `commit`, writes that cursor first, in the same atomic
+    /// step as the number's allocation (one round trip; never a number without the cursor
+    /// that makes a redelivery publish it).
+    #[allow(clippy::too_many_arguments)]
     async fn send(
         &self,
         key: &ConversationKey,
@@ -387,14 +390,30 @@ impl Shared {
         actor: &Actor,
         knowledge: &Knowledge,
         kind: Kind,
+        commit: Option<&Cursor>,
     ) -> Result<(), String> {
         // The conversation's one outbound counter, shared with the agent gateway and
         // routing; idempotent per event id, so a redelivery keeps its number.
-        let sequence = self
-            .store
-            .allocate_sequence(key, facts::COUNTER_OUTBOUND, Some(id.as_str()))
-            .await
-            .map_err(|e| format!("allocate sequence: {e}"))?;
+        let sequence = match commit {
+            Some(cursor) => {
+                let value =
+                    serde_json::to_string(cursor).map_err(|e| format!("encode cursor: {e}"))?;
+                self.store
+                    .set_fields_then_allocate(
+                        key,
+                        &[(CURSOR_FIELD, value.as_str())],
+                        facts::COUNTER_OUTBOUND,
+                        Some(id.as_str()),
+                    )
+                    .await
+                    .map_err(|e| format!("store cursor and allocate sequence: {e}"))?
+            }
+            None => self
+                .store
+                .allocate_sequence(key, facts::COUNTER_OUTBOUND, Some(id.as_str()))
+                .await
+                .map_err(|e| format!("allocate sequence: {e}"))?,
+        };
         let message = OutboundMessage {
             meta: Some(self.meta(key, id, cause, sequence.get())),
             apple_message_id: apple_message_id(id),
