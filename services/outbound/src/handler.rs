@@ -353,33 +353,34 @@ impl Shared {
         }
     }
 
-    /// Whether routing's lifecycle says a human owns the conversation or it waits for one.
-    async fn human_owns(&self, key: &ConversationKey) -> Result<bool, parley_state::Error> {
-        let Some(stored) = self.store.load(key).await? else {
-            return Ok(false);
+    /// What the gate needs to know about the customer, and (`with_owner`: for the bot's
+    /// messages) whether routing's lifecycle says a human owns the conversation or it waits
+    /// for one: one read of the conversation's record.
+    async fn facts(
+        &self,
+        key: &ConversationKey,
+        with_owner: bool,
+    ) -> Result<CustomerFacts, parley_state::Error> {
+        let names = [
+            CUSTOMER_CLOSED_AT,
+            CUSTOMER_ACTIVE_AT,
+            CUSTOMER_UNREACHABLE_AT,
+            DEVICE_CAPABILITIES,
+            DEVICE_AGENT,
+        ];
+        let (stored, fields) = if with_owner {
+            self.store.load_with_fields(key, &names).await?
+        } else {
+            (None, self.store.get_fields(key, &names).await?)
         };
         // A state this version cannot read is not a reason to drop a reply.
-        let lifecycle = ConversationState::decode(stored.state.as_ref())
-            .map(|s| s.lifecycle)
-            .unwrap_or_default();
-        Ok(lifecycle == LifecycleState::Queued as i32
-            || lifecycle == LifecycleState::Assigned as i32)
-    }
-
-    async fn facts(&self, key: &ConversationKey) -> Result<CustomerFacts, parley_state::Error> {
-        let fields = self
-            .store
-            .get_fields(
-                key,
-                &[
-                    CUSTOMER_CLOSED_AT,
-                    CUSTOMER_ACTIVE_AT,
-                    CUSTOMER_UNREACHABLE_AT,
-                    DEVICE_CAPABILITIES,
-                    DEVICE_AGENT,
-                ],
-            )
-            .await?;
+        let human_owns = stored.is_some_and(|stored| {
+            let lifecycle = ConversationState::decode(stored.state.as_ref())
+                .map(|s| s.lifecycle)
+                .unwrap_or_default();
+            lifecycle == LifecycleState::Queued as i32
+                || lifecycle == LifecycleState::Assigned as i32
+        });
         let number = |i: usize| {
             fields
                 .get(i)
@@ -394,7 +395,7 @@ impl Shared {
             unreachable_at: number(2),
             capabilities: fields.get(3).cloned().flatten(),
             device_agent: fields.get(4).cloned().flatten(),
-            human_owns: false,
+            human_owns,
         })
     }
 
@@ -404,25 +405,12 @@ impl Shared {
             .as_ref()
             .map(|m| m.event_id.clone())
             .unwrap_or_default();
-        // Both reads in one round trip (they are independent; the gate was passed before).
         let from_bot = event
             .sender
             .as_ref()
             .is_some_and(|s| s.kind == ActorKind::Bot as i32);
-        let owner = async {
-            if from_bot {
-                self.human_owns(key).await
-            } else {
-                Ok(false)
-            }
-        };
-        let (facts, human_owns) = tokio::join!(self.facts(key), owner);
-        let mut facts = match facts {
+        let facts = match self.facts(key, from_bot).await {
             Ok(facts) => facts,
-            Err(error) => return step_store(&error),
-        };
-        facts.human_owns = match human_owns {
-            Ok(owns) => owns,
             Err(error) => return step_store(&error),
         };
         let consent = if event.business_initiated {
