@@ -11,7 +11,7 @@ use async_nats::{
     },
 };
 use async_trait::async_trait;
-use futures::{FutureExt as _, StreamExt as _};
+use futures::StreamExt as _;
 
 use crate::{
     Acker, Bus, ConsumerSpec, Delivery, Error, Headers, Outgoing, Published, Result, Subscription,
@@ -216,7 +216,6 @@ impl Bus for JetStreamBus {
         Ok(Box::new(JetStreamSubscription {
             consumer: pull,
             durable: consumer.durable.clone(),
-            pending: tokio::sync::Mutex::new(None),
         }))
     }
 
@@ -243,25 +242,7 @@ impl Bus for JetStreamBus {
 struct JetStreamSubscription {
     consumer: PullConsumer,
     durable: String,
-    /// The pull request in progress, kept from one fetch to the next until it ends (all it
-    /// asked for arrived, or it expired). The server pushes each message the moment it is
-    /// stored, so a fetch usually costs no request of its own: one request serves every
-    /// message that arrives before it ends. (A request per fetch, as before, cost two
-    /// requests and their replies per message at low rates.)
-    pending: tokio::sync::Mutex<Option<Pending>>,
 }
-
-/// One pull request and what is left of it.
-struct Pending {
-    batch: pull::Batch,
-    /// When the server will have ended it at the latest (its expiry, plus a margin for a
-    /// connection that died mid-request).
-    ends_by: tokio::time::Instant,
-}
-
-/// The margin past a pull request's expiry after which it is given up (the server's end
-/// of the request never came: the connection died).
-const LOST_REQUEST_MARGIN: Duration = Duration::from_secs(5);
 
 impl JetStreamSubscription {
     fn failed(&self, reason: String) -> Error {
@@ -271,118 +252,87 @@ impl JetStreamSubscription {
         }
     }
 
-    fn delivery(message: jetstream::Message) -> Option<Delivery> {
-        let (attempt, stream_sequence) = match message.info() {
-            Ok(info) => (
-                u32::try_from(info.delivered).unwrap_or(u32::MAX),
-                info.stream_sequence,
-            ),
-            Err(error) => {
-                tracing::warn!(%error, "delivery without JetStream metadata; skipped");
-                return None;
-            }
-        };
-        let (message, acker) = message.split();
-        Some(Delivery::new(
-            message.subject.to_string(),
-            from_nats_headers(message.headers.as_ref()),
-            message.payload,
-            attempt,
-            stream_sequence,
-            Box::new(JetStreamAcker(acker)),
-        ))
-    }
-
-    /// A pull request for up to `max` messages that ends after `expires` at the latest.
-    /// `max` is what the caller can hold now, so nothing waits in this process beyond what
-    /// the consume loop has room for.
-    async fn request(&self, max: usize, expires: Duration) -> Result<Pending> {
-        let batch = self
-            .consumer
-            .batch()
-            .max_messages(max)
-            .expires(expires)
-            .messages()
-            .await
-            .map_err(|e| self.failed(e.to_string()))?;
-        Ok(Pending {
-            batch,
-            ends_by: tokio::time::Instant::now() + expires + LOST_REQUEST_MARGIN,
-        })
-    }
-}
-
-#[async_trait]
-impl Subscription for JetStreamSubscription {
-    /// Returns as soon as something is there: the first message of the pull request in
-    /// progress (a new one, for up to `max`, when the last ended), at once when there is a
-    /// backlog, else the moment one is stored, or nothing after `wait`; then whatever else
-    /// has already arrived, up to `max`, without waiting. What a request brings beyond
-    /// `max` stays for the next fetch.
-    async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
-        let max = max.max(1);
-        // The request lives as long as a fetch waits, so one that nobody fetches from any
-        // more (shutdown) ends soon and what it still brings is given back by `close`.
-        let expires = wait.max(Duration::from_millis(10));
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut guard = self.pending.lock().await;
+    /// What one pull request delivers, until it ends (all it asked for arrived, nothing more
+    /// is there for a no-wait request, or it expired); `bound` covers a connection that dies
+    /// mid-request.
+    async fn drain(
+        &self,
+        request: std::result::Result<jetstream::consumer::pull::Batch, impl std::fmt::Display>,
+        bound: Duration,
+    ) -> Result<Vec<Delivery>> {
+        let mut batch = request.map_err(|e| self.failed(e.to_string()))?;
         let mut out = Vec::new();
-        let first = loop {
-            let pending = match guard.as_mut() {
-                Some(pending) => pending,
-                None => guard.insert(self.request(max, expires).await?),
+        let guard = tokio::time::sleep(bound);
+        tokio::pin!(guard);
+        loop {
+            let next = tokio::select! {
+                next = batch.next() => next,
+                _ = &mut guard => break,
             };
-            let until = deadline.min(pending.ends_by);
-            match tokio::time::timeout_at(until, pending.batch.next()).await {
-                Ok(Some(Ok(message))) => break message,
-                Ok(Some(Err(error))) => {
-                    *guard = None;
-                    return Err(self.failed(error.to_string()));
-                }
-                // The request ended (all it asked for came, or it expired): ask again
-                // while the caller still waits.
-                Ok(None) => *guard = None,
-                Err(_) if tokio::time::Instant::now() >= pending.ends_by => {
-                    tracing::debug!(consumer = %self.durable, "pull request lost; asking again");
-                    *guard = None;
-                }
-                Err(_) => {}
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Ok(out);
-            }
-        };
-        out.extend(Self::delivery(first));
-        while out.len() < max {
-            let Some(pending) = guard.as_mut() else { break };
-            match pending.batch.next().now_or_never() {
-                Some(Some(Ok(message))) => out.extend(Self::delivery(message)),
-                Some(Some(Err(error))) => {
+            let Some(message) = next else { break };
+            let message = match message {
+                Ok(message) => message,
+                Err(error) if out.is_empty() => return Err(self.failed(error.to_string())),
+                Err(error) => {
                     tracing::debug!(%error, "batch ended early");
-                    *guard = None;
+                    break;
                 }
-                Some(None) => *guard = None,
-                None => break,
-            }
+            };
+            let (attempt, stream_sequence) = match message.info() {
+                Ok(info) => (
+                    u32::try_from(info.delivered).unwrap_or(u32::MAX),
+                    info.stream_sequence,
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "delivery without JetStream metadata; skipped");
+                    continue;
+                }
+            };
+            let (message, acker) = message.split();
+            out.push(Delivery::new(
+                message.subject.to_string(),
+                from_nats_headers(message.headers.as_ref()),
+                message.payload,
+                attempt,
+                stream_sequence,
+                Box::new(JetStreamAcker(acker)),
+            ));
         }
         Ok(out)
     }
 
-    /// Reads the pull request in progress to its end (it expires within one fetch wait)
-    /// and gives back at once what it still brings (negative acknowledgement without
-    /// delay), so another replica, or this one after a restart, gets it now rather than
-    /// after the ack wait.
-    async fn close(&self) {
-        let Some(mut pending) = self.pending.lock().await.take() else {
-            return;
-        };
-        loop {
-            let next = tokio::time::timeout_at(pending.ends_by, pending.batch.next()).await;
-            let Ok(Some(Ok(message))) = next else { break };
-            if let Err(error) = message.ack_with(AckKind::Nak(None)).await {
-                tracing::debug!(%error, "delivery not given back; it comes again after the ack wait");
-            }
+    /// Up to `max` messages that are there now, without waiting for more.
+    async fn available(&self, max: usize) -> Result<Vec<Delivery>> {
+        let request = self.consumer.fetch().max_messages(max).messages().await;
+        self.drain(request, NO_WAIT_BOUND).await
+    }
+}
+
+/// The bound on a no-wait pull request (the server answers at once).
+const NO_WAIT_BOUND: Duration = Duration::from_secs(5);
+
+#[async_trait]
+impl Subscription for JetStreamSubscription {
+    /// Returns as soon as something is there: a request for one message that ends the
+    /// moment it arrives (at once when there is a backlog, else after at most `wait`), then
+    /// whatever else is there now, up to `max`, without waiting. A batch request for `max`
+    /// would hold the first message until `max` arrived or the request expired: at low
+    /// rates every hop then waited half the expiry on average.
+    async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
+        let max = max.max(1);
+        let expires = wait.max(Duration::from_millis(10));
+        let request = self
+            .consumer
+            .batch()
+            .max_messages(1)
+            .expires(expires)
+            .messages()
+            .await;
+        let mut out = self.drain(request, expires + NO_WAIT_BOUND).await?;
+        if !out.is_empty() && max > 1 {
+            out.extend(self.available(max - 1).await?);
         }
+        Ok(out)
     }
 
     fn durable(&self) -> &str {
