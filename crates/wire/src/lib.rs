@@ -11,6 +11,8 @@
 //!   equivalent.
 //! - [`capabilities`]: `capability-list` and `device-agent` in both directions, what a message
 //!   requires, whether a device can show it, and the text fallback.
+//! - [`meta`]: Parley's domain values in `parley.v1` shape: conversation keys and the
+//!   metadata every event starts with (one constructor for every producer).
 //!
 //! It owns translation only: it does no I/O (no HTTP, no blob store, no bus, no clock, no
 //! randomness), so every function is deterministic, and it holds no business rules beyond
@@ -21,6 +23,7 @@
 
 pub mod capabilities;
 pub mod inbound;
+pub mod meta;
 pub mod outbound;
 
 mod error;

@@ -16,8 +16,8 @@ use parley_bus::{Bus, Namespace, Outgoing, StreamKind};
 use parley_proto::{
     Event as _,
     v1::{
-        Actor, ConsentEvent, ConsentStatus, ConversationKey as KeyProto, EventMeta,
-        OutboundMessage, OutboundText, outbound_message::Kind,
+        Actor, ConsentEvent, ConsentStatus, EventMeta, OutboundMessage, OutboundText,
+        outbound_message::Kind,
     },
 };
 use parley_state::{ConversationStore, facts};
@@ -73,21 +73,17 @@ impl Ledger {
         cause: &EventId,
         sequence: u64,
     ) -> EventMeta {
-        let at = timestamp_now();
-        EventMeta {
-            event_id: id.to_string(),
-            conversation: Some(KeyProto {
-                business_id: key.business.to_string(),
-                opaque_id: key.opaque.as_str().to_owned(),
-            }),
-            sequence,
-            partition: self.partitions.of(key).get(),
-            occurred_at: Some(at),
-            published_at: Some(at),
-            causation_id: cause.to_string(),
-            schema_version: 1,
-            producer: PRODUCER.into(),
-        }
+        parley_wire::meta::event_meta(
+            key,
+            parley_wire::meta::Produced {
+                producer: PRODUCER,
+                id,
+                cause: cause.as_str(),
+                partition: self.partitions.of(key),
+                sequence,
+            },
+            timestamp_now(),
+        )
     }
 
     /// The consent recorded for `topic` (an unreadable record counts as none: refusing is

@@ -16,9 +16,7 @@ use parley_types::{BusinessId, ConversationKey, EventId};
 use prost::Message as _;
 
 use crate::{
-    handler::{
-        BOT_ID, Cause, Failure, STAGE_ROUTING, Shared, end_reason, key_proto, now_ms, timestamp_ms,
-    },
+    handler::{BOT_ID, Cause, Failure, STAGE_ROUTING, Shared, end_reason, now_ms, timestamp_ms},
     lifecycle::{Change, Effect, EndReason},
 };
 
@@ -30,18 +28,17 @@ impl Shared {
         cause: &Cause<'_>,
         sequence: u64,
     ) -> EventMeta {
-        let at = timestamp_ms(now_ms());
-        EventMeta {
-            event_id: id.to_string(),
-            conversation: Some(key_proto(key)),
-            sequence,
-            partition: self.partitions.of(key).get(),
-            occurred_at: Some(at),
-            published_at: Some(at),
-            causation_id: cause.event_id.to_string(),
-            schema_version: 1,
-            producer: "routing".into(),
-        }
+        parley_wire::meta::event_meta(
+            key,
+            parley_wire::meta::Produced {
+                producer: "routing",
+                id,
+                cause: cause.event_id.as_str(),
+                partition: self.partitions.of(key),
+                sequence,
+            },
+            timestamp_ms(now_ms()),
+        )
     }
 
     /// Metadata with the next number of the conversation's `counter` (one counter per

@@ -116,10 +116,7 @@ pub(crate) fn to_conversation(state: &ConversationState) -> Conversation {
 }
 
 pub(crate) fn key_proto(key: &ConversationKey) -> KeyProto {
-    KeyProto {
-        business_id: key.business.to_string(),
-        opaque_id: key.opaque.as_str().to_owned(),
-    }
+    parley_wire::meta::conversation_key(key)
 }
 
 pub(crate) fn end_reason(reason: EndReason) -> AssignmentEndReason {

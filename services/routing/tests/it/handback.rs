@@ -9,6 +9,8 @@ use parley_proto::v1::{
     routing_command, transfer_conversation,
 };
 
+use parley_state::AgentPool as _;
+
 use crate::harness::{Platform, key, platform};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -184,6 +186,19 @@ async fn a_queued_customer_is_told_their_place() {
             crate::harness::conversation_of(told[0].meta.as_ref()),
             k.opaque.as_str()
         );
+        // The notice is published before the state is stored and the pool updated: the next
+        // customer must come once this one holds its place (bounded wait).
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while p
+            .pool
+            .position(crate::harness::BIZ, "general", k.opaque.as_str())
+            .await
+            .unwrap()
+            .is_none()
+        {
+            assert!(tokio::time::Instant::now() < deadline, "never queued in the pool");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     // A closed queue tells its hours, not a place.
     let k = key("line-night");
