@@ -219,6 +219,35 @@ touch(ARGV[3])
 return 1
 ";
 
+/// REMEMBER then COMPLETE in one script (atomic, one round trip). KEYS[4] is the dedup
+/// set. ARGV: member, record ttl ms, stage, seq, ttl. Returns 1 if newly recorded.
+const REMEMBER_COMPLETE: &str = r"
+local now = now_ms()
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local added = 0
+if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
+  added = 1
+end
+local stage = ARGV[3]
+local seq = tonumber(ARGV[4])
+local applied = tonumber(redis.call('HGET', KEYS[1], 'applied:' .. stage) or '0')
+if seq > applied then
+  applied = seq
+  redis.call('HSET', KEYS[1], 'applied:' .. stage, seq)
+end
+local claim = redis.call('HGET', KEYS[1], 'claim:' .. stage)
+if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) <= seq then
+  redis.call('HDEL', KEYS[1], 'claim:' .. stage)
+end
+local gap = redis.call('HGET', KEYS[1], 'gap:' .. stage)
+if gap and tonumber(string.sub(gap, 1, string.find(gap, ':', 1, true) - 1)) <= applied then
+  redis.call('HDEL', KEYS[1], 'gap:' .. stage)
+end
+touch(ARGV[5])
+return added
+";
+
 /// ARGV: member. Returns 1 if recorded and not expired.
 const IS_REMEMBERED: &str = r"
 local until_ms = redis.call('ZSCORE', KEYS[4], ARGV[1])
@@ -248,6 +277,7 @@ struct Scripts {
     complete: Script,
     release: Script,
     remember: Script,
+    remember_complete: Script,
     is_remembered: Script,
     append: Script,
     forget: Script,
@@ -267,6 +297,7 @@ impl Scripts {
             complete: with_prelude(COMPLETE),
             release: with_prelude(RELEASE),
             remember: with_prelude(REMEMBER),
+            remember_complete: with_prelude(REMEMBER_COMPLETE),
             is_remembered: with_prelude(IS_REMEMBERED),
             append: with_prelude(APPEND),
             forget: Script::new(FORGET),
@@ -650,6 +681,31 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("remember"))?;
+        Ok(added == 1)
+    }
+
+    async fn remember_then_complete(
+        &self,
+        key: &ConversationKey,
+        scope: &str,
+        id: &str,
+        ttl: Duration,
+        stage: &str,
+        sequence: Sequence,
+    ) -> Result<bool> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let added: u8 = self
+            .invocation(&self.scripts.remember_complete, &keys)
+            .arg(dedup_member(scope, id))
+            .arg(ttl_ms)
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("remember_then_complete"))?;
         Ok(added == 1)
     }
 

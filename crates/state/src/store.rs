@@ -133,6 +133,24 @@ pub trait ConversationStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<bool>;
 
+    /// Records `id` in `scope` (as [`remember`](Self::remember)), then records that `stage`
+    /// applied `sequence` (as [`complete`](Self::complete)); `true` if `id` was not
+    /// recorded already. Redis does both in one script (atomic, one round trip); the default
+    /// does them in turn.
+    async fn remember_then_complete(
+        &self,
+        key: &ConversationKey,
+        scope: &str,
+        id: &str,
+        ttl: Duration,
+        stage: &str,
+        sequence: Sequence,
+    ) -> Result<bool> {
+        let added = self.remember(key, scope, id, ttl).await?;
+        self.complete(key, stage, sequence).await?;
+        Ok(added)
+    }
+
     /// Whether `id` is recorded in `scope` and not expired.
     async fn is_remembered(&self, key: &ConversationKey, scope: &str, id: &str) -> Result<bool>;
 

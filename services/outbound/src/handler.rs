@@ -61,8 +61,13 @@ pub(crate) struct OutboundHandler(pub(crate) Arc<Shared>);
 
 /// How one attempt ended.
 enum Step {
-    /// Done for good: publish `result`, complete the gate, settle with `settle`.
-    Final { result: Result_, settle: Outcome },
+    /// Done for good: publish `result`, complete the gate (unless `completed`: already
+    /// done with the sent record), settle with `settle`.
+    Final {
+        result: Result_,
+        settle: Outcome,
+        completed: bool,
+    },
     /// Try again later; `notice` is published as a retry notice when given.
     Retry {
         delay: Duration,
@@ -237,8 +242,13 @@ impl Shared {
                 Err(error) => return retry_store(&error),
             }
         }
-        match self.attempt(event, key).await {
-            Step::Final { result, settle } => {
+        match self.attempt(event, key, sequence).await {
+            Step::Final {
+                result,
+                settle,
+                completed,
+            } => {
+                let sequence = if completed { None } else { sequence };
                 self.finish(event, key, sequence, result, settle).await
             }
             Step::Retry {
@@ -350,6 +360,7 @@ impl Shared {
         Step::Final {
             result: failed(cause, http_status, false, detail, &self.dead_letter_subject),
             settle: Outcome::DeadLetter { reason },
+            completed: false,
         }
     }
 
@@ -399,7 +410,12 @@ impl Shared {
         })
     }
 
-    async fn attempt(&self, event: &OutboundMessage, key: &ConversationKey) -> Step {
+    async fn attempt(
+        &self,
+        event: &OutboundMessage,
+        key: &ConversationKey,
+        sequence: Option<Sequence>,
+    ) -> Step {
         let event_id = event
             .meta
             .as_ref()
@@ -436,6 +452,7 @@ impl Shared {
                     detail,
                 }),
                 settle: Outcome::Ack,
+                completed: false,
             };
         }
         let business = key.business.to_string();
@@ -541,16 +558,40 @@ impl Shared {
         match sent {
             Ok(_) => {
                 self.breaker.success();
-                if let Err(error) = self
-                    .store
-                    .remember(key, SCOPE_SENT, &event_id, self.dedup_ttl)
-                    .await
-                {
-                    tracing::warn!(%error, "sent, but not recorded as sent; a redelivery would send it again");
-                }
+                // Recorded as sent before anything else, and (one round trip) the gate
+                // completed with it: Apple has it, so the conversation's next message may
+                // go. The delivery result is published after; if that fails, the
+                // redelivery finds the record and only publishes it.
+                let recorded = match sequence {
+                    Some(sequence) => self
+                        .store
+                        .remember_then_complete(
+                            key,
+                            SCOPE_SENT,
+                            &event_id,
+                            self.dedup_ttl,
+                            STAGE_OUTBOUND,
+                            sequence,
+                        )
+                        .await
+                        .map(|_| true),
+                    None => self
+                        .store
+                        .remember(key, SCOPE_SENT, &event_id, self.dedup_ttl)
+                        .await
+                        .map(|_| false),
+                };
+                let completed = match recorded {
+                    Ok(completed) => completed,
+                    Err(error) => {
+                        tracing::warn!(%error, "sent, but not recorded as sent; a redelivery would send it again");
+                        false
+                    }
+                };
                 Step::Final {
                     result: Result_::Sent(Sent { data_ref: None }),
                     settle: Outcome::Ack,
+                    completed,
                 }
             }
             Err(error) => self.failure(&event_id, key, &facts, &error, false).await,
@@ -588,6 +629,7 @@ impl Shared {
                         settle: Outcome::DeadLetter {
                             reason: format!("gave up after {attempt} attempts: {detail}"),
                         },
+                        completed: false,
                     };
                 }
                 let delay =
@@ -620,6 +662,7 @@ impl Shared {
                         Step::Final {
                             result: failed(cause, http_status, false, detail, ""),
                             settle: Outcome::Ack,
+                            completed: false,
                         }
                     }
                     FinalReason::Unauthorized | FinalReason::Forbidden => {

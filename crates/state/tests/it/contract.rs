@@ -687,6 +687,45 @@ async fn combined_reads_and_writes_match_their_parts(make: Make) {
         f.store.get_fields(&k, &["a", "b", "nope"]).await.unwrap()
     );
     assert_eq!(fields, vec![Some("2".into()), Some("x".into()), None]);
+
+    // Remember-then-complete: the record, and the gate moves on as after `complete`.
+    let policy = GatePolicy::default();
+    let one = Sequence::new(1).unwrap();
+    let two = Sequence::new(2).unwrap();
+    assert!(matches!(
+        f.store.gate(&k, "st", one, &policy).await.unwrap(),
+        GateDecision::Apply { .. }
+    ));
+    let ttl = Duration::from_secs(60);
+    assert!(
+        f.store
+            .remember_then_complete(&k, "sent", "m1", ttl, "st", one)
+            .await
+            .unwrap()
+    );
+    assert!(f.store.is_remembered(&k, "sent", "m1").await.unwrap());
+    assert_eq!(
+        f.store.gate(&k, "st", one, &policy).await.unwrap(),
+        GateDecision::Duplicate
+    );
+    assert!(matches!(
+        f.store.gate(&k, "st", two, &policy).await.unwrap(),
+        GateDecision::Apply { .. }
+    ));
+    assert!(
+        !f.store
+            .remember_then_complete(&k, "sent", "m1", ttl, "st", one)
+            .await
+            .unwrap(),
+        "already recorded; an older sequence changes nothing"
+    );
+    assert!(
+        matches!(
+            f.store.gate(&k, "st", two, &policy).await.unwrap(),
+            GateDecision::Wait { .. }
+        ),
+        "the claim on 2 is still held"
+    );
 }
 
 async fn consent_records_per_topic(make: Make) {
