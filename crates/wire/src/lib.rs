@@ -11,6 +11,8 @@
 //!   equivalent.
 //! - [`capabilities`]: `capability-list` and `device-agent` in both directions, what a message
 //!   requires, whether a device can show it, and the text fallback.
+//! - [`consent`]: the identifiers of notification-consent's preferences list picker, which
+//!   other consumers of customer messages leave to it.
 //! - [`meta`]: Parley's domain values in `parley.v1` shape: conversation keys and the
 //!   metadata every event starts with (one constructor for every producer).
 //!
@@ -22,6 +24,7 @@
 //! panic: what cannot be translated is a [`WireError`].
 
 pub mod capabilities;
+pub mod consent;
 pub mod inbound;
 pub mod meta;
 pub mod outbound;

@@ -26,7 +26,7 @@ use parley_proto::v1::{
     TimePickerEvent, TimePickerRequest, TimeSlot, TypingEnd, TypingStart, bot_task,
     inbound_message, interactive_reply, outbound_message::Kind,
 };
-use parley_wire::capabilities;
+use parley_wire::{capabilities, consent::preference_topic};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -221,6 +221,17 @@ impl Turn<'_> {
         match message.kind.as_ref() {
             Some(inbound_message::Kind::Text(text)) => self.text(&text.body),
             Some(inbound_message::Kind::InteractiveReply(reply)) => {
+                // The customer's message preferences: notification-consent's to record and
+                // confirm.
+                if let Some(interactive_reply::Reply::ListPicker(list)) = reply.reply.as_ref()
+                    && list
+                        .sections
+                        .iter()
+                        .flat_map(|s| s.items.iter())
+                        .any(|i| preference_topic(&i.identifier).is_some())
+                {
+                    return;
+                }
                 let choice = match reply.reply.as_ref() {
                     Some(interactive_reply::Reply::ListPicker(list)) => list
                         .sections

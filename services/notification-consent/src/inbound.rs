@@ -2,27 +2,32 @@
 //! (stage [`STAGE_CONSENT`]), so a conversation's keywords apply once each and in the order
 //! the customer wrote them (`stop` then `subscribe` ends opted in, on any number of
 //! replicas). A keyword changes the record of every topic of the business, publishes one
-//! `ConsentEvent` per topic, then confirms in the customer's language. This runs whoever
-//! answers the conversation (the bot, a person, an external bot): consent is a platform
-//! rule, not a conversation.
+//! `ConsentEvent` per topic, then confirms in the customer's language; after an opt-out it
+//! also sends the message-preferences list picker (every topic, several may be chosen), and
+//! the customer's choice there opts in to the chosen topics and out of the others. This runs
+//! whoever answers the conversation (the bot, a person, an external bot): consent is a
+//! platform rule, not a conversation.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use parley_bus::{Delivery, Handler, Outcome};
 use parley_proto::v1::{
-    Actor, ActorKind, ConsentAudit, ConsentEvent, ConsentSource, ConsentStatus, InboundMessage,
-    OptIn, OptOut, consent_event, inbound_message,
+    Actor, ActorKind, BubbleLayout, Capability, ConsentAudit, ConsentEvent, ConsentSource,
+    ConsentStatus, InboundMessage, InteractiveCommon, ListPickerItem, ListPickerRequest,
+    ListPickerSection, OptIn, OptOut, consent_event, inbound_message, interactive_reply,
+    outbound_message::Kind,
 };
 use parley_state::{GateDecision, GatePolicy};
 use parley_types::{ConversationKey, EventId, Sequence};
+use parley_wire::consent::{preference_item, preference_topic};
 use prost::Message as _;
 use tracing::Instrument as _;
 
 use crate::{
     keywords::{Keyword, keyword},
-    ledger::{Ledger, Message, PRODUCER},
-    policy::{Confirmation, Policies},
+    ledger::{Ledger, Message, PRODUCER, text},
+    policy::{Policies, Policy, Text},
 };
 
 /// The gate stage of this consumer (a conversation's inbound messages, in sequence order).
@@ -117,6 +122,13 @@ impl Handler for InboundHandler {
     }
 }
 
+/// What a customer's message changes: every topic to one status (a keyword), or each topic
+/// as the preferences list picker says (selected: in; the others: out).
+enum Decision {
+    Keyword(Keyword),
+    Preferences(BTreeSet<String>),
+}
+
 impl InboundHandler {
     async fn apply(
         &self,
@@ -124,41 +136,79 @@ impl InboundHandler {
         event_id: &EventId,
         event: &InboundMessage,
     ) -> Result<(), String> {
-        let Some(inbound_message::Kind::Text(text)) = event.kind.as_ref() else {
-            return Ok(());
-        };
         let policy = self.policies.policy(&key.business);
-        let Some(found) = keyword(&text.body, &policy) else {
-            return Ok(());
+        let decision = match event.kind.as_ref() {
+            Some(inbound_message::Kind::Text(text)) => match keyword(&text.body, &policy) {
+                Some(found) => Decision::Keyword(found),
+                None => return Ok(()),
+            },
+            Some(inbound_message::Kind::InteractiveReply(reply)) => {
+                let Some(interactive_reply::Reply::ListPicker(list)) = reply.reply.as_ref() else {
+                    return Ok(());
+                };
+                let items: Vec<&str> = list
+                    .sections
+                    .iter()
+                    .flat_map(|s| s.items.iter())
+                    .filter_map(|i| preference_topic(&i.identifier))
+                    .collect();
+                if items.is_empty() {
+                    return Ok(());
+                }
+                Decision::Preferences(
+                    items
+                        .into_iter()
+                        .filter(|t| policy.has_topic(t))
+                        .map(str::to_owned)
+                        .collect(),
+                )
+            }
+            _ => return Ok(()),
         };
-        let (status, confirmation) = match found {
-            Keyword::Unsubscribe(_) => (ConsentStatus::OptedOut, Confirmation::Unsubscribed),
-            Keyword::Subscribe(_) => (ConsentStatus::OptedIn, Confirmation::Subscribed),
-        };
-        metrics::counter!("parley_consent_keywords_total", "status" => status.as_str_name())
-            .increment(1);
+        let language = event
+            .locale
+            .as_ref()
+            .map_or("", |l| l.language_tag.as_str());
         let customer = Actor {
             kind: ActorKind::Customer as i32,
             id: String::new(),
             display_name: String::new(),
         };
+        let (source, word) = match &decision {
+            Decision::Keyword(found) => (ConsentSource::Keyword, found.word().to_owned()),
+            Decision::Preferences(_) => (ConsentSource::PreferencesMenu, String::new()),
+        };
         for (n, topic) in policy.topics.iter().enumerate() {
             let id = event_id.derived(STAGE_CONSENT, u32::try_from(n).unwrap_or(u32::MAX));
-            let change = match found {
-                Keyword::Unsubscribe(_) => {
-                    consent_event::Change::OptedOut(OptOut { all_topics: true })
-                }
-                Keyword::Subscribe(_) => consent_event::Change::OptedIn(OptIn {}),
+            let opted_in = match &decision {
+                Decision::Keyword(Keyword::Unsubscribe(_)) => false,
+                Decision::Keyword(Keyword::Subscribe(_)) => true,
+                Decision::Preferences(chosen) => chosen.contains(topic),
             };
+            let (status, change) = if opted_in {
+                (
+                    ConsentStatus::OptedIn,
+                    consent_event::Change::OptedIn(OptIn {}),
+                )
+            } else {
+                (
+                    ConsentStatus::OptedOut,
+                    consent_event::Change::OptedOut(OptOut {
+                        all_topics: matches!(decision, Decision::Keyword(_)),
+                    }),
+                )
+            };
+            metrics::counter!("parley_consent_changes_total", "status" => status.as_str_name())
+                .increment(1);
             let record = ConsentEvent {
                 meta: Some(self.ledger.meta(key, &id, event_id, 0)),
                 topic: topic.clone(),
                 status: status as i32,
-                source: ConsentSource::Keyword as i32,
+                source: source as i32,
                 audit: Some(ConsentAudit {
                     actor: Some(customer.clone()),
                     evidence_event_id: event_id.to_string(),
-                    keyword: found.word().to_owned(),
+                    keyword: word.clone(),
                     ..ConsentAudit::default()
                 }),
                 change: Some(change),
@@ -168,34 +218,93 @@ impl InboundHandler {
                 .await
                 .map_err(|e| format!("record consent: {e}"))?;
         }
-        let language = event
-            .locale
-            .as_ref()
-            .map_or("", |l| l.language_tag.as_str());
-        let reply = event_id.derived(&format!("{STAGE_CONSENT}.confirm"), 0);
-        self.ledger
-            .send(
-                key,
-                Message {
-                    id: &reply,
-                    cause: event_id,
-                    sender: Actor {
-                        kind: ActorKind::System as i32,
-                        id: PRODUCER.into(),
-                        display_name: String::new(),
+        let confirmation = match &decision {
+            Decision::Keyword(Keyword::Unsubscribe(_)) => Text::Unsubscribed,
+            Decision::Keyword(Keyword::Subscribe(_)) => Text::Subscribed,
+            Decision::Preferences(_) => Text::PreferencesSaved,
+        };
+        let mut replies = vec![text(policy.text(confirmation, language))];
+        // After an opt-out, the topics to choose from (Apple: a list picker to choose
+        // notification types), where the device can show one: as text, a numbered list would
+        // read as an answer to the bot's last menu.
+        if matches!(decision, Decision::Keyword(Keyword::Unsubscribe(_)))
+            && can_show_list_picker(event)
+        {
+            replies.push(preferences_picker(&policy, language));
+        }
+        let sender = Actor {
+            kind: ActorKind::System as i32,
+            id: PRODUCER.into(),
+            display_name: String::new(),
+        };
+        for (n, kind) in replies.into_iter().enumerate() {
+            let reply = event_id.derived(
+                &format!("{STAGE_CONSENT}.confirm"),
+                u32::try_from(n).unwrap_or(u32::MAX),
+            );
+            self.ledger
+                .send(
+                    key,
+                    Message {
+                        id: &reply,
+                        cause: event_id,
+                        sender: sender.clone(),
+                        kind,
+                        notification_topic: None,
                     },
-                    text: policy.confirmation(confirmation, language).to_owned(),
-                    notification_topic: None,
-                },
-            )
-            .await
-            .map_err(|e| format!("confirm: {e}"))?;
+                )
+                .await
+                .map_err(|e| format!("confirm: {e}"))?;
+        }
         tracing::info!(
             conversation = %key.redacted(),
-            status = status.as_str_name(),
+            source = source.as_str_name(),
             topics = policy.topics.len(),
-            "consent changed by keyword"
+            "consent changed by the customer"
         );
         Ok(())
     }
+}
+
+/// Whether the device said it shows list pickers (a message without capabilities is given
+/// the benefit of the doubt: outbound's gate decides, as for every message).
+fn can_show_list_picker(event: &InboundMessage) -> bool {
+    event
+        .capabilities
+        .as_ref()
+        .is_none_or(|c| c.capabilities.contains(&(Capability::ListPicker as i32)))
+}
+
+/// The message-preferences list picker: every topic, several may be chosen.
+fn preferences_picker(policy: &Policy, language: &str) -> Kind {
+    let bubble = BubbleLayout {
+        title: policy.text(Text::PreferencesTitle, language).to_owned(),
+        subtitle: policy.text(Text::PreferencesSubtitle, language).to_owned(),
+        ..BubbleLayout::default()
+    };
+    Kind::ListPicker(ListPickerRequest {
+        common: Some(InteractiveCommon {
+            received_message: Some(bubble.clone()),
+            reply_message: Some(bubble),
+            ..InteractiveCommon::default()
+        }),
+        sections: vec![ListPickerSection {
+            title: policy.text(Text::PreferencesTitle, language).to_owned(),
+            order: 0,
+            multiple_selection: true,
+            items: policy
+                .topics
+                .iter()
+                .enumerate()
+                .map(|(order, topic)| ListPickerItem {
+                    identifier: preference_item(topic),
+                    title: policy.topic_title(topic, language),
+                    subtitle: String::new(),
+                    order: u32::try_from(order).unwrap_or(u32::MAX),
+                    style: "default".into(),
+                    image_identifier: String::new(),
+                })
+                .collect(),
+        }],
+    })
 }

@@ -41,9 +41,17 @@ pub(crate) struct Message<'a> {
     pub(crate) id: &'a EventId,
     pub(crate) cause: &'a EventId,
     pub(crate) sender: Actor,
-    pub(crate) text: String,
+    pub(crate) kind: Kind,
     /// `Some(topic)` for a notification the business starts (outbound requires an opt-in).
     pub(crate) notification_topic: Option<&'a str>,
+}
+
+/// A text message's content.
+pub(crate) fn text(body: impl Into<String>) -> Kind {
+    Kind::Text(OutboundText {
+        body: body.into(),
+        attachments: Vec::new(),
+    })
 }
 
 /// The store and the bus, and how to address a conversation on them.
@@ -164,10 +172,7 @@ impl Ledger {
             msp_agent: String::new(),
             business_initiated: message.notification_topic.is_some(),
             notification_topic: message.notification_topic.unwrap_or_default().to_owned(),
-            kind: Some(Kind::Text(OutboundText {
-                body: message.text,
-                attachments: Vec::new(),
-            })),
+            kind: Some(message.kind),
         };
         let subject = self
             .namespace

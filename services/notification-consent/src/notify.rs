@@ -26,7 +26,7 @@ use parley_types::{ConversationKey, EventId, OpaqueId};
 use sha2::{Digest as _, Sha256};
 
 use crate::{
-    ledger::{Ledger, Message, disclosure_field},
+    ledger::{Ledger, Message, disclosure_field, text},
     policy::{Client, Policies},
 };
 
@@ -241,7 +241,7 @@ impl Api {
                             id: &disclosure,
                             cause: &id,
                             sender: actor.clone(),
-                            text: policy.disclosure_text.clone(),
+                            kind: text(policy.disclosure_text.clone()),
                             notification_topic: Some(&request.topic),
                         },
                     )
@@ -283,7 +283,7 @@ impl Api {
                     id: &id,
                     cause: &id,
                     sender: actor,
-                    text: request.text,
+                    kind: text(request.text),
                     notification_topic: Some(&request.topic),
                 },
             )

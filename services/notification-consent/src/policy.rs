@@ -42,6 +42,15 @@ pub const DEFAULT_UNSUBSCRIBED: &str = "You will not receive notifications from 
 pub const DEFAULT_SUBSCRIBED: &str =
     "You will now receive our notifications. Write \"unsubscribe\" at any time to stop them.";
 
+/// The preferences list picker's title.
+pub const DEFAULT_PREFERENCES_TITLE: &str = "Message preferences";
+
+/// The preferences list picker's subtitle.
+pub const DEFAULT_PREFERENCES_SUBTITLE: &str = "Choose the notifications you want to receive";
+
+/// The confirmation after the customer chose in the preferences list picker.
+pub const DEFAULT_PREFERENCES_SAVED: &str = "Your message preferences are saved.";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PoliciesFile {
@@ -86,6 +95,15 @@ struct TextsFile {
     unsubscribed: Option<String>,
     #[serde(default)]
     subscribed: Option<String>,
+    #[serde(default)]
+    preferences_title: Option<String>,
+    #[serde(default)]
+    preferences_subtitle: Option<String>,
+    #[serde(default)]
+    preferences_saved: Option<String>,
+    /// Topic titles in the preferences list picker.
+    #[serde(default)]
+    topics: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,11 +180,15 @@ fn parse_time(text: &str) -> std::result::Result<Time, String> {
     Time::new(h, m, 0, 0).map_err(|e| format!("{text:?} is not a time of day: {e}"))
 }
 
-/// The confirmation texts of one language.
+/// The texts of one language.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Texts {
     unsubscribed: Option<String>,
     subscribed: Option<String>,
+    preferences_title: Option<String>,
+    preferences_subtitle: Option<String>,
+    preferences_saved: Option<String>,
+    topics: BTreeMap<String, String>,
 }
 
 /// One business's notification policy.
@@ -201,13 +223,19 @@ impl Default for Policy {
     }
 }
 
-/// Which confirmation to send.
+/// Which of the service's texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirmation {
-    /// After an opt-out.
+pub enum Text {
+    /// The confirmation after an opt-out.
     Unsubscribed,
-    /// After an opt-in.
+    /// The confirmation after an opt-in.
     Subscribed,
+    /// The preferences list picker's title.
+    PreferencesTitle,
+    /// The preferences list picker's subtitle.
+    PreferencesSubtitle,
+    /// The confirmation after a choice in the preferences list picker.
+    PreferencesSaved,
 }
 
 impl Policy {
@@ -216,22 +244,47 @@ impl Policy {
         self.topics.iter().any(|t| t == topic)
     }
 
-    /// The confirmation text for a BCP 47 `language_tag` (`fr-CA`, then `fr`, then English).
-    pub fn confirmation<'a>(&'a self, which: Confirmation, language_tag: &str) -> &'a str {
+    /// The texts of a BCP 47 `language_tag` that has them: `fr-CA`, then `fr`.
+    fn texts_for<'a>(&'a self, language_tag: &'a str) -> impl Iterator<Item = &'a Texts> {
         let language = language_tag.split(['-', '_']).next().unwrap_or_default();
+        [language_tag, language]
+            .into_iter()
+            .filter(|tag| !tag.is_empty())
+            .filter_map(|tag| self.texts.get(tag))
+    }
+
+    /// A text in a BCP 47 `language_tag` (`fr-CA`, then `fr`, then the built-in English).
+    pub fn text<'a>(&'a self, which: Text, language_tag: &'a str) -> &'a str {
         let pick = |texts: &'a Texts| -> Option<&'a str> {
             match which {
-                Confirmation::Unsubscribed => texts.unsubscribed.as_deref(),
-                Confirmation::Subscribed => texts.subscribed.as_deref(),
+                Text::Unsubscribed => texts.unsubscribed.as_deref(),
+                Text::Subscribed => texts.subscribed.as_deref(),
+                Text::PreferencesTitle => texts.preferences_title.as_deref(),
+                Text::PreferencesSubtitle => texts.preferences_subtitle.as_deref(),
+                Text::PreferencesSaved => texts.preferences_saved.as_deref(),
             }
         };
-        [language_tag, language]
-            .iter()
-            .filter(|tag| !tag.is_empty())
-            .find_map(|tag| self.texts.get(*tag).and_then(pick))
+        self.texts_for(language_tag)
+            .find_map(pick)
             .unwrap_or(match which {
-                Confirmation::Unsubscribed => DEFAULT_UNSUBSCRIBED,
-                Confirmation::Subscribed => DEFAULT_SUBSCRIBED,
+                Text::Unsubscribed => DEFAULT_UNSUBSCRIBED,
+                Text::Subscribed => DEFAULT_SUBSCRIBED,
+                Text::PreferencesTitle => DEFAULT_PREFERENCES_TITLE,
+                Text::PreferencesSubtitle => DEFAULT_PREFERENCES_SUBTITLE,
+                Text::PreferencesSaved => DEFAULT_PREFERENCES_SAVED,
+            })
+    }
+
+    /// A topic's title in the preferences list picker: the language's, else the topic with
+    /// a capital first letter (`orders` → `Orders`).
+    pub fn topic_title(&self, topic: &str, language_tag: &str) -> String {
+        self.texts_for(language_tag)
+            .find_map(|t| t.topics.get(topic).cloned())
+            .unwrap_or_else(|| {
+                let mut chars = topic.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_uppercase().chain(chars).collect::<String>()
+                })
             })
     }
 }
@@ -404,9 +457,22 @@ fn business_policy(b: BusinessFile) -> std::result::Result<Policy, String> {
         for (field, value) in [
             ("unsubscribed", &t.unsubscribed),
             ("subscribed", &t.subscribed),
+            ("preferences_title", &t.preferences_title),
+            ("preferences_subtitle", &t.preferences_subtitle),
+            ("preferences_saved", &t.preferences_saved),
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(format!("`texts.{tag}.{field}` is empty"));
+            }
+        }
+        for (topic, title) in &t.topics {
+            if !topics.contains(topic) {
+                return Err(format!(
+                    "`texts.{tag}.topics`: {topic:?} is not one of `topics`"
+                ));
+            }
+            if title.trim().is_empty() {
+                return Err(format!("`texts.{tag}.topics.{topic}` is empty"));
             }
         }
         texts.insert(
@@ -414,6 +480,10 @@ fn business_policy(b: BusinessFile) -> std::result::Result<Policy, String> {
             Texts {
                 unsubscribed: t.unsubscribed,
                 subscribed: t.subscribed,
+                preferences_title: t.preferences_title,
+                preferences_subtitle: t.preferences_subtitle,
+                preferences_saved: t.preferences_saved,
+                topics: t.topics,
             },
         );
     }
@@ -446,6 +516,7 @@ mod tests {
             quiet_hours = {{ start = "21:00", end = "08:00", time_zone = "Europe/Paris" }}
             [business.texts.fr]
             unsubscribed = "Plus de notifications."
+            topics = {{ orders = "Commandes" }}
 
             [[client]]
             name = "crm"
@@ -459,13 +530,13 @@ mod tests {
         assert_eq!(policy.unsubscribe_words, ["desabonner"]);
         assert!(policy.has_topic("orders") && !policy.has_topic("marketing"));
         assert_eq!(
-            policy.confirmation(Confirmation::Unsubscribed, "fr-CA"),
+            policy.text(Text::Unsubscribed, "fr-CA"),
             "Plus de notifications."
         );
-        assert_eq!(
-            policy.confirmation(Confirmation::Subscribed, "fr-CA"),
-            DEFAULT_SUBSCRIBED
-        );
+        assert_eq!(policy.text(Text::Subscribed, "fr-CA"), DEFAULT_SUBSCRIBED);
+        assert_eq!(policy.topic_title("orders", "fr-FR"), "Commandes");
+        assert_eq!(policy.topic_title("account", "fr-FR"), "Account");
+        assert_eq!(policy.topic_title("orders", "en"), "Orders");
         // SHA-256 of "test".
         assert_eq!(policies.authenticate("test").unwrap().name, "crm");
         assert!(policies.authenticate("tesT").is_none());

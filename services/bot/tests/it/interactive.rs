@@ -410,3 +410,26 @@ fn every_intent_in_every_language_offers_a_person_on_every_device() {
     }
     assert_eq!(checked, k.intents.len() * 8);
 }
+
+#[test]
+fn a_choice_in_notification_consents_preferences_list_gets_no_answer_from_the_bot() {
+    use parley_proto::v1::{ListPickerItem, ListPickerReply, ListPickerSection};
+    let list = |identifier: &str| {
+        interactive_reply::Reply::ListPicker(ListPickerReply {
+            sections: vec![ListPickerSection {
+                items: vec![ListPickerItem {
+                    identifier: identifier.into(),
+                    ..ListPickerItem::default()
+                }],
+                ..ListPickerSection::default()
+            }],
+        })
+    };
+    let preferences = reply_task("en-US", &all_caps(), list("parley-consent-topic:orders"));
+    let reply = answer(&acme(), &preferences, &Memory::default(), WEDNESDAY_NOON);
+    assert!(reply.actions.is_empty(), "{:?}", reply.actions);
+    // A choice in the bot's own menu is answered.
+    let menu = reply_task("en-US", &all_caps(), list(&format!("{INTENT_CHOICE}hours")));
+    let reply = answer(&acme(), &menu, &Memory::default(), WEDNESDAY_NOON);
+    assert!(!reply.actions.is_empty());
+}

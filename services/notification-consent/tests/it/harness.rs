@@ -10,8 +10,8 @@ use parley_notification_consent::{
 use parley_proto::{
     Event as _,
     v1::{
-        ConsentEvent, ConversationKey as KeyProto, EventMeta, InboundMessage, InboundText, Locale,
-        OutboundMessage, inbound_message,
+        ConsentEvent, ConversationKey as KeyProto, DeviceCapabilities, EventMeta, InboundMessage,
+        InboundText, Locale, OutboundMessage, inbound_message,
     },
 };
 use parley_runtime::{Backends, PlatformConfig};
@@ -239,6 +239,25 @@ pub async fn say_as_ingest(
     language: &str,
     copy: u32,
 ) {
+    let kind = inbound_message::Kind::Text(InboundText {
+        body: body.into(),
+        attachments: Vec::new(),
+    });
+    publish_inbound(backends, config, key, sequence, kind, language, None, copy).await;
+}
+
+/// Any customer message as ingest publishes it, with the device's capabilities if given.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_inbound(
+    backends: &Backends,
+    config: &PlatformConfig,
+    key: &ConversationKey,
+    sequence: u64,
+    kind: inbound_message::Kind,
+    language: &str,
+    capabilities: Option<DeviceCapabilities>,
+    copy: u32,
+) {
     backends
         .store
         .raise_field(key, facts::CUSTOMER_ACTIVE_AT, sequence)
@@ -262,10 +281,8 @@ pub async fn say_as_ingest(
             apple: language.replace('-', "_"),
             language_tag: language.into(),
         }),
-        kind: Some(inbound_message::Kind::Text(InboundText {
-            body: body.into(),
-            attachments: Vec::new(),
-        })),
+        capabilities,
+        kind: Some(kind),
         ..InboundMessage::default()
     };
     let subject = backends

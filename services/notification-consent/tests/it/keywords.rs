@@ -3,10 +3,14 @@
 use std::time::Duration;
 
 use parley_notification_consent::policy::{DEFAULT_SUBSCRIBED, DEFAULT_UNSUBSCRIBED};
-use parley_proto::v1::{ActorKind, ConsentSource, ConsentStatus, consent_event};
+use parley_proto::v1::{
+    ActorKind, Capability, ConsentSource, ConsentStatus, DeviceCapabilities, InteractiveReply,
+    ListPickerItem, ListPickerReply, ListPickerSection, consent_event, inbound_message,
+    interactive_reply, outbound_message::Kind,
+};
 use prost::Message as _;
 
-use super::harness::{ACME, FRENCH_UNSUBSCRIBED, WITHIN, key, platform, text_of};
+use super::harness::{ACME, FRENCH_UNSUBSCRIBED, WITHIN, key, platform, publish_inbound, text_of};
 
 const TOPICS: [&str; 3] = ["account", "orders", "marketing"];
 
@@ -45,12 +49,21 @@ async fn stop_opts_out_of_every_topic_once_and_confirms_in_the_customers_languag
             *event
         );
     }
-    let told = p.outbound_messages(1, WITHIN).await;
-    assert_eq!(told.len(), 1);
+    // The confirmation, then the topics to choose from.
+    let told = p.outbound_messages(2, WITHIN).await;
+    assert_eq!(told.len(), 2);
     assert_eq!(text_of(&told[0]), FRENCH_UNSUBSCRIBED);
-    assert_eq!(told[0].sender.as_ref().unwrap().kind(), ActorKind::System);
-    assert!(!told[0].business_initiated);
-    assert_eq!(told[0].meta.as_ref().unwrap().sequence, 1);
+    assert!(matches!(told[1].kind, Some(Kind::ListPicker(_))));
+    for message in &told {
+        assert_eq!(message.sender.as_ref().unwrap().kind(), ActorKind::System);
+        assert!(!message.business_initiated);
+    }
+    assert_eq!(
+        told.iter()
+            .map(|m| m.meta.as_ref().unwrap().sequence)
+            .collect::<Vec<_>>(),
+        [1, 2]
+    );
 
     // A copy of the message (another NATS id, so JetStream keeps it) changes nothing more.
     p.say(&customer, 2, "STOP !", "fr-FR", 1).await;
@@ -74,16 +87,17 @@ async fn keywords_apply_in_the_customers_order_on_two_replicas_whatever_the_arri
     p.say(&customer, 2, "subscribe", "en-US", 0).await;
     p.say(&customer, 1, "unsubscribe", "en-US", 0).await;
     p.say(&customer, 1, "unsubscribe", "en-US", 1).await;
-    let told = p.outbound_messages(2, WITHIN).await;
+    let told = p.outbound_messages(3, WITHIN).await;
     assert_eq!(
         told.iter().map(text_of).collect::<Vec<_>>(),
-        [DEFAULT_UNSUBSCRIBED, DEFAULT_SUBSCRIBED]
+        [DEFAULT_UNSUBSCRIBED, "", DEFAULT_SUBSCRIBED],
+        "the opt-out's confirmation and list picker, then the opt-in's confirmation"
     );
     assert_eq!(
         told.iter()
             .map(|m| m.meta.as_ref().unwrap().sequence)
             .collect::<Vec<_>>(),
-        [1, 2]
+        [1, 2, 3]
     );
     let events = p.consent_events(6, WITHIN).await;
     assert_eq!(events.len(), 6);
@@ -132,4 +146,107 @@ async fn sentences_and_other_messages_change_nothing_and_a_business_word_counts(
     // No Spanish text in the policy: the English one.
     let told = p.outbound_messages(1, WITHIN).await;
     assert_eq!(text_of(&told[0]), DEFAULT_UNSUBSCRIBED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preferences_list_picker_opts_in_to_the_chosen_topics_and_out_of_the_others() {
+    let p = platform().await;
+    let customer = key(ACME, "prefs");
+    p.say(&customer, 1, "unsubscribe", "en-US", 0).await;
+    let told = p.outbound_messages(2, WITHIN).await;
+    let Some(Kind::ListPicker(picker)) = told[1].kind.as_ref() else {
+        panic!("no list picker: {told:?}");
+    };
+    let section = &picker.sections[0];
+    assert!(section.multiple_selection);
+    let items: Vec<(&str, &str)> = section
+        .items
+        .iter()
+        .map(|i| (i.identifier.as_str(), i.title.as_str()))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("parley-consent-topic:account", "Account"),
+            ("parley-consent-topic:orders", "Orders"),
+            ("parley-consent-topic:marketing", "Marketing"),
+        ]
+    );
+    // The customer picks "Orders".
+    let chosen = ListPickerItem {
+        identifier: "parley-consent-topic:orders".into(),
+        title: "Orders".into(),
+        ..ListPickerItem::default()
+    };
+    let reply = inbound_message::Kind::InteractiveReply(InteractiveReply {
+        reply: Some(interactive_reply::Reply::ListPicker(ListPickerReply {
+            sections: vec![ListPickerSection {
+                items: vec![chosen],
+                ..ListPickerSection::default()
+            }],
+        })),
+        ..InteractiveReply::default()
+    });
+    publish_inbound(
+        &p.backends,
+        &p.config,
+        &customer,
+        2,
+        reply,
+        "en-US",
+        None,
+        0,
+    )
+    .await;
+    let events = p.consent_events(6, WITHIN).await;
+    let chosen: Vec<(&str, ConsentStatus)> = events[3..]
+        .iter()
+        .map(|e| (e.topic.as_str(), e.status()))
+        .collect();
+    assert_eq!(
+        chosen,
+        [
+            ("account", ConsentStatus::OptedOut),
+            ("orders", ConsentStatus::OptedIn),
+            ("marketing", ConsentStatus::OptedOut),
+        ]
+    );
+    assert!(
+        events[3..]
+            .iter()
+            .all(|e| e.source() == ConsentSource::PreferencesMenu)
+    );
+    let saved = p.outbound_messages(1, WITHIN).await;
+    assert_eq!(
+        text_of(&saved[0]),
+        parley_notification_consent::policy::DEFAULT_PREFERENCES_SAVED
+    );
+
+    // A device that said it cannot show list pickers gets the confirmation only (as text,
+    // numbered choices would read as an answer to the bot's menu).
+    let old = key(ACME, "old-device");
+    let text = inbound_message::Kind::Text(parley_proto::v1::InboundText {
+        body: "stop".into(),
+        attachments: Vec::new(),
+    });
+    let caps = DeviceCapabilities {
+        capabilities: vec![Capability::QuickReply as i32],
+        unrecognized: Vec::new(),
+    };
+    publish_inbound(
+        &p.backends,
+        &p.config,
+        &old,
+        1,
+        text,
+        "en-US",
+        Some(caps),
+        0,
+    )
+    .await;
+    let told = p.outbound_messages(2, Duration::from_secs(3)).await;
+    assert_eq!(
+        told.iter().map(text_of).collect::<Vec<_>>(),
+        [DEFAULT_UNSUBSCRIBED]
+    );
 }
