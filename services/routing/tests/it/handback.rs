@@ -196,7 +196,10 @@ async fn a_queued_customer_is_told_their_place() {
             .unwrap()
             .is_none()
         {
-            assert!(tokio::time::Instant::now() < deadline, "never queued in the pool");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never queued in the pool"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
