@@ -1,7 +1,7 @@
 //! One trace across the separate service processes: a customer message and the bot answer
 //! it caused share one trace id, with spans from ingest, routing, bot, notification-consent
 //! (which reads every customer message) and outbound, every span's parent in the trace and
-//! one root.
+//! one root; and every one of the six processes exports spans.
 
 use std::{collections::HashSet, time::Duration};
 
@@ -94,4 +94,35 @@ async fn a_message_and_its_answer_share_one_trace_across_the_processes() {
     };
     let traces = complete_traces(&spans);
     assert!(!traces.is_empty());
+
+    // Every one of the six processes exports its spans: an agent signing in gives the
+    // gateway's.
+    let agent = parley::agent_client::AgentConnection::open(
+        &format!("http://{}", mesh.grpc),
+        demo_business::AGENT_TOKENS[0].1,
+        0,
+        1,
+    )
+    .await
+    .unwrap();
+    let all = [
+        "parley-ingest",
+        "parley-routing",
+        "parley-bot",
+        "parley-agent-gateway",
+        "parley-notification-consent",
+        "parley-outbound",
+    ];
+    let every = receiver
+        .wait_for(Duration::from_secs(30), |spans| {
+            let names: HashSet<&str> = spans.iter().map(|s| s.service_name.as_str()).collect();
+            all.iter().all(|s| names.contains(s))
+        })
+        .await;
+    if every.is_err() {
+        let spans = receiver.spans().await;
+        let names: HashSet<&str> = spans.iter().map(|s| s.service_name.as_str()).collect();
+        panic!("spans from {names:?}, not from all of {all:?}");
+    }
+    drop(agent);
 }
