@@ -53,6 +53,7 @@ both_backends!(
     one_conversation_is_handled_in_order,
     concurrency_is_bounded,
     progress_keeps_long_work_from_redelivery,
+    a_slow_reader_loses_nothing_to_pull_request_expiry,
 );
 
 /// A handler built from a closure, reporting each call on a channel.
@@ -474,4 +475,51 @@ impl Handler for Long {
         tokio::time::sleep(Duration::from_millis(5000)).await;
         outcome
     }
+}
+
+/// Messages delivered while nobody fetches wait for the next fetch, however long that takes:
+/// none is lost to a pull request's expiry and left for the ack wait. (A JetStream request
+/// kept across fetches as a batch lost them: a fetch that took fewer than the request then
+/// brought left the rest in the batch, and the batch's own timer, 5 s past the request's
+/// expiry, ended it with them still buffered.)
+async fn a_slow_reader_loses_nothing_to_pull_request_expiry(f: Fixture) {
+    let spec = f.inbound_consumer("slow", Duration::from_secs(60)).await;
+    let subscription = f.bus.subscribe(&spec).await.unwrap();
+    f.bus.publish(f.message("slow-00")).await.unwrap();
+    // A fetch that could take 10 gets the one there is.
+    let first = subscription
+        .fetch(10, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(payload_id).collect::<Vec<_>>(),
+        ["slow-00"]
+    );
+    first[0].ack().await.unwrap();
+    for i in 1..20 {
+        f.bus
+            .publish(f.message(&format!("slow-{i:02}")))
+            .await
+            .unwrap();
+    }
+    // The scenario, not a synchronisation: the reader is busy for longer than that fetch's
+    // request lived (2 s) plus the client's grace after it (5 s).
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let started = Instant::now();
+    let mut got = Vec::new();
+    while got.len() < 19 && started.elapsed() < Duration::from_secs(10) {
+        for delivery in subscription
+            .fetch(4, Duration::from_millis(200))
+            .await
+            .unwrap()
+        {
+            got.push(payload_id(&delivery));
+            delivery.ack().await.unwrap();
+        }
+    }
+    let expected: Vec<String> = (1..20).map(|i| format!("slow-{i:02}")).collect();
+    assert_eq!(
+        got, expected,
+        "all of them, in order, long before the 60 s ack wait"
+    );
 }
