@@ -59,6 +59,10 @@ pub struct BenchArgs {
     /// How long each sustained-rate step lasts (default 60; 3 with --quick).
     #[arg(long)]
     pub step_seconds: Option<u64>,
+    /// How long the 100 msg/s latency run lasts (default 60; 3 with --quick): a longer
+    /// one gives a profiler a steady load to sample.
+    #[arg(long)]
+    pub latency_seconds: Option<u64>,
     /// Who answers: `bot` (the built-in bot with the demo knowledge) or `echo` (a trivial
     /// answerer inside the bench, one fixed text per customer text).
     #[arg(long, default_value = "bot", value_parser = ["bot", "echo"])]
@@ -85,7 +89,7 @@ impl Durations {
             Self {
                 baseline: Duration::from_secs(1),
                 ingest: Duration::from_secs(1),
-                latency: Duration::from_secs(3),
+                latency: Duration::from_secs(args.latency_seconds.unwrap_or(3)),
                 step: Duration::from_secs(args.step_seconds.unwrap_or(3)),
                 drain: Duration::from_secs(10),
                 max_steps: 0,
@@ -94,7 +98,7 @@ impl Durations {
             Self {
                 baseline: Duration::from_secs(10),
                 ingest: Duration::from_secs(10),
-                latency: Duration::from_secs(60),
+                latency: Duration::from_secs(args.latency_seconds.unwrap_or(60)),
                 step: Duration::from_secs(args.step_seconds.unwrap_or(60)),
                 drain: Duration::from_secs(15),
                 max_steps: 8,
