@@ -101,16 +101,6 @@ fn now_seconds() -> i64 {
         .unwrap_or_default()
 }
 
-fn timestamp_now() -> prost_types::Timestamp {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    prost_types::Timestamp {
-        seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(now.subsec_nanos()).unwrap_or(0),
-    }
-}
-
 impl Shared {
     /// Whether the built-in bot answers this business and bot id.
     fn answers(&self, business: &BusinessId, bot_id: &str) -> bool {
@@ -374,7 +364,7 @@ impl Shared {
                 partition: self.partitions.of(key),
                 sequence,
             },
-            timestamp_now(),
+            prost_types::Timestamp::from(SystemTime::now()),
         )
     }
 

@@ -9,7 +9,7 @@
 
 use std::{
     sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
+    time::SystemTime,
 };
 
 use parley_bus::{Bus, Namespace, Outgoing, StreamKind};
@@ -63,16 +63,6 @@ pub(crate) struct Ledger {
     pub(crate) partitions: PartitionCount,
 }
 
-pub(crate) fn timestamp_now() -> prost_types::Timestamp {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    prost_types::Timestamp {
-        seconds: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
-        nanos: i32::try_from(now.subsec_nanos()).unwrap_or(0),
-    }
-}
-
 impl Ledger {
     pub(crate) fn meta(
         &self,
@@ -90,7 +80,7 @@ impl Ledger {
                 partition: self.partitions.of(key),
                 sequence,
             },
-            timestamp_now(),
+            prost_types::Timestamp::from(SystemTime::now()),
         )
     }
 
