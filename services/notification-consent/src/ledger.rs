@@ -7,10 +7,7 @@
 //! JetStream drops the second copy of the event; a message's outbound number is allocated
 //! per event id, so a retry keeps its place in the conversation's order.
 
-use std::{
-    sync::Arc,
-    time::SystemTime,
-};
+use std::{sync::Arc, time::SystemTime};
 
 use parley_bus::{Bus, Namespace, Outgoing, StreamKind};
 use parley_proto::{
