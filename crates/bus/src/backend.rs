@@ -47,11 +47,6 @@ pub trait Subscription: Send + Sync {
 
     /// The durable name.
     fn durable(&self) -> &str;
-
-    /// Called once nothing more will be fetched: gives back what the subscription holds
-    /// ahead of the fetches (a backend that prefetches), so it is redelivered now rather
-    /// than after the ack wait.
-    async fn close(&self) {}
 }
 
 /// Counts a stored publish (`parley_bus_published_total{stream, duplicate}`).

@@ -196,7 +196,6 @@ pub async fn run_consumer(
         }
     }
 
-    subscription.close().await;
     drop(senders);
     tracker.close();
     if tokio::time::timeout(options.drain_timeout, tracker.wait())

@@ -11,7 +11,7 @@ use async_nats::{
     },
 };
 use async_trait::async_trait;
-use futures::{FutureExt as _, StreamExt as _};
+use futures::StreamExt as _;
 
 use crate::{
     Acker, Bus, ConsumerSpec, Delivery, Error, Headers, Outgoing, Published, Result, Subscription,
@@ -216,7 +216,6 @@ impl Bus for JetStreamBus {
         Ok(Box::new(JetStreamSubscription {
             consumer: pull,
             durable: consumer.durable.clone(),
-            stream: tokio::sync::Mutex::new(None),
         }))
     }
 
@@ -243,26 +242,7 @@ impl Bus for JetStreamBus {
 struct JetStreamSubscription {
     consumer: PullConsumer,
     durable: String,
-    /// The continuous pull (async-nats' own): one long-lived inbox subscription, a new pull
-    /// request sent in the background whenever half of the last one arrived, idle
-    /// heartbeats to notice a dead connection. Created at the first fetch, sized by it, and
-    /// kept: a fetch costs no request of its own, and a message delivered while nobody
-    /// fetches waits in the inbox for the next fetch (a request kept across fetches as a
-    /// `Batch` lost such messages to the batch's own timer until the ack wait, see the
-    /// regression test `a_slow_consumer_loses_no_message_to_request_expiry`).
-    stream: tokio::sync::Mutex<Option<pull::Stream>>,
 }
-
-/// How long each background pull request lasts (the server then answers 408 and the stream
-/// asks again; it also asks again as soon as half of a request arrived). Short, so a request
-/// left behind by a stopped subscriber ends soon.
-const PULL_EXPIRES: Duration = Duration::from_secs(5);
-/// The idle heartbeat the server sends while a request waits: two missed ones end the
-/// stream, and the next fetch starts a new one.
-const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
-/// The most messages one pull request asks for (the consume loop's first fetch asks for what
-/// it can hold; a reader that fetches one at a time gets requests of one).
-const MAX_PULL_BATCH: usize = 256;
 
 impl JetStreamSubscription {
     fn failed(&self, reason: String) -> Error {
@@ -272,99 +252,87 @@ impl JetStreamSubscription {
         }
     }
 
-    fn delivery(message: jetstream::Message) -> Option<Delivery> {
-        let (attempt, stream_sequence) = match message.info() {
-            Ok(info) => (
-                u32::try_from(info.delivered).unwrap_or(u32::MAX),
-                info.stream_sequence,
-            ),
-            Err(error) => {
-                tracing::warn!(%error, "delivery without JetStream metadata; skipped");
-                return None;
-            }
-        };
-        let (message, acker) = message.split();
-        Some(Delivery::new(
-            message.subject.to_string(),
-            from_nats_headers(message.headers.as_ref()),
-            message.payload,
-            attempt,
-            stream_sequence,
-            Box::new(JetStreamAcker(acker)),
-        ))
-    }
-
-    async fn start(&self, max: usize) -> Result<pull::Stream> {
-        self.consumer
-            .stream()
-            .max_messages_per_batch(max.clamp(1, MAX_PULL_BATCH))
-            .expires(PULL_EXPIRES)
-            .heartbeat(PULL_HEARTBEAT)
-            .messages()
-            .await
-            .map_err(|e| self.failed(e.to_string()))
-    }
-}
-
-#[async_trait]
-impl Subscription for JetStreamSubscription {
-    /// Returns as soon as something is there: the first message of the continuous pull (at
-    /// once when one waits in the inbox, else the moment one is stored, or nothing after
-    /// `wait`), then whatever else has already arrived, up to `max`, without waiting.
-    async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
-        let max = max.max(1);
-        let mut guard = self.stream.lock().await;
-        let stream = match guard.as_mut() {
-            Some(stream) => stream,
-            None => guard.insert(self.start(max).await?),
-        };
+    /// What one pull request delivers, until it ends (all it asked for arrived, nothing more
+    /// is there for a no-wait request, or it expired); `bound` covers a connection that dies
+    /// mid-request.
+    async fn drain(
+        &self,
+        request: std::result::Result<jetstream::consumer::pull::Batch, impl std::fmt::Display>,
+        bound: Duration,
+    ) -> Result<Vec<Delivery>> {
+        let mut batch = request.map_err(|e| self.failed(e.to_string()))?;
         let mut out = Vec::new();
-        // `next` only takes a message out of the inbox when it returns it, so giving up
-        // after `wait` loses nothing.
-        let first = match tokio::time::timeout(wait, stream.next()).await {
-            Err(_) => return Ok(out),
-            Ok(Some(Ok(message))) => message,
-            Ok(Some(Err(error))) => {
-                // A missed heartbeat or a refused request: start afresh at the next fetch.
-                *guard = None;
-                return Err(self.failed(error.to_string()));
-            }
-            Ok(None) => {
-                *guard = None;
-                return Ok(out);
-            }
-        };
-        out.extend(Self::delivery(first));
-        while out.len() < max {
-            match stream.next().now_or_never() {
-                Some(Some(Ok(message))) => out.extend(Self::delivery(message)),
-                Some(Some(Err(error))) => {
-                    tracing::debug!(%error, consumer = %self.durable, "pull stream ended");
-                    *guard = None;
+        let guard = tokio::time::sleep(bound);
+        tokio::pin!(guard);
+        loop {
+            let next = tokio::select! {
+                next = batch.next() => next,
+                _ = &mut guard => break,
+            };
+            let Some(message) = next else { break };
+            let message = match message {
+                Ok(message) => message,
+                Err(error) if out.is_empty() => return Err(self.failed(error.to_string())),
+                Err(error) => {
+                    tracing::debug!(%error, "batch ended early");
                     break;
                 }
-                Some(None) => {
-                    *guard = None;
-                    break;
+            };
+            let (attempt, stream_sequence) = match message.info() {
+                Ok(info) => (
+                    u32::try_from(info.delivered).unwrap_or(u32::MAX),
+                    info.stream_sequence,
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "delivery without JetStream metadata; skipped");
+                    continue;
                 }
-                None => break,
-            }
+            };
+            let (message, acker) = message.split();
+            out.push(Delivery::new(
+                message.subject.to_string(),
+                from_nats_headers(message.headers.as_ref()),
+                message.payload,
+                attempt,
+                stream_sequence,
+                Box::new(JetStreamAcker(acker)),
+            ));
         }
         Ok(out)
     }
 
-    /// Stops pulling and gives back at once (negative acknowledgement without delay) what
-    /// already arrived, so another replica, or this one after a restart, gets it now rather
-    /// than after the ack wait.
-    async fn close(&self) {
-        let Some(mut stream) = self.stream.lock().await.take() else {
-            return;
-        };
-        while let Some(Some(Ok(message))) = stream.next().now_or_never() {
-            if let Err(error) = message.ack_with(AckKind::Nak(None)).await {
-                tracing::debug!(%error, "delivery not given back; it comes again after the ack wait");
-            }
+    /// Up to `max` messages that are there now, without waiting for more.
+    async fn available(&self, max: usize) -> Result<Vec<Delivery>> {
+        let request = self.consumer.fetch().max_messages(max).messages().await;
+        self.drain(request, NO_WAIT_BOUND).await
+    }
+}
+
+/// The bound on a no-wait pull request (the server answers at once).
+const NO_WAIT_BOUND: Duration = Duration::from_secs(5);
+
+#[async_trait]
+impl Subscription for JetStreamSubscription {
+    /// Returns as soon as something is there: a request for one message that ends the
+    /// moment it arrives (at once when there is a backlog, else after at most `wait`), then
+    /// whatever else is there now, up to `max`, without waiting. A batch request for `max`
+    /// would hold the first message until `max` arrived or the request expired: at low
+    /// rates every hop then waited half the expiry on average.
+    async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
+        let max = max.max(1);
+        let expires = wait.max(Duration::from_millis(10));
+        let request = self
+            .consumer
+            .batch()
+            .max_messages(1)
+            .expires(expires)
+            .messages()
+            .await;
+        let mut out = self.drain(request, expires + NO_WAIT_BOUND).await?;
+        if !out.is_empty() && max > 1 {
+            out.extend(self.available(max - 1).await?);
         }
+        Ok(out)
     }
 
     fn durable(&self) -> &str {
