@@ -458,6 +458,10 @@ pub async fn run(args: BenchArgs, env: Vec<(String, String)>) -> Result<()> {
     let report = outcome?;
     crate::say(report.markdown());
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Bench(e.to_string()))?;
+    if let Some(dir) = args.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Bench(format!("{}: {e}", dir.display())))?;
+    }
     std::fs::write(&args.json, json)
         .map_err(|e| Error::Bench(format!("{}: {e}", args.json.display())))?;
     crate::say(format!("JSON: {}", args.json.display()));
