@@ -39,8 +39,10 @@ impl RedisStoreOptions {
 }
 
 /// Every script starts with this: `touch()` refreshes the time to live of every key passed
-/// (all keys of one conversation; PEXPIRE on a missing key does nothing) and `now_ms()` reads
-/// the server clock, so all replicas share one clock.
+/// (all keys of one conversation; PEXPIRE on a missing key does nothing), `now_ms()` reads
+/// the server clock, so all replicas share one clock, and `complete_stage(stage, seq)`
+/// records that `stage` applied `seq` (KEYS[1] is the record) and drops its claim and a gap
+/// it closes.
 pub(crate) const PRELUDE: &str = r"
 local function touch(ttl)
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
@@ -49,7 +51,30 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function complete_stage(stage, seq)
+  local applied = tonumber(redis.call('HGET', KEYS[1], 'applied:' .. stage) or '0')
+  if seq > applied then
+    applied = seq
+    redis.call('HSET', KEYS[1], 'applied:' .. stage, seq)
+  end
+  local claim = redis.call('HGET', KEYS[1], 'claim:' .. stage)
+  if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) <= seq then
+    redis.call('HDEL', KEYS[1], 'claim:' .. stage)
+  end
+  local gap = redis.call('HGET', KEYS[1], 'gap:' .. stage)
+  if gap and tonumber(string.sub(gap, 1, string.find(gap, ':', 1, true) - 1)) <= applied then
+    redis.call('HDEL', KEYS[1], 'gap:' .. stage)
+  end
+end
 ";
+
+/// A counter's value as a sequence (the scripts never return 0; a 0 is a broken script).
+fn sequence_of(value: u64, operation: &'static str) -> Result<Sequence> {
+    Sequence::new(value).map_err(|e| Error::Protocol {
+        operation,
+        reason: e.to_string(),
+    })
+}
 
 /// ARGV: expected version, state, ttl. Returns {1, new} or {0, current}.
 const CAS: &str = r"
@@ -180,21 +205,7 @@ return {decision, skipped}
 
 /// ARGV: stage, seq, ttl.
 const COMPLETE: &str = r"
-local stage = ARGV[1]
-local seq = tonumber(ARGV[2])
-local applied = tonumber(redis.call('HGET', KEYS[1], 'applied:' .. stage) or '0')
-if seq > applied then
-  applied = seq
-  redis.call('HSET', KEYS[1], 'applied:' .. stage, seq)
-end
-local claim = redis.call('HGET', KEYS[1], 'claim:' .. stage)
-if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) <= seq then
-  redis.call('HDEL', KEYS[1], 'claim:' .. stage)
-end
-local gap = redis.call('HGET', KEYS[1], 'gap:' .. stage)
-if gap and tonumber(string.sub(gap, 1, string.find(gap, ':', 1, true) - 1)) <= applied then
-  redis.call('HDEL', KEYS[1], 'gap:' .. stage)
-end
+complete_stage(ARGV[1], tonumber(ARGV[2]))
 touch(ARGV[3])
 return 1
 ";
@@ -229,21 +240,7 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
   added = 1
 end
-local stage = ARGV[3]
-local seq = tonumber(ARGV[4])
-local applied = tonumber(redis.call('HGET', KEYS[1], 'applied:' .. stage) or '0')
-if seq > applied then
-  applied = seq
-  redis.call('HSET', KEYS[1], 'applied:' .. stage, seq)
-end
-local claim = redis.call('HGET', KEYS[1], 'claim:' .. stage)
-if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) <= seq then
-  redis.call('HDEL', KEYS[1], 'claim:' .. stage)
-end
-local gap = redis.call('HGET', KEYS[1], 'gap:' .. stage)
-if gap and tonumber(string.sub(gap, 1, string.find(gap, ':', 1, true) - 1)) <= applied then
-  redis.call('HDEL', KEYS[1], 'gap:' .. stage)
-end
+complete_stage(ARGV[3], tonumber(ARGV[4]))
 touch(ARGV[5])
 return added
 ";
@@ -432,10 +429,7 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("allocate_sequence"))?;
-        Sequence::new(value).map_err(|e| Error::Protocol {
-            operation: "allocate_sequence",
-            reason: e.to_string(),
-        })
+        sequence_of(value, "allocate_sequence")
     }
 
     async fn set_fields_then_allocate(
@@ -460,10 +454,7 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("set_fields_then_allocate"))?;
-        Sequence::new(value).map_err(|e| Error::Protocol {
-            operation: "set_fields_then_allocate",
-            reason: e.to_string(),
-        })
+        sequence_of(value, "set_fields_then_allocate")
     }
 
     async fn load_with_fields(

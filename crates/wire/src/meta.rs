@@ -2,7 +2,7 @@
 //! event starts with. The caller reads the clock and passes the time (this crate has none).
 
 use parley_proto::v1;
-use parley_types::{ConversationKey, EventId, Partition};
+use parley_types::{ConversationKey, EventId, PartitionCount};
 
 /// A conversation key as the contract carries it.
 pub fn conversation_key(key: &ConversationKey) -> v1::ConversationKey {
@@ -12,44 +12,34 @@ pub fn conversation_key(key: &ConversationKey) -> v1::ConversationKey {
     }
 }
 
-/// Who produced an event, from what, and where it goes.
-#[derive(Debug, Clone, Copy)]
-pub struct Produced<'a> {
-    /// `EventMeta.producer`: the service's name.
-    pub producer: &'a str,
-    /// The event's id.
-    pub id: &'a EventId,
-    /// The id of the event that caused it (empty for none).
-    pub cause: &'a str,
-    /// The conversation's partition.
-    pub partition: Partition,
-    /// The event's place in its per-conversation stream (0 when unordered).
-    pub sequence: u64,
-}
-
-/// The metadata of an event of `key`, produced and published at `at`.
+/// The metadata of an event of `key` produced by `producer` (`EventMeta.producer`, the
+/// service's name), caused by the event `cause` (empty for none), at `sequence` in its
+/// per-conversation stream (0 when unordered), in `key`'s partition, produced and published
+/// at `at`.
 pub fn event_meta(
+    producer: &str,
     key: &ConversationKey,
-    produced: Produced<'_>,
+    id: &EventId,
+    cause: &str,
+    sequence: u64,
+    partitions: PartitionCount,
     at: prost_types::Timestamp,
 ) -> v1::EventMeta {
     v1::EventMeta {
-        event_id: produced.id.to_string(),
+        event_id: id.to_string(),
         conversation: Some(conversation_key(key)),
-        sequence: produced.sequence,
-        partition: produced.partition.get(),
+        sequence,
+        partition: partitions.of(key).get(),
         occurred_at: Some(at),
         published_at: Some(at),
-        causation_id: produced.cause.to_owned(),
+        causation_id: cause.to_owned(),
         schema_version: 1,
-        producer: produced.producer.to_owned(),
+        producer: producer.to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use parley_types::PartitionCount;
-
     use super::*;
 
     #[test]
@@ -61,17 +51,7 @@ mod tests {
             seconds: 7,
             nanos: 8,
         };
-        let meta = event_meta(
-            &key,
-            Produced {
-                producer: "bot",
-                id: &id,
-                cause: "in-1",
-                partition: partitions.of(&key),
-                sequence: 3,
-            },
-            at,
-        );
+        let meta = event_meta("bot", &key, &id, "in-1", 3, partitions, at);
         assert_eq!(meta.event_id, "ev-1");
         assert_eq!(meta.causation_id, "in-1");
         assert_eq!(meta.sequence, 3);

@@ -356,14 +356,12 @@ impl Shared {
         sequence: u64,
     ) -> EventMeta {
         parley_wire::meta::event_meta(
+            "bot",
             key,
-            parley_wire::meta::Produced {
-                producer: "bot",
-                id,
-                cause: cause.as_str(),
-                partition: self.partitions.of(key),
-                sequence,
-            },
+            id,
+            cause.as_str(),
+            sequence,
+            self.partitions,
             prost_types::Timestamp::from(SystemTime::now()),
         )
     }

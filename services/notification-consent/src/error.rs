@@ -25,6 +25,9 @@ pub enum Error {
         /// What failed.
         problem: String,
     },
+    /// Loading the configuration, telemetry or the backends failed, or the service did.
+    #[error("{0}")]
+    Runtime(#[from] parley_runtime::Error),
     /// The consumer stopped with an error.
     #[error("consumer: {0}")]
     Run(String),

@@ -69,14 +69,12 @@ impl Ledger {
         sequence: u64,
     ) -> EventMeta {
         parley_wire::meta::event_meta(
+            PRODUCER,
             key,
-            parley_wire::meta::Produced {
-                producer: PRODUCER,
-                id,
-                cause: cause.as_str(),
-                partition: self.partitions.of(key),
-                sequence,
-            },
+            id,
+            cause.as_str(),
+            sequence,
+            self.partitions,
             prost_types::Timestamp::from(SystemTime::now()),
         )
     }

@@ -29,5 +29,5 @@ pub use error::{Error, Result};
 pub use policy::{APPLE_DISCLOSURE, Policies, Policy, QuietHours};
 pub use service::{
     ConsentArgs, ConsentConfig, ConsentParts, Listen, NotificationConsent, configure,
-    consumer_spec, run,
+    consumer_spec, run, run_process,
 };

@@ -228,6 +228,22 @@ pub fn configure(policies_file: Option<&std::path::Path>) -> Result<ConsentConfi
     Ok(ConsentConfig::new(policies))
 }
 
+/// The service as a process (its binary and `parley notification-consent`): validates the
+/// policies file before connecting to anything, then runs until SIGTERM. `env` is the
+/// process's environment (nothing here reads it).
+pub async fn run_process(args: ConsentArgs, env: Vec<(String, String)>) -> Result<()> {
+    let consent = configure(args.policies_file.as_deref())?;
+    let listen = args.listen();
+    parley_runtime::run_service(
+        "parley-notification-consent",
+        args.service.config,
+        env,
+        move |ctx| run(ctx, consent, listen),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Runs the service: the notification API on `listen` and the consumer, until shutdown.
 pub async fn run(
     ctx: ServiceContext,

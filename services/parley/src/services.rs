@@ -60,16 +60,8 @@ pub async fn notification_consent(
     args: parley_notification_consent::ConsentArgs,
     env: Vec<(String, String)>,
 ) -> Result<()> {
-    // The policies are validated before connecting to anything.
-    let consent = parley_notification_consent::configure(args.policies_file.as_deref())
+    parley_notification_consent::run_process(args, env)
+        .await
         .map_err(|e| Error::Input(e.to_string()))?;
-    let listen = args.listen();
-    parley_runtime::run_service(
-        "parley-notification-consent",
-        args.service.config,
-        env,
-        move |ctx| parley_notification_consent::run(ctx, consent, listen),
-    )
-    .await?;
     Ok(())
 }

@@ -29,14 +29,12 @@ impl Shared {
         sequence: u64,
     ) -> EventMeta {
         parley_wire::meta::event_meta(
+            "routing",
             key,
-            parley_wire::meta::Produced {
-                producer: "routing",
-                id,
-                cause: cause.event_id.as_str(),
-                partition: self.partitions.of(key),
-                sequence,
-            },
+            id,
+            cause.event_id.as_str(),
+            sequence,
+            self.partitions,
             timestamp_ms(now_ms()),
         )
     }
