@@ -49,6 +49,12 @@ pub enum Outcome {
 pub trait Handler: Send + Sync + 'static {
     /// Handles one delivery. Must be idempotent: a delivery can arrive more than once.
     async fn handle(&self, delivery: &Delivery) -> Outcome;
+
+    /// Called after `handle` panicked on `delivery`, before it is given back: release what
+    /// the handler held (a gate claim), so the next attempt need not wait for a lease.
+    async fn on_panic(&self, delivery: &Delivery) {
+        let _ = delivery;
+    }
 }
 
 /// How a consumer runs.
@@ -277,10 +283,22 @@ impl Lane {
         loop {
             tokio::select! {
                 result = &mut handling => {
-                    return Some(result.unwrap_or_else(|_| Outcome::Retry {
-                        delay: Duration::from_secs(1),
-                        reason: "handler panicked".into(),
-                    }));
+                    return Some(match result {
+                        Ok(outcome) => outcome,
+                        Err(_) => {
+                            metrics::counter!("parley_bus_handler_panics_total", "consumer" => self.durable.clone())
+                                .increment(1);
+                            tracing::error!("handler panicked; releasing what it held and retrying");
+                            let release = AssertUnwindSafe(self.handler.on_panic(delivery)).catch_unwind();
+                            if release.await.is_err() {
+                                tracing::error!("on_panic panicked too");
+                            }
+                            Outcome::Retry {
+                                delay: Duration::from_secs(1),
+                                reason: "handler panicked".into(),
+                            }
+                        }
+                    });
                 }
                 _ = ticker.tick() => {
                     if let Err(error) = delivery.progress().await {

@@ -74,4 +74,5 @@ events!(
     ConversationEvent,
     ConsentEvent,
     DeadLetter,
+    OrderingNotice,
 );

@@ -27,6 +27,7 @@ const CONTRACT_FILES: &[&str] = &[
     "parley/v1/inbound.proto",
     "parley/v1/interactive.proto",
     "parley/v1/notification.proto",
+    "parley/v1/ordering.proto",
     "parley/v1/outbound.proto",
     "parley/v1/routing.proto",
 ];
@@ -45,6 +46,7 @@ const EVENTS: &[(&str, &str)] = &[
     ),
     ("parley.v1.ConsentEvent", "parley/v1/consent.proto"),
     ("parley.v1.DeadLetter", "parley/v1/dead_letter.proto"),
+    ("parley.v1.OrderingNotice", "parley/v1/ordering.proto"),
 ];
 
 fn descriptor_set() -> FileDescriptorSet {
@@ -137,6 +139,7 @@ fn event_type_strings_match_descriptor_names() {
     assert_eq!(v1::ConversationEvent::TYPE, "parley.v1.ConversationEvent");
     assert_eq!(v1::ConsentEvent::TYPE, "parley.v1.ConsentEvent");
     assert_eq!(v1::DeadLetter::TYPE, "parley.v1.DeadLetter");
+    assert_eq!(v1::OrderingNotice::TYPE, "parley.v1.OrderingNotice");
 }
 
 #[test]
@@ -1101,6 +1104,13 @@ fn every_event_round_trips_fully_populated() {
     round_trip(&fixtures::conversation());
     round_trip(&fixtures::consent());
     round_trip(&fixtures::dead_letter());
+    round_trip(&v1::OrderingNotice {
+        meta: Some(fixtures::meta("on-1", "routing")),
+        stage: "routing".into(),
+        sequence: 7,
+        kind: v1::OrderingKind::AppliedLate as i32,
+        attempts: 2,
+    });
 }
 
 #[test]

@@ -54,6 +54,27 @@ pub struct PlatformConfig {
     pub outbound: OutboundConfig,
     /// The routing service.
     pub routing: RoutingSettings,
+    /// How every service treats an event it cannot handle.
+    pub events: EventSettings,
+}
+
+/// How every service treats an event it cannot handle (a poison message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventSettings {
+    /// How many times a service starts handling one event (counted by the conversation's
+    /// gate, across replicas, crashes and panics) before it dead-letters it and goes on with
+    /// the conversation's next event. The retries back off from 1 s to 1 min, so the
+    /// default, 8, gives an event about two minutes.
+    pub max_attempts: u32,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: parley_state::GatePolicy::DEFAULT_MAX_ATTEMPTS,
+        }
+    }
 }
 
 /// The MSP's identity with Apple.
@@ -503,6 +524,9 @@ impl PlatformConfig {
         if !self.nats.prefix.is_empty() {
             parley_bus::Namespace::prefixed(&self.nats.prefix)
                 .map_err(|e| Error::setting("nats.prefix", e.to_string()))?;
+        }
+        if self.events.max_attempts == 0 {
+            return Err(Error::setting("events.max_attempts", "must be at least 1"));
         }
         if !(1..=5).contains(&self.nats.replicas) {
             return Err(Error::setting("nats.replicas", "must be between 1 and 5"));

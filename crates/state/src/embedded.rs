@@ -213,10 +213,14 @@ impl ConversationStore for EmbeddedStore {
         sequence: Sequence,
         policy: &GatePolicy,
     ) -> Result<GateDecision> {
-        let applied = self
-            .read(key, |c, _| c.gates.get(stage).map_or(0, |g| g.applied))
-            .unwrap_or(0);
-        let decision = if sequence.get() <= applied {
+        let duplicate = self
+            .read(key, |c, _| {
+                c.gates.get(stage).is_some_and(|g| {
+                    sequence.get() <= g.applied && !g.holes.contains(&sequence.get())
+                })
+            })
+            .unwrap_or(false);
+        let decision = if duplicate {
             // A read: nothing is written for a duplicate (as in the Redis script).
             GateDecision::Duplicate
         } else {
@@ -246,6 +250,16 @@ impl ConversationStore for EmbeddedStore {
             if let Some(g) = c.gates.get_mut(stage) {
                 g.release(sequence.get());
             }
+        });
+        Ok(())
+    }
+
+    async fn abandon(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {
+        self.write(key, |c, _| {
+            c.gates
+                .entry(stage.to_owned())
+                .or_default()
+                .abandon(sequence.get());
         });
         Ok(())
     }

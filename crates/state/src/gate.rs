@@ -1,18 +1,34 @@
 //! The "apply strictly in order" gate.
 //!
 //! Each stage (routing, bot, outbound, …) keeps, per conversation, the last sequence it
-//! applied and at most one claim (the sequence being applied now, with a lease). Asking the
-//! gate about sequence `s` when `a` was applied last:
-//! - `s <= a`: [`GateDecision::Duplicate`]: ack and drop.
-//! - `s == a + 1` and nobody holds a live claim: [`GateDecision::Apply`]: the caller now holds
-//!   the claim, applies its effects, then calls `complete` (or `release` on failure).
+//! applied, at most one claim (the sequence being applied now, with a lease), the number of
+//! times the claimed sequence was started (its attempts), and its *holes*: the sequences it
+//! moved past without applying them (given up on after the gap timeout, or dead-lettered).
+//! Asking the gate about sequence `s` when `a` was applied last:
+//! - `s <= a` and `s` is a hole: a late arrival (Apple's retry of a message whose first
+//!   publish failed, a dead letter replayed). [`GateDecision::Apply`] with `late: true`; the
+//!   caller holds the claim, and completing `s` closes the hole. It is never dropped.
+//! - `s <= a` otherwise: [`GateDecision::Duplicate`]: ack and drop. Each sequence is
+//!   allocated to one event (ingest keeps the number it allocated for an Apple message id,
+//!   producers allocate one per output), so "at or below `a` and not a hole" means "this
+//!   event was applied": the check is by event, not by position.
 //! - a live claim exists: [`GateDecision::Wait`] (another worker is applying).
+//! - `s == a + 1`: [`GateDecision::Apply`]: the caller now holds the claim, applies its
+//!   effects, then calls `complete` (or `release` on failure).
 //! - `s > a + 1`: [`GateDecision::Wait`] for the missing `a + 1`. The first such answer
-//!   starts a timer for `a + 1`; once it outlives the gap timeout, `a + 1` is given up on
-//!   (skipped, reported in the decision) and the gate moves on one sequence.
+//!   starts a timer for `a + 1`; once it outlives the gap timeout, `a + 1` becomes a hole
+//!   (reported in the decision) and the gate moves on one sequence.
+//!
+//! Every grant of a claim counts an attempt of that sequence, across replicas, crashes and
+//! panics (a lapsed lease is an attempt that did not finish). A caller that sees more
+//! attempts than it allows `abandon`s the sequence (it becomes a hole, so a replay of its
+//! dead letter is applied late) and dead-letters the event: the conversation goes on.
 //!
 //! The claim makes the gate exactly-once across replicas and redeliveries: two copies of the
 //! same sequence cannot both be applied. A claim whose holder died lapses with its lease.
+//! At most [`MAX_HOLES`] holes are kept per stage; an older one is forgotten with a warning
+//! and a metric (`parley_state_holes_forgotten_total`): a conversation with that many lost
+//! events has a producer bug, not a late message.
 
 use std::time::Duration;
 
@@ -26,6 +42,10 @@ pub struct GatePolicy {
     pub gap_timeout: Duration,
     /// How long a claim lasts if its holder neither completes nor releases it (a crash).
     pub lease: Duration,
+    /// How many times a stage starts applying one event before it gives up: it abandons the
+    /// sequence and dead-letters the event. With [`GatePolicy::backoff`] between attempts,
+    /// the default (8) spans about two minutes.
+    pub max_attempts: u32,
 }
 
 impl Default for GatePolicy {
@@ -33,11 +53,33 @@ impl Default for GatePolicy {
         Self {
             gap_timeout: Duration::from_secs(30),
             lease: Duration::from_secs(30),
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
         }
     }
 }
 
 impl GatePolicy {
+    /// The default of [`GatePolicy::max_attempts`].
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+
+    /// The attempt a decision grants when it is past [`GatePolicy::max_attempts`]: the caller
+    /// must not apply it, but `abandon` the sequence and dead-letter the event.
+    pub fn exhausted(&self, decision: &GateDecision) -> Option<u32> {
+        match decision {
+            GateDecision::Apply { attempt, .. } if *attempt > self.max_attempts.max(1) => {
+                Some(*attempt)
+            }
+            _ => None,
+        }
+    }
+
+    /// How long to wait before the next attempt after attempt `attempt` failed: 1 s, doubling,
+    /// at most 1 min (never less than `floor`, the caller's own delay).
+    pub fn backoff(&self, attempt: u32, floor: Duration) -> Duration {
+        let doubled = Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6));
+        doubled.min(Duration::from_secs(60)).max(floor)
+    }
+
     pub(crate) fn gap_ms(&self) -> u64 {
         u64::try_from(self.gap_timeout.as_millis()).unwrap_or(u64::MAX)
     }
@@ -58,6 +100,9 @@ pub enum WaitReason {
     Claimed,
 }
 
+/// How many holes a stage keeps per conversation (see the module documentation).
+pub const MAX_HOLES: usize = 64;
+
 /// The gate's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GateDecision {
@@ -65,6 +110,12 @@ pub enum GateDecision {
     Apply {
         /// A missing sequence given up on just before (report it).
         skipped: Option<Sequence>,
+        /// The sequence is a hole filled late: later sequences were applied before it
+        /// (report it; the caller applies it all the same).
+        late: bool,
+        /// How many times this stage has started applying this sequence, this one
+        /// included (1 the first time).
+        attempt: u32,
     },
     /// Already applied: acknowledge and drop.
     Duplicate,
@@ -78,10 +129,17 @@ pub enum GateDecision {
 }
 
 impl GateDecision {
+    /// The first in-order apply: no skip, not late, attempt 1.
+    pub const APPLY: GateDecision = GateDecision::Apply {
+        skipped: None,
+        late: false,
+        attempt: 1,
+    };
+
     /// The skipped sequence this decision reports, if any.
     pub fn skipped(&self) -> Option<Sequence> {
         match self {
-            GateDecision::Apply { skipped } | GateDecision::Wait { skipped, .. } => *skipped,
+            GateDecision::Apply { skipped, .. } | GateDecision::Wait { skipped, .. } => *skipped,
             GateDecision::Duplicate => None,
         }
     }
@@ -92,6 +150,7 @@ impl GateDecision {
 /// allocating a sequence and publishing, or an event was delayed past the gap timeout).
 pub(crate) fn observe(stage: &str, decision: &GateDecision) {
     let label = match decision {
+        GateDecision::Apply { late: true, .. } => "apply_late",
         GateDecision::Apply { .. } => "apply",
         GateDecision::Duplicate => "duplicate",
         GateDecision::Wait {
@@ -114,22 +173,39 @@ pub(crate) fn observe(stage: &str, decision: &GateDecision) {
             "gave up waiting for a missing sequence"
         );
     }
+    if let GateDecision::Apply {
+        late: true,
+        attempt,
+        ..
+    } = decision
+    {
+        tracing::warn!(
+            stage,
+            attempt,
+            "a sequence given up on earlier arrived late; applying it"
+        );
+    }
 }
 
 /// The gate's rules over plain numbers, shared by the embedded backend and checked against
 /// the Lua script by the contract tests. `now` and times are milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct GateFields {
     pub(crate) applied: u64,
     /// (sequence, lease end)
     pub(crate) claim: Option<(u64, u64)>,
     /// (missing sequence, waiting since)
     pub(crate) gap: Option<(u64, u64)>,
+    /// (sequence, times a claim on it was granted)
+    pub(crate) tries: Option<(u64, u32)>,
+    /// Sequences moved past without being applied, oldest first.
+    pub(crate) holes: Vec<u64>,
 }
 
 impl GateFields {
     pub(crate) fn decide(&mut self, seq: u64, now: u64, policy: &GatePolicy) -> GateDecision {
-        if seq <= self.applied {
+        let late = seq <= self.applied;
+        if late && !self.holes.contains(&seq) {
             return GateDecision::Duplicate;
         }
         if self.claim.is_some_and(|(_, until)| until > now) {
@@ -139,23 +215,35 @@ impl GateFields {
             };
         }
         let mut skipped = None;
-        if seq > self.applied + 1 {
+        if !late && seq > self.applied + 1 {
             let missing = self.applied + 1;
             match self.gap {
                 Some((gap_seq, since)) if gap_seq == missing => {
                     if now.saturating_sub(since) >= policy.gap_ms() {
                         self.applied = missing;
                         self.gap = None;
+                        self.add_hole(missing);
                         skipped = Sequence::new(missing).ok();
                     }
                 }
                 _ => self.gap = Some((missing, now)),
             }
         }
-        if seq == self.applied + 1 {
+        if late || seq == self.applied + 1 {
             self.claim = Some((seq, now.saturating_add(policy.lease_ms())));
-            self.gap = None;
-            GateDecision::Apply { skipped }
+            if !late {
+                self.gap = None;
+            }
+            let attempt = match self.tries {
+                Some((s, n)) if s == seq => n.saturating_add(1),
+                _ => 1,
+            };
+            self.tries = Some((seq, attempt));
+            GateDecision::Apply {
+                skipped,
+                late,
+                attempt,
+            }
         } else {
             GateDecision::Wait {
                 reason: WaitReason::Gap,
@@ -168,12 +256,8 @@ impl GateFields {
         if seq > self.applied {
             self.applied = seq;
         }
-        if self.claim.is_some_and(|(s, _)| s <= seq) {
-            self.claim = None;
-        }
-        if self.gap.is_some_and(|(s, _)| s <= self.applied) {
-            self.gap = None;
-        }
+        self.holes.retain(|&h| h != seq);
+        self.drop_claim_and_tries(seq);
     }
 
     pub(crate) fn release(&mut self, seq: u64) {
@@ -181,6 +265,51 @@ impl GateFields {
             self.claim = None;
         }
     }
+
+    /// Moves past `seq` without applying it (its event is dead-lettered): it becomes a hole,
+    /// so a replay is applied late. A sequence beyond the next one is not abandoned (the gate
+    /// never granted it), and a sequence applied already is left alone.
+    pub(crate) fn abandon(&mut self, seq: u64) {
+        if seq == self.applied + 1 {
+            self.applied = seq;
+            self.add_hole(seq);
+        } else if seq > self.applied || !self.holes.contains(&seq) {
+            return;
+        }
+        self.drop_claim_and_tries(seq);
+    }
+
+    fn drop_claim_and_tries(&mut self, seq: u64) {
+        if self.claim.is_some_and(|(s, _)| s <= seq) {
+            self.claim = None;
+        }
+        if self.gap.is_some_and(|(s, _)| s <= self.applied) {
+            self.gap = None;
+        }
+        if self.tries.is_some_and(|(s, _)| s == seq) {
+            self.tries = None;
+        }
+    }
+
+    fn add_hole(&mut self, seq: u64) {
+        if !self.holes.contains(&seq) {
+            self.holes.push(seq);
+        }
+        if self.holes.len() > MAX_HOLES {
+            let forgotten = self.holes.len() - MAX_HOLES;
+            self.holes.drain(..forgotten);
+            forgot_holes(forgotten);
+        }
+    }
+}
+
+/// Counts holes dropped past [`MAX_HOLES`].
+pub(crate) fn forgot_holes(count: usize) {
+    metrics::counter!("parley_state_holes_forgotten_total").increment(count as u64);
+    tracing::warn!(
+        count,
+        "forgot the oldest holes of a conversation's gate; a late arrival of those will be taken for a duplicate"
+    );
 }
 
 #[cfg(test)]
@@ -190,12 +319,49 @@ mod tests {
     const P: GatePolicy = GatePolicy {
         gap_timeout: Duration::from_millis(100),
         lease: Duration::from_millis(50),
+        max_attempts: 3,
     };
+
+    #[test]
+    fn exhausted_past_max_attempts_and_backoff_doubles_to_a_minute() {
+        let at = |attempt| GateDecision::Apply {
+            skipped: None,
+            late: false,
+            attempt,
+        };
+        assert_eq!(P.exhausted(&at(3)), None);
+        assert_eq!(P.exhausted(&at(4)), Some(4));
+        assert_eq!(P.exhausted(&GateDecision::Duplicate), None);
+        let floor = Duration::from_millis(100);
+        let delays: Vec<u64> = (1..=9).map(|n| P.backoff(n, floor).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(P.backoff(1, Duration::from_secs(5)), Duration::from_secs(5));
+        // The default's attempts span minutes, not seconds.
+        let d = GatePolicy::default();
+        let total: Duration = (1..d.max_attempts).map(|n| d.backoff(n, floor)).sum();
+        assert!(total >= Duration::from_secs(90), "{total:?}");
+    }
+
+    fn apply(attempt: u32) -> GateDecision {
+        GateDecision::Apply {
+            skipped: None,
+            late: false,
+            attempt,
+        }
+    }
+
+    fn late(attempt: u32) -> GateDecision {
+        GateDecision::Apply {
+            skipped: None,
+            late: true,
+            attempt,
+        }
+    }
 
     #[test]
     fn in_order_duplicate_and_claim() {
         let mut g = GateFields::default();
-        assert_eq!(g.decide(1, 0, &P), GateDecision::Apply { skipped: None });
+        assert_eq!(g.decide(1, 0, &P), GateDecision::APPLY);
         assert_eq!(
             g.decide(1, 1, &P),
             GateDecision::Wait {
@@ -205,15 +371,17 @@ mod tests {
         );
         g.complete(1);
         assert_eq!(g.decide(1, 2, &P), GateDecision::Duplicate);
-        assert_eq!(g.decide(2, 2, &P), GateDecision::Apply { skipped: None });
-        // The holder died: the lease lapses and another worker may apply.
-        assert_eq!(g.decide(2, 100, &P), GateDecision::Apply { skipped: None });
+        assert_eq!(g.decide(2, 2, &P), apply(1));
+        // The holder died: the lease lapses and another worker may apply: a second attempt.
+        assert_eq!(g.decide(2, 100, &P), apply(2));
+        g.complete(2);
+        assert_eq!(g.decide(3, 101, &P), apply(1));
     }
 
     #[test]
-    fn gap_waits_then_skips_one() {
+    fn gap_waits_then_skips_one_and_the_late_one_is_applied() {
         let mut g = GateFields::default();
-        assert_eq!(g.decide(1, 0, &P), GateDecision::Apply { skipped: None });
+        assert_eq!(g.decide(1, 0, &P), GateDecision::APPLY);
         g.complete(1);
         // 2 is missing; 3 and 4 wait.
         assert!(matches!(
@@ -234,21 +402,83 @@ mod tests {
         assert_eq!(
             g.decide(3, 111, &P),
             GateDecision::Apply {
-                skipped: Sequence::new(2).ok()
+                skipped: Sequence::new(2).ok(),
+                late: false,
+                attempt: 1,
             }
         );
         g.complete(3);
-        assert_eq!(g.decide(4, 112, &P), GateDecision::Apply { skipped: None });
-        // The late 2 is now a duplicate.
+        assert_eq!(g.decide(4, 112, &P), apply(1));
         g.complete(4);
-        assert_eq!(g.decide(2, 113, &P), GateDecision::Duplicate);
+        // The late 2 is applied, not dropped; once, then it is a duplicate.
+        assert_eq!(g.decide(2, 113, &P), late(1));
+        assert_eq!(
+            g.decide(2, 114, &P),
+            GateDecision::Wait {
+                reason: WaitReason::Claimed,
+                skipped: None
+            }
+        );
+        g.complete(2);
+        assert_eq!(g.decide(2, 115, &P), GateDecision::Duplicate);
+        assert_eq!(g.applied, 4);
+        assert!(g.holes.is_empty());
+        assert_eq!(g.decide(5, 116, &P), apply(1));
     }
 
     #[test]
-    fn release_lets_a_retry_in() {
+    fn a_failed_late_apply_is_offered_again() {
+        let mut g = GateFields {
+            applied: 4,
+            holes: vec![2],
+            ..GateFields::default()
+        };
+        assert_eq!(g.decide(2, 0, &P), late(1));
+        g.release(2);
+        assert_eq!(g.decide(2, 1, &P), late(2));
+        g.complete(2);
+        assert_eq!(g.decide(2, 2, &P), GateDecision::Duplicate);
+    }
+
+    #[test]
+    fn release_lets_a_retry_in_and_counts_attempts() {
         let mut g = GateFields::default();
-        assert_eq!(g.decide(1, 0, &P), GateDecision::Apply { skipped: None });
+        assert_eq!(g.decide(1, 0, &P), GateDecision::APPLY);
         g.release(1);
-        assert_eq!(g.decide(1, 1, &P), GateDecision::Apply { skipped: None });
+        assert_eq!(g.decide(1, 1, &P), apply(2));
+        g.release(1);
+        assert_eq!(g.decide(1, 2, &P), apply(3));
+    }
+
+    #[test]
+    fn abandon_moves_on_and_a_replay_is_applied_late() {
+        let mut g = GateFields::default();
+        assert_eq!(g.decide(1, 0, &P), GateDecision::APPLY);
+        g.release(1);
+        assert_eq!(g.decide(1, 1, &P), apply(2));
+        g.abandon(1);
+        // The conversation goes on with its next message at once.
+        assert_eq!(g.decide(2, 2, &P), apply(1));
+        g.complete(2);
+        // The dead letter replayed: applied late, once.
+        assert_eq!(g.decide(1, 3, &P), late(1));
+        g.complete(1);
+        assert_eq!(g.decide(1, 4, &P), GateDecision::Duplicate);
+        // Abandoning what was applied, or what the gate never granted, changes nothing.
+        let before = g.clone();
+        g.abandon(2);
+        g.abandon(9);
+        assert_eq!(g, before);
+    }
+
+    #[test]
+    fn holes_are_bounded() {
+        let mut g = GateFields::default();
+        for seq in 1..=(MAX_HOLES as u64 + 10) {
+            assert_eq!(g.decide(seq, seq, &P), GateDecision::APPLY);
+            g.abandon(seq);
+        }
+        assert_eq!(g.holes.len(), MAX_HOLES);
+        assert_eq!(g.holes.first(), Some(&11));
     }
 }

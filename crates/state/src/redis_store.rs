@@ -41,8 +41,10 @@ impl RedisStoreOptions {
 /// Every script starts with this: `touch()` refreshes the time to live of every key passed
 /// (all keys of one conversation; PEXPIRE on a missing key does nothing), `now_ms()` reads
 /// the server clock, so all replicas share one clock, and `complete_stage(stage, seq)`
-/// records that `stage` applied `seq` (KEYS[1] is the record) and drops its claim and a gap
-/// it closes.
+/// records that `stage` applied `seq` (KEYS[1] is the record), closes it if it was a hole and
+/// drops its claim, its attempt count and a gap it closes. A stage's holes are one field,
+/// `holes:<stage>`, of comma-delimited sequences (`,2,9,`), oldest first, at most
+/// `gate::MAX_HOLES` (64) of them: `add_hole` returns how many it forgot.
 pub(crate) const PRELUDE: &str = r"
 local function touch(ttl)
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
@@ -51,20 +53,55 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function head(pair)
+  return tonumber(string.sub(pair, 1, string.find(pair, ':', 1, true) - 1))
+end
+local function is_hole(stage, seq)
+  local holes = redis.call('HGET', KEYS[1], 'holes:' .. stage)
+  return holes and string.find(holes, ',' .. seq .. ',', 1, true) ~= nil
+end
+local function add_hole(stage, seq)
+  local f = 'holes:' .. stage
+  local holes = redis.call('HGET', KEYS[1], f) or ','
+  if string.find(holes, ',' .. seq .. ',', 1, true) then return 0 end
+  holes = holes .. seq .. ','
+  local count = select(2, string.gsub(holes, ',', ',')) - 1
+  local forgotten = 0
+  while count > 64 do
+    local second = string.find(holes, ',', 2, true)
+    holes = string.sub(holes, second)
+    count = count - 1
+    forgotten = forgotten + 1
+  end
+  redis.call('HSET', KEYS[1], f, holes)
+  return forgotten
+end
+local function remove_hole(stage, seq)
+  local f = 'holes:' .. stage
+  local holes = redis.call('HGET', KEYS[1], f)
+  if not holes then return end
+  local needle = ',' .. seq .. ','
+  local i = string.find(holes, needle, 1, true)
+  if not i then return end
+  holes = string.sub(holes, 1, i) .. string.sub(holes, i + #needle)
+  if holes == ',' then redis.call('HDEL', KEYS[1], f) else redis.call('HSET', KEYS[1], f, holes) end
+end
+local function drop_claim_and_tries(stage, seq, applied)
+  local claim = redis.call('HGET', KEYS[1], 'claim:' .. stage)
+  if claim and head(claim) <= seq then redis.call('HDEL', KEYS[1], 'claim:' .. stage) end
+  local gap = redis.call('HGET', KEYS[1], 'gap:' .. stage)
+  if gap and head(gap) <= applied then redis.call('HDEL', KEYS[1], 'gap:' .. stage) end
+  local tries = redis.call('HGET', KEYS[1], 'tries:' .. stage)
+  if tries and head(tries) == seq then redis.call('HDEL', KEYS[1], 'tries:' .. stage) end
+end
 local function complete_stage(stage, seq)
   local applied = tonumber(redis.call('HGET', KEYS[1], 'applied:' .. stage) or '0')
   if seq > applied then
     applied = seq
     redis.call('HSET', KEYS[1], 'applied:' .. stage, seq)
   end
-  local claim = redis.call('HGET', KEYS[1], 'claim:' .. stage)
-  if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) <= seq then
-    redis.call('HDEL', KEYS[1], 'claim:' .. stage)
-  end
-  local gap = redis.call('HGET', KEYS[1], 'gap:' .. stage)
-  if gap and tonumber(string.sub(gap, 1, string.find(gap, ':', 1, true) - 1)) <= applied then
-    redis.call('HDEL', KEYS[1], 'gap:' .. stage)
-  end
+  remove_hole(stage, seq)
+  drop_claim_and_tries(stage, seq, applied)
 end
 ";
 
@@ -158,21 +195,26 @@ return 1
 
 /// The gate (see crate::gate for the rules; GateFields::decide is the same logic in Rust).
 /// ARGV: stage, seq, gap timeout ms, lease ms, ttl.
-/// Returns {decision, skipped} with decision 0 apply, 1 duplicate, 2 wait-gap, 3 wait-claimed.
+/// Returns {decision, skipped, late, attempt, holes forgotten} with decision 0 apply,
+/// 1 duplicate, 2 wait-gap, 3 wait-claimed.
 const GATE: &str = r"
 local stage = ARGV[1]
 local seq = tonumber(ARGV[2])
 local applied_f, claim_f, gap_f = 'applied:' .. stage, 'claim:' .. stage, 'gap:' .. stage
 local applied = tonumber(redis.call('HGET', KEYS[1], applied_f) or '0')
-if seq <= applied then return {1, 0} end
+local late = 0
+if seq <= applied then
+  if not is_hole(stage, seq) then return {1, 0, 0, 0, 0} end
+  late = 1
+end
 local now = now_ms()
 local claim = redis.call('HGET', KEYS[1], claim_f)
 if claim then
   local sep = string.find(claim, ':', 1, true)
-  if tonumber(string.sub(claim, sep + 1)) > now then return {3, 0} end
+  if tonumber(string.sub(claim, sep + 1)) > now then return {3, 0, 0, 0, 0} end
 end
-local skipped = 0
-if seq > applied + 1 then
+local skipped, forgotten = 0, 0
+if late == 0 and seq > applied + 1 then
   local missing = applied + 1
   local gap = redis.call('HGET', KEYS[1], gap_f)
   local gap_seq, since = nil, nil
@@ -188,19 +230,26 @@ if seq > applied + 1 then
       redis.call('HSET', KEYS[1], applied_f, applied)
       redis.call('HDEL', KEYS[1], gap_f)
       redis.call('HINCRBY', KEYS[1], 'skipped:' .. stage, 1)
+      forgotten = add_hole(stage, missing)
     end
   else
     redis.call('HSET', KEYS[1], gap_f, missing .. ':' .. now)
   end
 end
-local decision = 2
-if seq == applied + 1 then
+local decision, attempt = 2, 0
+if late == 1 or seq == applied + 1 then
   redis.call('HSET', KEYS[1], claim_f, seq .. ':' .. (now + tonumber(ARGV[4])))
-  redis.call('HDEL', KEYS[1], gap_f)
+  if late == 0 then redis.call('HDEL', KEYS[1], gap_f) end
+  local tries = redis.call('HGET', KEYS[1], 'tries:' .. stage)
+  attempt = 1
+  if tries and head(tries) == seq then
+    attempt = tonumber(string.sub(tries, string.find(tries, ':', 1, true) + 1)) + 1
+  end
+  redis.call('HSET', KEYS[1], 'tries:' .. stage, seq .. ':' .. attempt)
   decision = 0
 end
 touch(ARGV[5])
-return {decision, skipped}
+return {decision, skipped, late, attempt, forgotten}
 ";
 
 /// ARGV: stage, seq, ttl.
@@ -213,11 +262,28 @@ return 1
 /// ARGV: stage, seq, ttl.
 const RELEASE: &str = r"
 local claim = redis.call('HGET', KEYS[1], 'claim:' .. ARGV[1])
-if claim and tonumber(string.sub(claim, 1, string.find(claim, ':', 1, true) - 1)) == tonumber(ARGV[2]) then
+if claim and head(claim) == tonumber(ARGV[2]) then
   redis.call('HDEL', KEYS[1], 'claim:' .. ARGV[1])
 end
 touch(ARGV[3])
 return 1
+";
+
+/// ARGV: stage, seq, ttl. Returns how many holes were forgotten (GateFields::abandon).
+const ABANDON: &str = r"
+local stage, seq = ARGV[1], tonumber(ARGV[2])
+local applied = tonumber(redis.call('HGET', KEYS[1], 'applied:' .. stage) or '0')
+local forgotten = 0
+if seq == applied + 1 then
+  applied = seq
+  redis.call('HSET', KEYS[1], 'applied:' .. stage, seq)
+  forgotten = add_hole(stage, seq)
+elseif seq > applied or not is_hole(stage, seq) then
+  return 0
+end
+drop_claim_and_tries(stage, seq, applied)
+touch(ARGV[3])
+return forgotten
 ";
 
 /// KEYS[4] is the dedup set. ARGV: member, record ttl ms, ttl. Returns 1 if newly recorded.
@@ -273,6 +339,7 @@ struct Scripts {
     gate: Script,
     complete: Script,
     release: Script,
+    abandon: Script,
     remember: Script,
     remember_complete: Script,
     is_remembered: Script,
@@ -293,6 +360,7 @@ impl Scripts {
             gate: with_prelude(GATE),
             complete: with_prelude(COMPLETE),
             release: with_prelude(RELEASE),
+            abandon: with_prelude(ABANDON),
             remember: with_prelude(REMEMBER),
             remember_complete: with_prelude(REMEMBER_COMPLETE),
             is_remembered: with_prelude(IS_REMEMBERED),
@@ -595,7 +663,7 @@ impl ConversationStore for RedisStore {
     ) -> Result<GateDecision> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
-        let (decision, skipped): (u8, u64) = self
+        let (decision, skipped, late, attempt, forgotten): (u8, u64, u8, u32, u64) = self
             .invocation(&self.scripts.gate, &keys)
             .arg(stage)
             .arg(sequence.get())
@@ -606,8 +674,15 @@ impl ConversationStore for RedisStore {
             .await
             .map_err(unavailable("gate"))?;
         let skipped = Sequence::new(skipped).ok();
+        if forgotten > 0 {
+            crate::gate::forgot_holes(usize::try_from(forgotten).unwrap_or(usize::MAX));
+        }
         let decision = match decision {
-            0 => Ok(GateDecision::Apply { skipped }),
+            0 => Ok(GateDecision::Apply {
+                skipped,
+                late: late == 1,
+                attempt,
+            }),
             1 => Ok(GateDecision::Duplicate),
             2 => Ok(GateDecision::Wait {
                 reason: WaitReason::Gap,
@@ -651,6 +726,23 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("release"))?;
+        Ok(())
+    }
+
+    async fn abandon(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let forgotten: u64 = self
+            .invocation(&self.scripts.abandon, &keys)
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(self.settings.retention_ms())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("abandon"))?;
+        if forgotten > 0 {
+            crate::gate::forgot_holes(usize::try_from(forgotten).unwrap_or(usize::MAX));
+        }
         Ok(())
     }
 
@@ -787,5 +879,16 @@ impl ConversationStore for RedisStore {
                 reason: format!("PING answered {pong:?}"),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PRELUDE;
+    use crate::MAX_HOLES;
+
+    #[test]
+    fn the_lua_bound_on_holes_is_max_holes() {
+        assert!(PRELUDE.contains(&format!("while count > {MAX_HOLES} do")));
     }
 }

@@ -124,6 +124,11 @@ pub trait ConversationStore: Send + Sync + 'static {
     /// retried).
     async fn release(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()>;
 
+    /// Moves `stage` past `sequence` without applying it, because its event is being
+    /// dead-lettered: the sequence becomes a hole (a replay is applied late), the claim and
+    /// the attempt count are dropped, and the conversation's next event may apply.
+    async fn abandon(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()>;
+
     /// Records `id` in `scope` for `ttl`; `true` if it was not recorded already.
     async fn remember(
         &self,

@@ -1,8 +1,8 @@
 //! Parley's domain values in `parley.v1` shape: a conversation key and the metadata every
 //! event starts with. The caller reads the clock and passes the time (this crate has none).
 
-use parley_proto::v1;
-use parley_types::{ConversationKey, EventId, PartitionCount};
+use parley_proto::{Event, v1};
+use parley_types::{ConversationKey, EventId, PartitionCount, Sequence};
 
 /// A conversation key as the contract carries it.
 pub fn conversation_key(key: &ConversationKey) -> v1::ConversationKey {
@@ -69,4 +69,14 @@ mod tests {
             ("biz", "urn:mbid:someone")
         );
     }
+}
+
+/// The conversation and the in-order sequence an encoded event `E` names in its metadata;
+/// `None` when the payload is not an `E`, names no valid conversation or has no sequence.
+pub fn position<E: Event>(payload: &[u8]) -> Option<(ConversationKey, Sequence)> {
+    let event = E::decode(payload).ok()?;
+    let meta = event.meta()?;
+    let conversation = meta.conversation.as_ref()?;
+    let key = ConversationKey::parse(&conversation.business_id, &conversation.opaque_id).ok()?;
+    Some((key, Sequence::new(meta.sequence).ok()?))
 }

@@ -8,7 +8,8 @@ use parley_proto::v1::{
     AgentEvent, AgentTask, AssignmentEndReason, AssignmentOffer, ConversationRef, CustomerMessage,
     ReplyDelivery, UnassignReason, Unassigned, agent_event, agent_task,
 };
-use parley_state::{ConversationStore, GateDecision, GatePolicy};
+use parley_runtime::ordered::{self, Admission};
+use parley_state::{ConversationStore, GatePolicy};
 use parley_types::{ConversationKey, Sequence};
 use prost::Message as _;
 
@@ -149,40 +150,26 @@ impl Handler for TaskHandler {
         }
         // Replicas consume the same durable consumer concurrently: a conversation's tasks are
         // applied strictly in `meta.sequence` order through the store's gate (0: unsequenced).
-        let sequence = Sequence::new(meta.sequence).ok();
-        if let Some(sequence) = sequence {
-            match self
-                .conversations
-                .gate(&key, STAGE, sequence, &self.gate)
-                .await
-            {
-                Ok(GateDecision::Duplicate) => return Outcome::Ack,
-                Ok(GateDecision::Wait { .. }) => {
-                    return Outcome::Retry {
-                        delay: std::time::Duration::from_millis(100),
-                        reason: "waiting for an earlier task of the conversation".into(),
-                    };
-                }
-                Ok(GateDecision::Apply { skipped }) => {
-                    if let Some(skipped) = skipped {
-                        tracing::warn!(skipped = skipped.get(), "agent task never arrived");
-                    }
-                }
-                Err(error) => return retry(error.to_string()),
-            }
-        }
+        let store = &*self.conversations;
+        let claim = match Sequence::new(meta.sequence) {
+            Ok(sequence) => match ordered::admit(store, &key, STAGE, sequence, &self.gate).await {
+                Admission::Proceed(claim) => Some(claim),
+                Admission::Settle(outcome) => return outcome,
+            },
+            Err(_) => None,
+        };
         let outcome = self.apply(&key, &meta.event_id, task).await;
-        if let Some(sequence) = sequence {
-            let done = if outcome == Outcome::Ack {
-                self.conversations.complete(&key, STAGE, sequence).await
-            } else {
-                self.conversations.release(&key, STAGE, sequence).await
-            };
-            if let Err(error) = done {
-                return retry(error.to_string());
-            }
+        match claim {
+            Some(claim) => ordered::finish(store, &key, claim, &self.gate, outcome).await,
+            None => outcome,
         }
-        outcome
+    }
+
+    async fn on_panic(&self, delivery: &Delivery) {
+        if let Some((key, sequence)) = parley_wire::meta::position::<AgentTask>(&delivery.payload)
+        {
+            ordered::release_after_panic(&*self.conversations, &key, STAGE, sequence).await;
+        }
     }
 }
 

@@ -126,6 +126,7 @@ impl AgentGatewayService {
             gate: parley_state::GatePolicy {
                 gap_timeout: config.outbound.gap_timeout,
                 lease: config.outbound.claim_lease,
+                max_attempts: config.events.max_attempts,
             },
         })
     }

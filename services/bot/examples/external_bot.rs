@@ -25,7 +25,8 @@ use parley_proto::{
         outbound_message, routing_command,
     },
 };
-use parley_state::{ConversationStore, GateDecision, GatePolicy, facts};
+use parley_runtime::ordered::{self, Admission};
+use parley_state::{ConversationStore, GatePolicy, facts};
 use parley_types::{ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 
@@ -227,26 +228,19 @@ impl Handler for EchoBot {
                 reason: "no sequence".into(),
             };
         };
-        match self
-            .store
-            .gate(&key, NAME, sequence, &GatePolicy::default())
-            .await
-        {
-            Ok(GateDecision::Duplicate) => return Outcome::Ack,
-            Ok(GateDecision::Wait { .. }) => return retry("waiting for an earlier task"),
-            Ok(GateDecision::Apply { .. }) => {}
-            Err(error) => return retry(error),
-        }
-        match self.apply(&key, &task, &meta.event_id).await {
-            Ok(()) => match self.store.complete(&key, NAME, sequence).await {
-                Ok(()) => Outcome::Ack,
-                Err(error) => retry(error),
-            },
-            Err(error) => {
-                let _ = self.store.release(&key, NAME, sequence).await;
-                retry(error)
-            }
-        }
+        // The platform's gate protocol: duplicates acknowledged, waits given back, a poison
+        // task dead-lettered after its attempts while the conversation goes on.
+        let policy = GatePolicy::default();
+        let store = &*self.store;
+        let claim = match ordered::admit(store, &key, NAME, sequence, &policy).await {
+            Admission::Proceed(claim) => claim,
+            Admission::Settle(outcome) => return outcome,
+        };
+        let outcome = match self.apply(&key, &task, &meta.event_id).await {
+            Ok(()) => Outcome::Ack,
+            Err(error) => retry(error),
+        };
+        ordered::finish(store, &key, claim, &policy, outcome).await
     }
 }
 

@@ -25,7 +25,8 @@ use parley_proto::{
         RoutingCommand, bot_task, outbound_message::Kind, routing_command,
     },
 };
-use parley_state::{ConversationStore, GateDecision, GatePolicy, facts};
+use parley_runtime::ordered::{self, Admission};
+use parley_state::{ConversationStore, GatePolicy, facts};
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
@@ -126,24 +127,15 @@ impl Shared {
             // An external bot's task: its own durable consumer handles it.
             return Outcome::Ack;
         }
-        let sequence = Sequence::new(meta.sequence).ok();
-        if let Some(sequence) = sequence {
-            match self.store.gate(&key, STAGE_BOT, sequence, &self.gate).await {
-                Ok(GateDecision::Duplicate) => return Outcome::Ack,
-                Ok(GateDecision::Wait { .. }) => {
-                    return Outcome::Retry {
-                        delay: Duration::from_millis(100),
-                        reason: "waiting for an earlier task of the conversation".into(),
-                    };
+        let claim = match Sequence::new(meta.sequence) {
+            Ok(sequence) => {
+                match ordered::admit(&*self.store, &key, STAGE_BOT, sequence, &self.gate).await {
+                    Admission::Proceed(claim) => Some(claim),
+                    Admission::Settle(outcome) => return outcome,
                 }
-                Ok(GateDecision::Apply { skipped }) => {
-                    if let Some(skipped) = skipped {
-                        tracing::warn!(skipped = skipped.get(), "bot task never arrived");
-                    }
-                }
-                Err(error) => return retry(format!("gate: {error}")),
             }
-        }
+            Err(_) => None,
+        };
         let kind = match task.task.as_ref() {
             Some(bot_task::Task::CustomerMessage(_)) => "customer_message",
             Some(bot_task::Task::ReturnedFromAgent(_)) => "returned_from_agent",
@@ -165,17 +157,10 @@ impl Shared {
             Ok(()) => Outcome::Ack,
             Err(error) => retry(error),
         };
-        if let Some(sequence) = sequence {
-            let done = if outcome == Outcome::Ack {
-                self.store.complete(&key, STAGE_BOT, sequence).await
-            } else {
-                self.store.release(&key, STAGE_BOT, sequence).await
-            };
-            if let Err(error) = done {
-                return retry(format!("gate: {error}"));
-            }
+        match claim {
+            Some(claim) => ordered::finish(&*self.store, &key, claim, &self.gate, outcome).await,
+            None => outcome,
         }
-        outcome
     }
 
     async fn apply(
@@ -458,6 +443,12 @@ impl Handler for TaskHandler {
             Err(error) => Outcome::DeadLetter {
                 reason: format!("not a parley.v1.BotTask: {error}"),
             },
+        }
+    }
+
+    async fn on_panic(&self, delivery: &Delivery) {
+        if let Some((key, sequence)) = parley_wire::meta::position::<BotTask>(&delivery.payload) {
+            ordered::release_after_panic(&*self.0.store, &key, STAGE_BOT, sequence).await;
         }
     }
 }

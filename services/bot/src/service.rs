@@ -32,6 +32,7 @@ pub const ACK_WAIT: Duration = Duration::from_secs(10);
 pub const DEFAULT_GATE: GatePolicy = GatePolicy {
     gap_timeout: Duration::from_secs(60),
     lease: Duration::from_secs(15),
+    max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
 };
 
 /// The durable consumer of `amb.bot` (waiting at the in-order gate is a redelivery too, so

@@ -18,7 +18,8 @@ use parley_proto::v1::{
     ListPickerSection, OptIn, OptOut, consent_event, inbound_message, interactive_reply,
     outbound_message::Kind,
 };
-use parley_state::{GateDecision, GatePolicy};
+use parley_runtime::ordered::{self, Admission};
+use parley_state::GatePolicy;
 use parley_types::{ConversationKey, EventId, Sequence};
 use parley_wire::consent::{preference_item, preference_topic};
 use prost::Message as _;
@@ -75,26 +76,11 @@ impl Handler for InboundHandler {
         let Ok(sequence) = Sequence::new(meta.sequence) else {
             return dead("the message has no sequence");
         };
-        match self
-            .ledger
-            .store
-            .gate(&key, STAGE_CONSENT, sequence, &self.gate)
-            .await
-        {
-            Ok(GateDecision::Duplicate) => return Outcome::Ack,
-            Ok(GateDecision::Wait { .. }) => {
-                return Outcome::Retry {
-                    delay: Duration::from_millis(100),
-                    reason: "waiting for an earlier message of the conversation".into(),
-                };
-            }
-            Ok(GateDecision::Apply { skipped }) => {
-                if let Some(skipped) = skipped {
-                    tracing::warn!(skipped = skipped.get(), "customer message never arrived");
-                }
-            }
-            Err(error) => return retry(format!("gate: {error}")),
-        }
+        let store = &*self.ledger.store;
+        let claim = match ordered::admit(store, &key, STAGE_CONSENT, sequence, &self.gate).await {
+            Admission::Proceed(claim) => claim,
+            Admission::Settle(outcome) => return outcome,
+        };
         let span = tracing::info_span!(
             "consent keywords",
             parley.conversation = %key.redacted(),
@@ -104,21 +90,16 @@ impl Handler for InboundHandler {
             Ok(()) => Outcome::Ack,
             Err(error) => retry(error),
         };
-        let done = if outcome == Outcome::Ack {
-            self.ledger
-                .store
-                .complete(&key, STAGE_CONSENT, sequence)
-                .await
-        } else {
-            self.ledger
-                .store
-                .release(&key, STAGE_CONSENT, sequence)
-                .await
-        };
-        if let Err(error) = done {
-            return retry(format!("gate: {error}"));
+        ordered::finish(store, &key, claim, &self.gate, outcome).await
+    }
+
+    async fn on_panic(&self, delivery: &Delivery) {
+        if let Some((key, sequence)) =
+            parley_wire::meta::position::<InboundMessage>(&delivery.payload)
+        {
+            ordered::release_after_panic(&*self.ledger.store, &key, STAGE_CONSENT, sequence)
+                .await;
         }
-        outcome
     }
 }
 

@@ -29,6 +29,7 @@ pub const ACK_WAIT: Duration = Duration::from_secs(10);
 pub const DEFAULT_GATE: GatePolicy = GatePolicy {
     gap_timeout: Duration::from_secs(60),
     lease: Duration::from_secs(15),
+    max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
 };
 
 /// The default address of the notification API over HTTP.

@@ -168,6 +168,20 @@ impl Handler for OutboundHandler {
             .instrument(span)
             .await
     }
+
+    async fn on_panic(&self, delivery: &Delivery) {
+        if let Some((key, sequence)) =
+            parley_wire::meta::position::<OutboundMessage>(&delivery.payload)
+        {
+            parley_runtime::ordered::release_after_panic(
+                &*self.0.store,
+                &key,
+                STAGE_OUTBOUND,
+                sequence,
+            )
+            .await;
+        }
+    }
 }
 
 impl Shared {
@@ -231,12 +245,33 @@ impl Shared {
                         reason: "waiting for an earlier message of the conversation".into(),
                     };
                 }
-                Ok(GateDecision::Apply { skipped }) => {
-                    if let Some(skipped) = skipped {
+                Ok(decision @ GateDecision::Apply { late, .. }) => {
+                    if let Some(skipped) = decision.skipped() {
                         tracing::warn!(
                             skipped = skipped.get(),
                             "an earlier outbound message never arrived; skipped"
                         );
+                    }
+                    if late {
+                        tracing::warn!("an outbound message arrived after later ones; sending it");
+                    }
+                    // A poison message (it panicked or failed the whole attempt budget,
+                    // counted by the gate across replicas): failed, dead-lettered, and the
+                    // conversation's next message goes on.
+                    if let Some(attempt) = self.gate.exhausted(&decision) {
+                        let detail = format!(
+                            "outbound: gave up after {} attempts",
+                            attempt.saturating_sub(1)
+                        );
+                        let result = failed(
+                            FailureCause::Unspecified,
+                            0,
+                            true,
+                            detail.clone(),
+                            &self.dead_letter_subject,
+                        );
+                        let settle = Outcome::DeadLetter { reason: detail };
+                        return self.finish(event, key, sequence, result, settle).await;
                     }
                 }
                 Err(error) => return retry_store(&error),
@@ -343,10 +378,17 @@ impl Shared {
                 reason: format!("delivery result not published: {error}"),
             };
         }
-        if let Some(sequence) = sequence
-            && let Err(error) = self.store.complete(key, STAGE_OUTBOUND, sequence).await
-        {
-            return retry_store(&error);
+        // A dead-lettered message's sequence is abandoned rather than completed: the
+        // conversation goes on, and a replay of the dead letter is sent (late), once.
+        if let Some(sequence) = sequence {
+            let done = if matches!(settle, Outcome::DeadLetter { .. }) {
+                self.store.abandon(key, STAGE_OUTBOUND, sequence).await
+            } else {
+                self.store.complete(key, STAGE_OUTBOUND, sequence).await
+            };
+            if let Err(error) = done {
+                return retry_store(&error);
+            }
         }
         if let Ok(mut attempts) = self.attempts.lock() {
             attempts.remove(&event_id);

@@ -100,6 +100,7 @@ impl Outbound {
             gate: GatePolicy {
                 gap_timeout: config.outbound.gap_timeout,
                 lease: config.outbound.claim_lease,
+                max_attempts: config.events.max_attempts,
             },
         });
         Ok(Self {

@@ -316,6 +316,7 @@ impl Platform {
                 routing: parley_routing::RoutingConfig::from_settings(
                     options.rules,
                     &config.routing,
+                    &config.events,
                 ),
             })
             .await

@@ -89,6 +89,7 @@ impl Shared {
             event_id: cause_id,
             inbound: None,
             sequence: None,
+            late: false,
         };
         let input = Input::AgentAccept {
             agent: assignment.agent_id.clone(),
@@ -193,6 +194,7 @@ impl Shared {
                     event_id: tick_cause("missed", business, &agent.agent_id, &tag, state.version),
                     inbound: None,
                     sequence: None,
+                    late: false,
                 };
                 let input = Input::AgentLost {
                     agent: agent.agent_id.clone(),
@@ -296,6 +298,7 @@ impl Shared {
                     .await?,
                 inbound: None,
                 sequence: None,
+                late: false,
             };
             self.process(
                 &key,

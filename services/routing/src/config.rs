@@ -64,10 +64,12 @@ pub struct RoutingConfig {
 }
 
 impl RoutingConfig {
-    /// The given rules with the platform configuration's timings (`[routing]`).
+    /// The given rules with the platform configuration's timings (`[routing]`) and poison
+    /// bound (`[events]`).
     pub fn from_settings(
         rules: HashMap<BusinessId, Rules>,
         settings: &parley_runtime::RoutingSettings,
+        events: &parley_runtime::EventSettings,
     ) -> Self {
         Self {
             rules,
@@ -76,6 +78,7 @@ impl RoutingConfig {
             gate: parley_state::GatePolicy {
                 gap_timeout: settings.gap_timeout,
                 lease: settings.claim_lease,
+                max_attempts: events.max_attempts,
             },
             reconcile_after: settings.reconcile_after,
         }
@@ -83,7 +86,11 @@ impl RoutingConfig {
 
     /// The given rules with the default timings (those of `[routing]`).
     pub fn new(rules: HashMap<BusinessId, Rules>) -> Self {
-        Self::from_settings(rules, &parley_runtime::RoutingSettings::default())
+        Self::from_settings(
+            rules,
+            &parley_runtime::RoutingSettings::default(),
+            &parley_runtime::EventSettings::default(),
+        )
     }
 }
 

@@ -8,12 +8,17 @@ use std::{
 
 use async_trait::async_trait;
 use parley_bus::{Bus, Delivery, Handler, Namespace, Outcome};
-use parley_proto::v1::{
-    AgentTask, AssignmentEndReason, CloseReason, ConversationKey as KeyProto, ConversationState,
-    InboundMessage, LifecycleState, ResolutionReason, RoutingCommand, agent_task, inbound_message,
-    routing_command, transfer_conversation,
+use parley_proto::{
+    Event as _,
+    v1::{
+        AgentTask, AssignmentEndReason, CloseReason, ConversationKey as KeyProto,
+        ConversationState, InboundMessage, LifecycleState, OrderingKind, OrderingNotice,
+        ResolutionReason, RoutingCommand, agent_task, inbound_message, routing_command,
+        transfer_conversation,
+    },
 };
-use parley_state::{AgentPool, CasOutcome, ConversationStore, GateDecision, QueueEntry};
+use parley_runtime::ordered::{self, Admission};
+use parley_state::{AgentPool, CasOutcome, ConversationStore, QueueEntry};
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 
@@ -55,6 +60,9 @@ pub(crate) struct Cause<'a> {
     pub(crate) inbound: Option<&'a InboundMessage>,
     /// The inbound sequence (inbound inputs only).
     pub(crate) sequence: Option<u64>,
+    /// The inbound event arrived after later ones were applied (a late arrival, a replayed
+    /// dead letter): it is applied all the same, and leaves the newer facts alone.
+    pub(crate) late: bool,
 }
 
 /// What [`Shared::process`] did.
@@ -187,8 +195,12 @@ impl Shared {
                     },
                 ),
             };
+            // A redelivery after a crash between the compare-and-set and the gate's completion.
+            // A late event is below the mark by nature; its copies are told apart by the gate
+            // (it stays a hole until completed) and its effects' ids are deterministic.
             if let Some(sequence) = cause.sequence
                 && sequence <= state.last_inbound_sequence
+                && !cause.late
             {
                 return Ok(Processed::AlreadyApplied);
             }
@@ -294,9 +306,13 @@ impl Shared {
         next.reopen_count = conv.reopen_count;
         next.version = version + 1;
         next.updated_at = at;
-        if let Some(event) = cause.inbound {
+        // Only the transcript and the lifecycle learn of a late message; the newer message's
+        // facts (sequence mark, locale, device, time) stay.
+        if let Some(event) = cause.inbound
+            && !cause.late
+        {
             if let Some(sequence) = cause.sequence {
-                next.last_inbound_sequence = sequence;
+                next.last_inbound_sequence = sequence.max(next.last_inbound_sequence);
             }
             if !matches!(event.kind, Some(inbound_message::Kind::Close(_))) {
                 next.last_customer_message_at = at;
@@ -459,15 +475,54 @@ impl Shared {
         let Ok(sequence) = Sequence::new(meta.sequence) else {
             return dead("the event has no sequence");
         };
-        match self
-            .store
-            .gate(&key, STAGE_ROUTING, sequence, &self.config.gate)
-            .await
+        let claim = match ordered::admit(
+            &*self.store,
+            &key,
+            STAGE_ROUTING,
+            sequence,
+            &self.config.gate,
+        )
+        .await
         {
-            Ok(GateDecision::Duplicate) => return Outcome::Ack,
-            Ok(GateDecision::Wait { .. }) => return retry(Duration::from_millis(100), "waiting"),
-            Ok(GateDecision::Apply { .. }) => {}
-            Err(error) => return retry(Duration::from_millis(500), format!("gate: {error}")),
+            Admission::Proceed(claim) => claim,
+            Admission::Settle(outcome) => {
+                if matches!(outcome, Outcome::DeadLetter { .. }) {
+                    let attempts = self.config.gate.max_attempts;
+                    self.notice(
+                        &key,
+                        &event_id,
+                        sequence,
+                        OrderingKind::DeadLettered,
+                        attempts,
+                    )
+                    .await
+                    .unwrap_or_else(
+                        |error| tracing::warn!(%error, "ordering notice not published"),
+                    );
+                }
+                return outcome;
+            }
+        };
+        if let Some(skipped) = claim.skipped {
+            self.notice(&key, &event_id, skipped, OrderingKind::Skipped, 0)
+                .await
+                .unwrap_or_else(|error| tracing::warn!(%error, "ordering notice not published"));
+        }
+        if claim.late {
+            // Told before it is applied, so a subscriber never sees its effects unexplained.
+            if let Err(error) = self
+                .notice(
+                    &key,
+                    &event_id,
+                    sequence,
+                    OrderingKind::AppliedLate,
+                    claim.attempt,
+                )
+                .await
+            {
+                let retry = retry(Duration::from_millis(500), error);
+                return ordered::finish(&*self.store, &key, claim, &self.config.gate, retry).await;
+            }
         }
         let result = match inbound_input(event) {
             None => self
@@ -476,20 +531,21 @@ impl Shared {
                 .map(|()| Processed::AlreadyApplied),
             Some(input) => {
                 let cause = Cause {
-                    event_id,
+                    event_id: event_id.clone(),
                     inbound: Some(event),
                     sequence: Some(meta.sequence),
+                    late: claim.late,
                 };
                 self.process(&key, &input, &cause).await
             }
         };
         match result {
             Ok(processed) => {
-                if let Err(error) = self.store.complete(&key, STAGE_ROUTING, sequence).await {
-                    return retry(
-                        Duration::from_millis(500),
-                        format!("gate complete: {error}"),
-                    );
+                let outcome =
+                    ordered::finish(&*self.store, &key, claim, &self.config.gate, Outcome::Ack)
+                        .await;
+                if outcome != Outcome::Ack {
+                    return outcome;
                 }
                 if let Err(error) = self.follow_up(&key.business, &processed).await {
                     // The tick retries the assignment.
@@ -498,10 +554,51 @@ impl Shared {
                 Outcome::Ack
             }
             Err(error) => {
-                let _ = self.store.release(&key, STAGE_ROUTING, sequence).await;
-                retry(Duration::from_millis(500), error)
+                let retry = retry(Duration::from_millis(500), error);
+                ordered::finish(&*self.store, &key, claim, &self.config.gate, retry).await
             }
         }
+    }
+
+    /// Publishes an [`OrderingNotice`] on `amb.events.ordering.<partition>`: `sequence` of
+    /// the conversation was skipped, applied late or dead-lettered, as seen while handling
+    /// the event `cause` (its id derives the notice's, so a redelivery publishes the same).
+    async fn notice(
+        &self,
+        key: &ConversationKey,
+        cause: &EventId,
+        sequence: Sequence,
+        kind: OrderingKind,
+        attempts: u32,
+    ) -> Result<(), Failure> {
+        metrics::counter!("parley_routing_ordering_notices_total", "kind" => kind.as_str_name())
+            .increment(1);
+        let id = cause.derived(
+            kind.as_str_name(),
+            u32::try_from(sequence.get()).unwrap_or(u32::MAX),
+        );
+        let causes = Cause {
+            event_id: cause.clone(),
+            inbound: None,
+            sequence: None,
+            late: false,
+        };
+        let notice = OrderingNotice {
+            meta: Some(self.meta(key, &id, &causes, 0)),
+            stage: STAGE_ROUTING.to_owned(),
+            sequence: sequence.get(),
+            kind: kind as i32,
+            attempts,
+        };
+        let partition = self.partitions.of(key);
+        self.publish(
+            key,
+            self.namespace.event_subject("ordering", partition),
+            &id,
+            OrderingNotice::TYPE,
+            notice.encode_to_vec(),
+        )
+        .await
     }
 
     /// Typing changes no state: forwarded to the assigned agent, if any (the bot does not
@@ -531,6 +628,7 @@ impl Shared {
             event_id: event_id.clone(),
             inbound: Some(event),
             sequence: Some(sequence),
+            late: false,
         };
         let id = event_id.derived(&format!("{STAGE_ROUTING}.typing"), 0);
         let task = AgentTask {
@@ -631,6 +729,7 @@ impl Shared {
             event_id: event_id.clone(),
             inbound: None,
             sequence: None,
+            late: false,
         };
         // A transfer to a named agent takes a place of that agent's capacity first,
         // atomically, as the pool's own assignment does; an agent who cannot take it
@@ -780,6 +879,14 @@ impl Handler for InboundHandler {
             Err(error) => Outcome::DeadLetter {
                 reason: format!("not a parley.v1.InboundMessage: {error}"),
             },
+        }
+    }
+
+    async fn on_panic(&self, delivery: &Delivery) {
+        if let Some((key, sequence)) =
+            parley_wire::meta::position::<InboundMessage>(&delivery.payload)
+        {
+            ordered::release_after_panic(&*self.0.store, &key, STAGE_ROUTING, sequence).await;
         }
     }
 }

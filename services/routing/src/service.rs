@@ -205,7 +205,7 @@ pub async fn run(ctx: ServiceContext, rules_dir: Option<PathBuf>) -> Result<(), 
         config: ctx.config.clone(),
         backends: ctx.backends.clone(),
         pool: Arc::new(pool),
-        routing: RoutingConfig::from_settings(rules, &ctx.config.routing),
+        routing: RoutingConfig::from_settings(rules, &ctx.config.routing, &ctx.config.events),
     })
     .await?;
     routing.run(ctx.shutdown.token()).await
@@ -224,6 +224,7 @@ mod tests {
         let gate = |gap: u64, lease: u64| GatePolicy {
             gap_timeout: Duration::from_secs(gap),
             lease: Duration::from_secs(lease),
+            max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
         };
         assert!(
             check_gate(&RoutingConfig::new(HashMap::new()).gate).is_ok(),

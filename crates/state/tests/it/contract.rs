@@ -10,7 +10,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use parley_state::{CasOutcome, GateDecision, GatePolicy, StoreSettings, WaitReason};
+use parley_state::{CasOutcome, GateDecision, GatePolicy, MAX_HOLES, StoreSettings, WaitReason};
 use parley_types::{ConversationKey, Sequence};
 use rand::seq::{IndexedRandom as _, SliceRandom as _};
 use tokio::sync::Mutex;
@@ -44,6 +44,8 @@ both_backends!(
     gate_applies_shuffled_duplicated_events_exactly_once_in_order,
     gate_skips_a_gap_after_its_timeout_and_reports_it,
     gate_claim_blocks_a_second_worker_until_released_or_lapsed,
+    gate_counts_attempts_and_abandon_lets_the_conversation_go_on,
+    gate_keeps_the_newest_holes,
     writes_refresh_the_time_to_live,
     idle_conversations_expire,
     dedup_records_remember_then_expire,
@@ -174,6 +176,7 @@ async fn gate_applies_shuffled_duplicated_events_exactly_once_in_order(make: Mak
     let policy = GatePolicy {
         gap_timeout: Duration::from_secs(600),
         lease: Duration::from_secs(600),
+        max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
     };
     let conversations = Arc::new(conversations);
     let mut workers = Vec::new();
@@ -205,8 +208,8 @@ async fn gate_applies_shuffled_duplicated_events_exactly_once_in_order(make: Mak
                 };
                 let k = &conversations[index];
                 match store.gate(k, "routing", seq, &policy).await.unwrap() {
-                    GateDecision::Apply { skipped } => {
-                        assert_eq!(skipped, None);
+                    GateDecision::Apply { skipped, late, .. } => {
+                        assert_eq!((skipped, late), (None, false));
                         applied
                             .lock()
                             .await
@@ -250,11 +253,12 @@ async fn gate_skips_a_gap_after_its_timeout_and_reports_it(make: Make) {
     let policy = GatePolicy {
         gap_timeout: Duration::from_millis(400),
         lease: Duration::from_secs(30),
+        max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
     };
     for n in 1..=2 {
         assert_eq!(
             f.store.gate(&k, "bot", sequence(n), &policy).await.unwrap(),
-            GateDecision::Apply { skipped: None }
+            GateDecision::APPLY
         );
         f.store.complete(&k, "bot", sequence(n)).await.unwrap();
     }
@@ -280,7 +284,9 @@ async fn gate_skips_a_gap_after_its_timeout_and_reports_it(make: Make) {
     assert_eq!(
         decision,
         GateDecision::Apply {
-            skipped: Some(sequence(3))
+            skipped: Some(sequence(3)),
+            late: false,
+            attempt: 1,
         }
     );
     assert!(
@@ -290,20 +296,146 @@ async fn gate_skips_a_gap_after_its_timeout_and_reports_it(make: Make) {
     f.store.complete(&k, "bot", sequence(4)).await.unwrap();
     assert_eq!(
         f.store.gate(&k, "bot", sequence(5), &policy).await.unwrap(),
-        GateDecision::Apply { skipped: None }
+        GateDecision::APPLY
     );
-    // The late 3 is dropped as already passed; other stages are independent.
+    f.store.complete(&k, "bot", sequence(5)).await.unwrap();
+    // The late 3 is applied (never dropped as "already passed"), exactly once; other stages
+    // are independent.
+    let late = GateDecision::Apply {
+        skipped: None,
+        late: true,
+        attempt: 1,
+    };
+    assert_eq!(
+        f.store.gate(&k, "bot", sequence(3), &policy).await.unwrap(),
+        late
+    );
+    assert_eq!(
+        f.store.gate(&k, "bot", sequence(3), &policy).await.unwrap(),
+        GateDecision::Wait {
+            reason: WaitReason::Claimed,
+            skipped: None
+        }
+    );
+    f.store.complete(&k, "bot", sequence(3)).await.unwrap();
     assert_eq!(
         f.store.gate(&k, "bot", sequence(3), &policy).await.unwrap(),
         GateDecision::Duplicate
+    );
+    assert_eq!(
+        f.store.gate(&k, "bot", sequence(4), &policy).await.unwrap(),
+        GateDecision::Duplicate
+    );
+    assert_eq!(
+        f.store.gate(&k, "bot", sequence(6), &policy).await.unwrap(),
+        GateDecision::APPLY
     );
     assert_eq!(
         f.store
             .gate(&k, "outbound", sequence(1), &policy)
             .await
             .unwrap(),
-        GateDecision::Apply { skipped: None }
+        GateDecision::APPLY
     );
+}
+
+/// Poison: every grant of a claim is an attempt (released, or lapsed with a dead holder);
+/// abandoning moves the conversation on at once, and the dead letter's replay is applied
+/// late, once. Holes from skips and abandons together, with a failing late apply.
+async fn gate_counts_attempts_and_abandon_lets_the_conversation_go_on(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 9);
+    let policy = GatePolicy {
+        gap_timeout: Duration::from_secs(30),
+        lease: Duration::from_millis(200),
+        max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
+    };
+    let apply = |late, attempt| GateDecision::Apply {
+        skipped: None,
+        late,
+        attempt,
+    };
+    let gate = |n: u64| f.store.gate(&k, "bot", sequence(n), &policy);
+    assert_eq!(gate(1).await.unwrap(), apply(false, 1));
+    f.store.release(&k, "bot", sequence(1)).await.unwrap();
+    assert_eq!(gate(1).await.unwrap(), apply(false, 2));
+    // The holder panics or dies without releasing: the lapsed lease counts too.
+    let started = Instant::now();
+    let third = loop {
+        let decision = gate(1).await.unwrap();
+        if matches!(decision, GateDecision::Apply { .. }) {
+            break decision;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "claim never lapsed"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(third, apply(false, 3));
+    f.store.abandon(&k, "bot", sequence(1)).await.unwrap();
+    // The next message goes through at once, with a fresh count.
+    assert_eq!(gate(2).await.unwrap(), apply(false, 1));
+    f.store.complete(&k, "bot", sequence(2)).await.unwrap();
+    // Abandoning what was applied or never granted changes nothing.
+    f.store.abandon(&k, "bot", sequence(2)).await.unwrap();
+    f.store.abandon(&k, "bot", sequence(7)).await.unwrap();
+    assert_eq!(gate(2).await.unwrap(), GateDecision::Duplicate);
+    // The replay of 1's dead letter: late, and a failure offers it again.
+    assert_eq!(gate(1).await.unwrap(), apply(true, 1));
+    f.store.release(&k, "bot", sequence(1)).await.unwrap();
+    assert_eq!(gate(1).await.unwrap(), apply(true, 2));
+    // The next in-order message waits for the late claim, then goes on.
+    assert!(matches!(
+        gate(3).await.unwrap(),
+        GateDecision::Wait {
+            reason: WaitReason::Claimed,
+            ..
+        }
+    ));
+    f.store.complete(&k, "bot", sequence(1)).await.unwrap();
+    assert_eq!(gate(1).await.unwrap(), GateDecision::Duplicate);
+    assert_eq!(gate(3).await.unwrap(), apply(false, 1));
+    f.store.abandon(&k, "bot", sequence(3)).await.unwrap();
+    // A replayed dead letter abandoned again stays a hole: a second replay still applies.
+    assert_eq!(gate(3).await.unwrap(), apply(true, 1));
+    f.store.abandon(&k, "bot", sequence(3)).await.unwrap();
+    assert_eq!(gate(3).await.unwrap(), apply(true, 1));
+    f.store.complete(&k, "bot", sequence(3)).await.unwrap();
+    assert_eq!(gate(3).await.unwrap(), GateDecision::Duplicate);
+    assert_eq!(gate(4).await.unwrap(), apply(false, 1));
+}
+
+/// Many holes: the newest MAX_HOLES are kept, in both backends alike.
+async fn gate_keeps_the_newest_holes(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 10);
+    let policy = GatePolicy::default();
+    let total = MAX_HOLES as u64 + 3;
+    for n in 1..=total {
+        assert_eq!(
+            f.store.gate(&k, "s", sequence(n), &policy).await.unwrap(),
+            GateDecision::APPLY
+        );
+        f.store.abandon(&k, "s", sequence(n)).await.unwrap();
+    }
+    for n in 1..=3 {
+        assert_eq!(
+            f.store.gate(&k, "s", sequence(n), &policy).await.unwrap(),
+            GateDecision::Duplicate,
+            "hole {n} is forgotten"
+        );
+    }
+    for n in [4, total / 2, total] {
+        assert!(
+            matches!(
+                f.store.gate(&k, "s", sequence(n), &policy).await.unwrap(),
+                GateDecision::Apply { late: true, .. }
+            ),
+            "hole {n} is kept"
+        );
+        f.store.complete(&k, "s", sequence(n)).await.unwrap();
+    }
 }
 
 async fn gate_claim_blocks_a_second_worker_until_released_or_lapsed(make: Make) {
@@ -312,15 +444,20 @@ async fn gate_claim_blocks_a_second_worker_until_released_or_lapsed(make: Make) 
     let policy = GatePolicy {
         gap_timeout: Duration::from_secs(30),
         lease: Duration::from_millis(300),
+        max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
     };
     let claimed = GateDecision::Wait {
         reason: WaitReason::Claimed,
         skipped: None,
     };
-    let apply = GateDecision::Apply { skipped: None };
+    let apply = |attempt| GateDecision::Apply {
+        skipped: None,
+        late: false,
+        attempt,
+    };
     assert_eq!(
         f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
-        apply
+        apply(1)
     );
     assert_eq!(
         f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
@@ -329,13 +466,13 @@ async fn gate_claim_blocks_a_second_worker_until_released_or_lapsed(make: Make) 
     f.store.release(&k, "s", sequence(1)).await.unwrap();
     assert_eq!(
         f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
-        apply
+        apply(2)
     );
     // The holder "dies": after the lease another worker may apply.
     let started = Instant::now();
     loop {
         let decision = f.store.gate(&k, "s", sequence(1), &policy).await.unwrap();
-        if decision == apply {
+        if decision == apply(3) {
             break;
         }
         assert_eq!(decision, claimed);

@@ -159,6 +159,9 @@ impl ConversationStore for Flaky {
     async fn release(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {
         self.inner.release(key, stage, sequence).await
     }
+    async fn abandon(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {
+        self.inner.abandon(key, stage, sequence).await
+    }
     async fn remember(
         &self,
         key: &ConversationKey,

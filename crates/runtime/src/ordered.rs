@@ -1,0 +1,160 @@
+//! The in-order gate's protocol around a handler, the same in every stage: ask the gate,
+//! settle what must not be applied (a duplicate, an event that must wait, one past its
+//! attempts), then complete, release or abandon the claim from the handler's outcome.
+//!
+//! The gate's rules are `parley_state`'s; this module only maps them onto the bus's
+//! [`Outcome`]s, so a stage cannot forget one (an event acknowledged without a record, a
+//! claim left held, a poison message retried for ever).
+
+use std::time::Duration;
+
+use parley_bus::Outcome;
+use parley_state::{ConversationStore, GateDecision, GatePolicy};
+use parley_types::{ConversationKey, Sequence};
+
+/// How long an event that waits for an earlier one (or for another worker's claim) is
+/// given back for.
+pub const WAIT_DELAY: Duration = Duration::from_millis(100);
+
+/// How long an event is given back for when the store could not be asked.
+pub const STORE_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// What the gate lets a handler do with one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Apply it; the handler holds the claim and ends with [`finish`].
+    Proceed(Claim),
+    /// Do not apply it: settle the delivery with this outcome.
+    Settle(Outcome),
+}
+
+/// A held claim on one sequence of one stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    /// The stage's gate.
+    pub stage: &'static str,
+    /// The sequence claimed.
+    pub sequence: Sequence,
+    /// An earlier sequence given up on just before this claim (report it).
+    pub skipped: Option<Sequence>,
+    /// Later sequences were applied before this one (a late arrival or a replayed dead
+    /// letter); the handler applies it all the same and reports it.
+    pub late: bool,
+    /// How many times this stage has started this sequence, this one included.
+    pub attempt: u32,
+}
+
+/// Asks `stage`'s gate about `sequence`. A duplicate is acknowledged, a wait is given back
+/// for [`WAIT_DELAY`], and a sequence past `policy.max_attempts` is abandoned (the
+/// conversation goes on) and dead-lettered with the count.
+pub async fn admit(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    stage: &'static str,
+    sequence: Sequence,
+    policy: &GatePolicy,
+) -> Admission {
+    let decision = match store.gate(key, stage, sequence, policy).await {
+        Ok(decision) => decision,
+        Err(error) => {
+            return Admission::Settle(Outcome::Retry {
+                delay: STORE_RETRY_DELAY,
+                reason: format!("gate: {error}"),
+            });
+        }
+    };
+    match decision {
+        GateDecision::Duplicate => Admission::Settle(Outcome::Ack),
+        GateDecision::Wait { .. } => Admission::Settle(Outcome::Retry {
+            delay: WAIT_DELAY,
+            reason: "waiting for an earlier event of the conversation".into(),
+        }),
+        GateDecision::Apply {
+            skipped,
+            late,
+            attempt,
+        } => {
+            if let Some(attempt) = policy.exhausted(&decision) {
+                let reason = format!(
+                    "{stage}: gave up after {} attempts",
+                    attempt.saturating_sub(1)
+                );
+                return Admission::Settle(abandon(store, key, stage, sequence, reason).await);
+            }
+            Admission::Proceed(Claim {
+                stage,
+                sequence,
+                skipped,
+                late,
+                attempt,
+            })
+        }
+    }
+}
+
+/// Ends a claim with the handler's outcome: an acknowledged event completes the sequence,
+/// a retried one releases it (and backs off by its attempt), a dead-lettered one abandons
+/// it so the conversation's next event may apply. A store error turns into a retry: the
+/// event is never acknowledged without its record.
+pub async fn finish(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    claim: Claim,
+    policy: &GatePolicy,
+    outcome: Outcome,
+) -> Outcome {
+    match outcome {
+        Outcome::Ack => match store.complete(key, claim.stage, claim.sequence).await {
+            Ok(()) => Outcome::Ack,
+            Err(error) => Outcome::Retry {
+                delay: STORE_RETRY_DELAY,
+                reason: format!("gate complete: {error}"),
+            },
+        },
+        Outcome::Retry { delay, reason } => {
+            if let Err(error) = store.release(key, claim.stage, claim.sequence).await {
+                // The claim lapses with its lease; the next attempt counts it.
+                tracing::warn!(stage = claim.stage, %error, "gate release failed");
+            }
+            Outcome::Retry {
+                delay: policy.backoff(claim.attempt, delay),
+                reason,
+            }
+        }
+        Outcome::DeadLetter { reason } => {
+            abandon(store, key, claim.stage, claim.sequence, reason).await
+        }
+    }
+}
+
+/// Releases a claim whose handler panicked, so the next attempt need not wait for the
+/// lease (the gate counted the attempt when it granted the claim).
+pub async fn release_after_panic(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    stage: &'static str,
+    sequence: Sequence,
+) {
+    if let Err(error) = store.release(key, stage, sequence).await {
+        tracing::warn!(stage, %error, "gate release after a panic failed; the lease will lapse");
+    }
+}
+
+async fn abandon(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    stage: &'static str,
+    sequence: Sequence,
+    reason: String,
+) -> Outcome {
+    match store.abandon(key, stage, sequence).await {
+        Ok(()) => {
+            metrics::counter!("parley_events_abandoned_total", "stage" => stage).increment(1);
+            Outcome::DeadLetter { reason }
+        }
+        Err(error) => Outcome::Retry {
+            delay: STORE_RETRY_DELAY,
+            reason: format!("gate abandon: {error}; then: {reason}"),
+        },
+    }
+}
