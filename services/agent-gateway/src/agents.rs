@@ -7,6 +7,8 @@
 //! id = "agent-7"
 //! display_name = "Sam"
 //! token_sha256 = "<64 hex digits: SHA-256 of the agent's token>"
+//! # The most conversations the agent may declare it holds at once (default 10).
+//! max_capacity = 5
 //!
 //! [[canned]]
 //! business = "biz-1"
@@ -32,6 +34,20 @@ pub struct AgentEntry {
     pub display_name: String,
     /// SHA-256 of the agent's token, hex.
     pub token_sha256: String,
+    /// The most conversations the agent may declare it holds at once (its `SetPresence`
+    /// capacity); [`DEFAULT_MAX_CAPACITY`] when unset.
+    #[serde(default)]
+    pub max_capacity: Option<u32>,
+}
+
+/// The capacity an agent may declare when the agents file sets no `max_capacity`.
+pub const DEFAULT_MAX_CAPACITY: u32 = 10;
+
+impl AgentEntry {
+    /// The most conversations the agent may declare it holds at once.
+    pub fn max_capacity(&self) -> u32 {
+        self.max_capacity.unwrap_or(DEFAULT_MAX_CAPACITY)
+    }
 }
 
 /// One canned response of a business.
@@ -101,6 +117,12 @@ impl Agents {
                     agent.business, agent.id
                 )
             })?;
+            if agent.max_capacity == Some(0) {
+                return Err(format!(
+                    "agents[{i}] ({}/{}): `max_capacity` must be at least 1",
+                    agent.business, agent.id
+                ));
+            }
             if entries
                 .iter()
                 .any(|(a, _): &(AgentEntry, _)| a.business == agent.business && a.id == agent.id)
@@ -160,6 +182,27 @@ mod tests {
             Some("a")
         );
         assert!(agents.authenticate("other").is_none());
+    }
+
+    #[test]
+    fn the_allowed_capacity_defaults_and_is_at_least_one() {
+        let entry = |extra: &str| {
+            format!(
+                "[[agents]]\nbusiness = \"b\"\nid = \"a\"\ndisplay_name = \"A\"\ntoken_sha256 = \"{}\"\n{extra}",
+                token_sha256("secret")
+            )
+        };
+        let agents = Agents::parse(&entry("")).expect("valid");
+        assert_eq!(
+            agents.entry("b", "a").map(AgentEntry::max_capacity),
+            Some(DEFAULT_MAX_CAPACITY)
+        );
+        let agents = Agents::parse(&entry("max_capacity = 3\n")).expect("valid");
+        assert_eq!(
+            agents.entry("b", "a").map(AgentEntry::max_capacity),
+            Some(3)
+        );
+        assert!(Agents::parse(&entry("max_capacity = 0\n")).is_err());
     }
 
     #[test]

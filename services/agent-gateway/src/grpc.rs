@@ -396,6 +396,20 @@ impl Inner {
                     AgentStatus::Offline => PresenceStatus::Offline,
                     AgentStatus::Unspecified => return Err(invalid("`status` is required")),
                 };
+                // Capacity is the administrator's to bound, not the agent's to declare.
+                let allowed = self
+                    .agents
+                    .entry(&session.business, &session.agent)
+                    .map_or(0, crate::agents::AgentEntry::max_capacity);
+                if p.capacity > allowed {
+                    return Err((
+                        CommandError::Invalid,
+                        format!(
+                            "capacity {} is above the {allowed} conversations this agent may hold",
+                            p.capacity
+                        ),
+                    ));
+                }
                 let presence = Presence {
                     status,
                     capacity: p.capacity,
@@ -457,11 +471,10 @@ impl Inner {
                     .map_err(backend)
             }
             C::Accept(a) => {
-                let key = self
-                    .conversation(session, a.conversation.as_ref())
-                    .await
-                    .map_err(backend)?
-                    .ok_or_else(not_allowed)?;
+                // Only a conversation offered to this agent (routing's state or the pool holds
+                // it for the agent): not any queued one, which would bypass the queue's
+                // priority, skills and the agent's capacity.
+                let key = self.owned(session, a.conversation.as_ref()).await?;
                 let assignment_id = self
                     .state(&key)
                     .await

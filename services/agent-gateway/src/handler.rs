@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use parley_bus::{Delivery, Handler, Outcome};
 use parley_proto::v1::{
     AgentEvent, AgentTask, AssignmentEndReason, AssignmentOffer, ConversationRef, CustomerMessage,
-    ReplyDelivery, UnassignReason, Unassigned, agent_event, agent_task,
+    InboundMessage, InteractiveDataRef, ReplyDelivery, UnassignReason, Unassigned, agent_event,
+    agent_task, inbound_message, interactive_reply,
 };
 use parley_runtime::ordered::{self, Admission};
 use parley_state::{ConversationStore, GatePolicy};
@@ -50,6 +51,34 @@ fn unassign_reason(reason: i32) -> UnassignReason {
     }
 }
 
+/// A customer's message as an agent may see it: without the opaque id and, for an
+/// interactive reply whose data reference could not be fetched, without Apple's JSON of the
+/// message (`raw_json` then holds the whole message: `sourceId`, the reference's key and URL)
+/// and without the reference's locators and key (its bundle id, size and title stay).
+pub(crate) fn for_agent(mut message: InboundMessage) -> InboundMessage {
+    if let Some(c) = message
+        .meta
+        .as_mut()
+        .and_then(|meta| meta.conversation.as_mut())
+    {
+        c.opaque_id.clear();
+    }
+    if let Some(inbound_message::Kind::InteractiveReply(reply)) = message.kind.as_mut()
+        && let Some(interactive_reply::Reply::DataRefFailure(failure)) = reply.reply.as_mut()
+    {
+        reply.raw_json.clear();
+        if let Some(reference) = failure.data_ref.take() {
+            failure.data_ref = Some(InteractiveDataRef {
+                bid: reference.bid,
+                size: reference.size,
+                title: reference.title,
+                ..InteractiveDataRef::default()
+            });
+        }
+    }
+    message
+}
+
 /// The agent event for one task (its cursor is set when read back from the log).
 pub(crate) async fn to_event(
     store: &GatewayStore,
@@ -78,13 +107,10 @@ pub(crate) async fn to_event(
             conversation,
             reason: unassign_reason(e.reason) as i32,
         }),
-        Some(agent_task::Task::CustomerMessage(mut m)) => {
-            if let Some(c) = m.meta.as_mut().and_then(|meta| meta.conversation.as_mut()) {
-                c.opaque_id.clear();
-            }
+        Some(agent_task::Task::CustomerMessage(m)) => {
             agent_event::Event::CustomerMessage(CustomerMessage {
                 conversation,
-                message: Some(m),
+                message: Some(for_agent(m)),
             })
         }
         Some(agent_task::Task::Delivery(d)) => {

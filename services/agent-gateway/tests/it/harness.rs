@@ -33,6 +33,9 @@ pub const AGENT: &str = "agent-7";
 pub const AGENT_TOKEN: &str = "token-of-agent-7";
 pub const OTHER_AGENT: &str = "agent-x";
 pub const OTHER_TOKEN: &str = "token-of-agent-x";
+/// A second agent of `BIZ`, allowed at most 3 conversations at once.
+pub const COLLEAGUE: &str = "agent-8";
+pub const COLLEAGUE_TOKEN: &str = "token-of-agent-8";
 
 pub fn agents() -> Agents {
     Agents::parse(&format!(
@@ -49,6 +52,13 @@ id = "{OTHER_AGENT}"
 display_name = "Xena"
 token_sha256 = "{}"
 
+[[agents]]
+business = "{BIZ}"
+id = "{COLLEAGUE}"
+display_name = "Kim"
+token_sha256 = "{}"
+max_capacity = 3
+
 [[canned]]
 business = "{BIZ}"
 id = "hello"
@@ -62,7 +72,8 @@ title = "Hello"
 text = "Hello from Other"
 "#,
         token_sha256(AGENT_TOKEN),
-        token_sha256(OTHER_TOKEN)
+        token_sha256(OTHER_TOKEN),
+        token_sha256(COLLEAGUE_TOKEN)
     ))
     .unwrap()
 }

@@ -15,3 +15,4 @@ mod isolation;
 mod presence;
 mod reconnect;
 mod replies;
+mod workflow;

@@ -1,0 +1,180 @@
+//! The agent workflow's rules: an agent accepts only what was offered to it, declares no more
+//! capacity than the administrator allows, and never receives Apple's JSON of a customer's
+//! message whose data reference failed.
+
+use std::time::Duration;
+
+use parley_proto::v1::{
+    Accept, AgentStatus, CommandError, ConversationKey as KeyProto, DataRefFailure, EventMeta,
+    InboundMessage, InteractiveDataRef, InteractiveReply, SetPresence, agent_command::Command,
+    agent_event, agent_task, inbound_message, interactive_reply, routing_command,
+};
+use parley_state::AgentPool as _;
+use prost::Message as _;
+
+use crate::harness::{
+    self, AGENT, AGENT_TOKEN, Agent, BIZ, COLLEAGUE, COLLEAGUE_TOKEN, offered_ref,
+};
+
+#[tokio::test]
+async fn an_agent_accepts_only_a_conversation_offered_to_it() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    let owner_session = harness::session(addr, AGENT_TOKEN).await;
+    let mut owner = Agent::connect(addr, &owner_session, 0).await;
+    platform.offer(&key, AGENT).await;
+    let reference = offered_ref(&owner.next_logged().await);
+
+    // A colleague of the same business who learned the reference cannot take it.
+    let colleague_session = harness::session(addr, COLLEAGUE_TOKEN).await;
+    let mut colleague = Agent::connect(addr, &colleague_session, 0).await;
+    let taken = colleague
+        .command(Command::Accept(Accept {
+            conversation: Some(reference.clone()),
+        }))
+        .await;
+    assert!(!taken.ok, "{taken:?}");
+    assert_eq!(taken.error, CommandError::NotAllowed as i32);
+
+    // The agent it was offered to can.
+    let accepted = owner
+        .command(Command::Accept(Accept {
+            conversation: Some(reference),
+        }))
+        .await;
+    assert!(accepted.ok, "{accepted:?}");
+    let commands = platform.routing(1, Duration::from_secs(10)).await;
+    let accepts: Vec<String> = commands
+        .iter()
+        .filter_map(|c| match &c.command {
+            Some(routing_command::Command::Accept(a)) => Some(a.agent_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        accepts,
+        [AGENT.to_owned()],
+        "only the owner's accept reaches routing"
+    );
+}
+
+#[tokio::test]
+async fn a_capacity_above_the_allowed_maximum_is_refused() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let session = harness::session(addr, COLLEAGUE_TOKEN).await;
+    let mut agent = Agent::connect(addr, &session, 0).await;
+    let presence = |capacity| {
+        Command::Presence(SetPresence {
+            status: AgentStatus::Available as i32,
+            capacity,
+            skills: Vec::new(),
+        })
+    };
+
+    let refused = agent.command(presence(4)).await;
+    assert!(!refused.ok, "{refused:?}");
+    assert_eq!(refused.error, CommandError::Invalid as i32);
+    assert!(
+        platform.pool.agents(BIZ).await.unwrap().is_empty(),
+        "a refused presence changes nothing"
+    );
+
+    let allowed = agent.command(presence(3)).await;
+    assert!(allowed.ok, "{allowed:?}");
+    let agents = platform.pool.agents(BIZ).await.unwrap();
+    let me = agents.iter().find(|a| a.agent_id == COLLEAGUE).unwrap();
+    assert_eq!(me.capacity, 3);
+}
+
+#[tokio::test]
+async fn a_failed_data_reference_reaches_the_agent_without_apples_json() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    let session = harness::session(addr, AGENT_TOKEN).await;
+    let mut agent = Agent::connect(addr, &session, 0).await;
+    platform.offer(&key, AGENT).await;
+    offered_ref(&agent.next_logged().await);
+
+    let opaque = key.opaque.as_str().to_owned();
+    let secret_key = "00aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899";
+    let secret_url = "https://p.apple.example/reference";
+    platform
+        .task(
+            &key,
+            AGENT,
+            agent_task::Task::CustomerMessage(InboundMessage {
+                meta: Some(EventMeta {
+                    event_id: "in-data-ref".into(),
+                    conversation: Some(KeyProto {
+                        business_id: BIZ.into(),
+                        opaque_id: opaque.clone(),
+                    }),
+                    ..Default::default()
+                }),
+                apple_message_id: "apple-1".into(),
+                kind: Some(inbound_message::Kind::InteractiveReply(InteractiveReply {
+                    bid: "com.example.ext".into(),
+                    raw_json: format!(
+                        r#"{{"sourceId":"{opaque}","interactiveDataRef":{{"key":"{secret_key}","url":"{secret_url}"}}}}"#
+                    ),
+                    reply: Some(interactive_reply::Reply::DataRefFailure(DataRefFailure {
+                        data_ref: Some(InteractiveDataRef {
+                            bid: "com.example.ext".into(),
+                            url: secret_url.into(),
+                            owner: "owner-token".into(),
+                            key: secret_key.into(),
+                            signature: "cafe".into(),
+                            title: "Your order".into(),
+                            size: 20_000,
+                            ..Default::default()
+                        }),
+                        reason: 2,
+                        detail: "download failed".into(),
+                    })),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }),
+        )
+        .await;
+    let event = agent.next_logged().await;
+    let bytes = event.encode_to_vec();
+    for secret in [
+        opaque.as_str(),
+        "sourceId",
+        secret_key,
+        secret_url,
+        "owner-token",
+    ] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the agent received {secret:?}: {event:?}"
+        );
+    }
+    let Some(agent_event::Event::CustomerMessage(message)) = event.event else {
+        panic!("expected the customer's message, got {event:?}");
+    };
+    let Some(inbound_message::Kind::InteractiveReply(reply)) = message.message.and_then(|m| m.kind)
+    else {
+        panic!("expected an interactive reply");
+    };
+    assert!(reply.raw_json.is_empty());
+    let Some(interactive_reply::Reply::DataRefFailure(failure)) = reply.reply else {
+        panic!("expected the data reference failure");
+    };
+    assert_eq!(failure.detail, "download failed");
+    let reference = failure.data_ref.unwrap();
+    assert_eq!(
+        (
+            reference.bid.as_str(),
+            reference.title.as_str(),
+            reference.size
+        ),
+        ("com.example.ext", "Your order", 20_000)
+    );
+}
