@@ -15,6 +15,8 @@
 //!   other consumers of customer messages leave to it.
 //! - [`meta`]: Parley's domain values in `parley.v1` shape: conversation keys and the
 //!   metadata every event starts with (one constructor for every producer).
+//! - [`transcript`]: the typed `TranscriptEntry` of a customer's or a business's message,
+//!   without the opaque id or Apple's raw JSON (routing and outbound write them).
 //!
 //! It owns translation only: it does no I/O (no HTTP, no blob store, no bus, no clock, no
 //! randomness), so every function is deterministic, and it holds no business rules beyond
@@ -28,6 +30,7 @@ pub mod consent;
 pub mod inbound;
 pub mod meta;
 pub mod outbound;
+pub mod transcript;
 
 mod error;
 mod time;

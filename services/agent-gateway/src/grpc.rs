@@ -110,6 +110,35 @@ fn digest(parts: &[&str]) -> [u8; 32] {
     hasher.finalize().into()
 }
 
+/// The typed entries of a stored transcript, oldest first: one per message id (a writer's
+/// redelivery may have appended a message twice; the first is kept). An entry that does not
+/// decode is skipped and counted, never shown: its bytes are not something an agent may read.
+fn transcript_entries(raw: &[bytes::Bytes]) -> Vec<TranscriptEntry> {
+    let mut seen = std::collections::HashSet::new();
+    let mut skipped = 0_u64;
+    let mut entries = Vec::with_capacity(raw.len());
+    for bytes in raw {
+        match TranscriptEntry::decode(bytes.as_ref()) {
+            Ok(entry) if entry.author.is_some() => {
+                if entry.message_id.is_empty() || seen.insert(entry.message_id.clone()) {
+                    entries.push(entry);
+                }
+            }
+            // Not a transcript entry (an author is always set by the writers).
+            Ok(_) | Err(_) => skipped += 1,
+        }
+    }
+    if skipped > 0 {
+        metrics::counter!("parley_agent_gateway_transcript_entries_skipped_total")
+            .increment(skipped);
+        tracing::warn!(
+            skipped,
+            "transcript entries that do not decode were skipped"
+        );
+    }
+    entries
+}
+
 fn result(command_id: &str, outcome: Result<(), (CommandError, String)>) -> AgentEvent {
     let (ok, error, detail) = match outcome {
         Ok(()) => (true, CommandError::Unspecified, String::new()),
@@ -796,17 +825,9 @@ impl AgentGateway for GatewayService {
                 .transcript(&key, limit)
                 .await
                 .map_err(unavailable)?;
-            let entries = raw
-                .into_iter()
-                .map(|bytes| {
-                    TranscriptEntry::decode(bytes.as_ref()).unwrap_or_else(|_| TranscriptEntry {
-                        author: None,
-                        at: None,
-                        text: String::from_utf8_lossy(&bytes).into_owned(),
-                    })
-                })
-                .collect();
-            Ok(Response::new(GetTranscriptResponse { entries }))
+            Ok(Response::new(GetTranscriptResponse {
+                entries: transcript_entries(&raw),
+            }))
         }
         .instrument(span)
         .await

@@ -215,14 +215,25 @@ impl Shared {
             {
                 return Ok(Processed::Ignored(why));
             }
+            // Routing is the one writer of the customer's side of the transcript (outbound
+            // writes the business's): a typed entry, never the encoded event (which holds the
+            // opaque id and Apple's raw JSON). A redelivery after a crash before the
+            // compare-and-set may append it again; readers keep one entry per message id.
             if let Some(event) = cause.inbound
                 && !appended
-                && matches!(input, Input::CustomerMessage { .. })
+                && matches!(input, Input::CustomerMessage { .. } | Input::CustomerClose)
             {
-                self.store
-                    .append_transcript(key, event.encode_to_vec().into())
-                    .await
-                    .map_err(|e| format!("transcript: {e}"))?;
+                let at = event
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.occurred_at)
+                    .unwrap_or_else(|| timestamp_ms(now_ms()));
+                if let Some(entry) = parley_wire::transcript::from_inbound(event, at) {
+                    self.store
+                        .append_transcript(key, entry.encode_to_vec().into())
+                        .await
+                        .map_err(|e| format!("transcript: {e}"))?;
+                }
                 appended = true;
             }
             let next = self.next_state(key, &state, &outcome.conversation, version, now, cause);

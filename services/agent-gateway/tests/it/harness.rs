@@ -341,6 +341,22 @@ impl Platform {
     }
 }
 
+/// A customer's transcript entry, as routing writes it.
+pub fn customer_entry(text: &str, message_id: &str) -> parley_proto::v1::TranscriptEntry {
+    parley_proto::v1::TranscriptEntry {
+        author: Some(parley_proto::v1::Actor {
+            kind: parley_proto::v1::ActorKind::Customer as i32,
+            ..Default::default()
+        }),
+        at: Some(prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        text: text.into(),
+        message_id: message_id.into(),
+    }
+}
+
 pub async fn client(addr: SocketAddr) -> AgentGatewayClient<Channel> {
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()

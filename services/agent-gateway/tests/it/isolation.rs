@@ -8,6 +8,7 @@ use parley_proto::v1::{
     ListCannedResponsesRequest, ListConversationsRequest, OutboundText, Reply, Resolve, Transfer,
     agent_command::Command, agent_event, reply::Content, transfer,
 };
+use prost::Message as _;
 use tonic::Code;
 
 use crate::harness::{
@@ -49,7 +50,12 @@ async fn every_rpc_with_another_business_session_is_refused() {
     platform
         .backends
         .store
-        .append_transcript(&key, "secret order 42".as_bytes().to_vec().into())
+        .append_transcript(
+            &key,
+            harness::customer_entry("secret order 42", "m-1")
+                .encode_to_vec()
+                .into(),
+        )
         .await
         .unwrap();
     let owner_session = harness::session(addr, AGENT_TOKEN).await;

@@ -7,6 +7,7 @@ use parley_proto::v1::{
     ListConversationsRequest, Resolve, SetPresence, agent_command::Command, routing_command,
 };
 use parley_state::{AgentPool as _, PresenceStatus};
+use prost::Message as _;
 
 use crate::harness::{self, AGENT, AGENT_TOKEN, Agent, BIZ, authed, client, offered_ref};
 
@@ -60,12 +61,22 @@ async fn the_agent_lists_its_conversations_reads_transcripts_and_resolves() {
     let session = harness::session(addr, AGENT_TOKEN).await;
     let key = platform.customer(BIZ, "QUICK").await;
     platform.assign(&key, AGENT).await;
-    platform
-        .backends
-        .store
-        .append_transcript(&key, "hello there".as_bytes().to_vec().into())
-        .await
-        .unwrap();
+    // A typed entry, the same message appended twice (a writer's redelivery), and bytes
+    // that are no entry (an old record, the raw protobuf of an event): one entry is shown.
+    let entry = harness::customer_entry("hello there", "m-1");
+    for bytes in [
+        entry.encode_to_vec(),
+        b"\x0a\x05junk!".to_vec(),
+        "hello there".as_bytes().to_vec(),
+        entry.encode_to_vec(),
+    ] {
+        platform
+            .backends
+            .store
+            .append_transcript(&key, bytes.into())
+            .await
+            .unwrap();
+    }
     let mut agent = Agent::connect(addr, &session, 0).await;
     platform.offer(&key, AGENT).await;
     let reference = offered_ref(&agent.next_logged().await);
@@ -92,8 +103,7 @@ async fn the_agent_lists_its_conversations_reads_transcripts_and_resolves() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(transcript.entries.len(), 1);
-    assert_eq!(transcript.entries[0].text, "hello there");
+    assert_eq!(transcript.entries, vec![entry]);
     let canned = c
         .list_canned_responses(authed(ListCannedResponsesRequest {}, &session))
         .await

@@ -15,3 +15,4 @@ mod lifecycle;
 mod order;
 mod recovery;
 mod scale;
+mod transcript;
