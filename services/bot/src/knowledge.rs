@@ -48,6 +48,9 @@ struct File {
     locations: Vec<LocationFile>,
     #[serde(default)]
     intents: Vec<IntentFile>,
+    /// Synonym groups per language, added to Parley's (see [`crate::synonyms`]).
+    #[serde(default)]
+    synonyms: BTreeMap<String, Vec<Vec<String>>>,
 }
 
 fn default_locale() -> String {
@@ -749,11 +752,26 @@ impl Knowledge {
             }
         }
 
-        let matcher = Matcher::new(
+        for (tag, groups) in &file.synonyms {
+            if !check_locale(tag) {
+                return Err(fail(format!(
+                    "synonyms: language {tag:?} must be a lower-case language tag such as \"en\" or \"pt-br\""
+                )));
+            }
+            for group in groups {
+                if group.len() < 2 || group.iter().any(|w| fold(w).is_empty()) {
+                    return Err(fail(format!(
+                        "synonyms.{tag}: {group:?} must list two or more words, the first the one the others stand for"
+                    )));
+                }
+            }
+        }
+        let matcher = Matcher::with_synonyms(
             phrases
                 .iter()
                 .map(|(i, tag, phrase)| (*i, tag.as_str(), phrase.as_str())),
             threshold,
+            &file.synonyms,
         );
         Ok(Self {
             source: source.to_owned(),

@@ -24,18 +24,27 @@
 //! do the I/O:
 //! - [`normalize`]: folding text for comparison (case, accents, punctuation, emoji);
 //! - [`triggers`]: Apple's trigger words;
-//! - [`matching`]: which intent a sentence asks for (IDF-weighted, typo-tolerant);
+//! - [`matching`]: which intent a sentence asks for (IDF-weighted, typo-tolerant, per
+//!   language), on [`analyze`] (a text made terms: [`letters`], [`hanzi`], [`segment`],
+//!   [`stopwords`], [`stemming`], [`synonyms`]);
 //! - [`hours`]: opening hours with IANA time zones, DST and holidays;
 //! - [`knowledge`]: the knowledge file format and its validation.
 
+pub mod analyze;
 pub mod answer;
 mod error;
 pub mod handler;
+pub mod hanzi;
 pub mod hours;
 pub mod knowledge;
+pub mod letters;
 pub mod matching;
 pub mod normalize;
+pub mod segment;
 pub mod service;
+pub mod stemming;
+pub mod stopwords;
+pub mod synonyms;
 pub mod triggers;
 
 pub use answer::{Action, Memory, Reply, answer};

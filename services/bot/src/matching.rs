@@ -2,62 +2,58 @@
 //! every language of the knowledge file) is a document; the sentence is compared with each
 //! and the best intent wins if its score reaches the threshold.
 //!
-//! The score is a weighted F1 of two coverages, each word weighted by its inverse document
-//! frequency (`ln(1 + N / df)`, as in BM25, so words shared by many phrases such as `you`
-//! count little and `open`, `return`, `horaires` count a lot):
+//! Phrases are indexed per language, each language with its own
+//! [`Analyzer`](crate::analyze::Analyzer) (stop words, Snowball stems, synonyms; Chinese,
+//! Japanese and Thai as character bigrams): a sentence is analysed once per language of the
+//! knowledge file and compared with that language's phrases, so `a` is a stop word against
+//! Spanish phrases and a word against none other, and a French verb is stemmed as French.
+//!
+//! The score is a weighted F1 of two coverages, each term weighted by its inverse document
+//! frequency within its language (`ln(1 + N / df)`, as in BM25, so words shared by many
+//! phrases such as `you` count little and `open`, `return`, `horaires` count a lot):
 //! - how much of the sentence the phrase explains (a word the knowledge file never uses,
 //!   such as `hi` or `please`, weighs [`UNKNOWN_WORD_WEIGHT`]);
 //! - how much of the phrase the sentence contains.
 //!
 //! Unlike a raw BM25 sum, the score is bounded (0 to 1), so one threshold works for every
-//! knowledge file whatever its size. Words compare after [`fold`](crate::normalize::fold)ing
-//! and [`stem`]ming; typos are forgiven with the optimal string alignment distance (1 edit
-//! for words of 4 letters or more, keeping the first letter below 6 letters; 2 from 8), and a word that is the start of another (`open`,
-//! `opening`; `ouvert`, `ouverture`) counts partly. Stop words of English, French and Spanish
-//! are ignored unless a sentence has nothing else.
+//! knowledge file whatever its size. Typos are forgiven with the optimal string alignment
+//! distance (1 edit for words of 4 letters or more, keeping the first letter below 6
+//! letters; 2 from 8); a word that is the start of another (`open`, `opening`; `ouvert`,
+//! `ouverture`) counts partly, and so does the end of another: a German compound
+//! (`kaffeebohn` holds `bohn`) or a Hebrew or Arabic word behind a one- or two-letter
+//! prefix (`ו`, `ה`, `ב`, `ל`; `و`, `ف`, `ب`, `ل`). Character bigrams compare only when equal.
 //!
 //! Cost is bounded for any input: only the first [`MAX_WORDS`] words of a sentence are read,
 //! and words are cut at [`MAX_WORD_CHARS`] characters.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::normalize::{stem, words};
+use crate::{
+    analyze::{Analyzer, Term},
+    stemming::primary,
+};
+
+pub use crate::analyze::{MAX_WORD_CHARS, MAX_WORDS};
 
 /// The weight of a sentence word that no phrase uses.
 pub const UNKNOWN_WORD_WEIGHT: f64 = 0.5;
-/// Words of a sentence read at most.
-pub const MAX_WORDS: usize = 64;
-/// Characters of a word compared at most.
-pub const MAX_WORD_CHARS: usize = 40;
 
-const STOP_WORDS: &[&str] = &[
-    // English
-    "a", "an", "the", "is", "are", "am", "be", "do", "does", "did", "you", "your", "i", "me", "my",
-    "we", "our", "us", "to", "of", "for", "in", "on", "at", "it", "this", "that", "and", "or",
-    "with", "can", "could", "would", "will", "please", "s", "there", "any", "have", "has", "get",
-    "want", "like", "need", "some", // French
-    "le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "est", "et", "je", "j", "vous",
-    "votre", "vos", "nous", "mon", "ma", "mes", "il", "elle", "ce", "c", "ca", "qu", "que", "en",
-    "au", "aux", "pour", "sur", "avec", "se", "sont", "etes", "y", "a", "svp", "puis", "peux",
-    "voudrais", "veux", "m", "moi", // Spanish
-    "el", "los", "las", "una", "unos", "unas", "es", "son", "y", "o", "yo", "tu", "su", "sus",
-    "mi", "mis", "por", "con", "del", "al", "lo", "se", "me", "te", "favor", "quiero", "puedo",
-    "estan", "esta",
-];
+/// Synonym groups per language (a knowledge file's `[synonyms]`), the first word of each
+/// group the one the others stand for.
+pub type SynonymGroups = BTreeMap<String, Vec<Vec<String>>>;
 
 /// One example phrase of an intent.
 #[derive(Debug, Clone)]
 struct Document {
     intent: usize,
     locale: String,
-    /// Its terms, as indices into the matcher's vocabulary.
+    /// Its terms, as indices into its language's vocabulary.
     terms: Vec<usize>,
 }
 
-/// A sentence ready to be scored: each term's weight and its similarity to every
-/// vocabulary term, computed once per sentence rather than once per phrase and direction
-/// (the similarity is symmetric and phrases share their words; this was the bot's main
-/// cost per message).
+/// A sentence ready to be scored against one language: each term's weight and its
+/// similarity to every vocabulary term, computed once per sentence rather than once per
+/// phrase and direction (the similarity is symmetric and phrases share their words).
 struct Query {
     weights: Vec<f64>,
     /// `similarities[i][v]`: query term `i` against vocabulary term `v`.
@@ -75,41 +71,66 @@ pub struct Match {
     pub score: f64,
 }
 
+/// The phrases of one language, indexed.
+#[derive(Debug, Clone)]
+struct Language {
+    analyzer: Analyzer,
+    documents: Vec<Document>,
+    /// Every term of every phrase with its inverse document frequency, in term order.
+    vocabulary: Vec<(Term, f64)>,
+    /// Where each term is in `vocabulary`.
+    index: BTreeMap<String, usize>,
+    /// Terms (as this language analyses them) of the other languages' phrases and stop
+    /// words that this language's phrases do not use: a sentence word found there is a
+    /// word of another language, which this language's phrases do not explain, so it
+    /// weighs [`Language::foreign_weight`] rather than [`UNKNOWN_WORD_WEIGHT`] (else
+    /// `what drinks do you serve` would be a French sentence: only `serv` is French, and
+    /// the English words would weigh as little as `hi`).
+    elsewhere: BTreeSet<String>,
+    /// The mean inverse document frequency of the vocabulary.
+    foreign_weight: f64,
+}
+
 /// The phrases of a knowledge file, indexed.
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
-    documents: Vec<Document>,
-    /// Every term of every phrase with its inverse document frequency, in term order.
-    vocabulary: Vec<(String, f64)>,
-    /// Where each term is in `vocabulary`.
-    index: BTreeMap<String, usize>,
+    languages: Vec<Language>,
     threshold: f64,
 }
 
-fn is_stop(word: &str) -> bool {
-    STOP_WORDS.contains(&word)
-}
+const HEBREW_PREFIXES: &str = "והבלמשכ";
+const ARABIC_PREFIXES: &str = "وفبلكا";
 
-/// The comparable terms of a text: folded, stemmed, cut, stop words dropped (unless
-/// nothing else is left).
-fn terms(text: &str) -> Vec<String> {
-    let all: Vec<String> = words(text)
-        .into_iter()
-        .take(MAX_WORDS)
-        .map(|w| stem(&w.chars().take(MAX_WORD_CHARS).collect::<String>()).to_owned())
-        .collect();
-    let content: Vec<String> = all.iter().filter(|w| !is_stop(w)).cloned().collect();
-    if content.is_empty() { all } else { content }
-}
-
-/// How alike two terms are: 1 equal, 0.8 one typo, 0.7 two typos in a long word or one is
-/// the start of the other, 0 otherwise.
-fn similarity(a: &str, b: &str) -> f64 {
-    if a == b {
+/// How alike two terms are: 1 equal, 0.8 one typo or a Hebrew or Arabic prefix, 0.7 two
+/// typos in a long word, one is the start of the other, or the tail of a compound, 0
+/// otherwise. Character grams are alike only when equal.
+fn similarity(a: &Term, b: &Term) -> f64 {
+    if a.text == b.text {
         return 1.0;
     }
+    if a.gram || b.gram {
+        return 0.0;
+    }
+    word_similarity(&a.text, &b.text)
+}
+
+fn word_similarity(a: &str, b: &str) -> f64 {
     let (la, lb) = (a.chars().count(), b.chars().count());
     let shorter = la.min(lb);
+    let (short, long) = if la <= lb { (a, b) } else { (b, a) };
+    if shorter >= 3
+        && let Some(extra) = long.strip_suffix(short)
+    {
+        let extra_len = extra.chars().count();
+        let prefixes = extra.chars().all(|c| HEBREW_PREFIXES.contains(c))
+            || extra.chars().all(|c| ARABIC_PREFIXES.contains(c));
+        if extra_len <= 2 && prefixes {
+            return 0.8;
+        }
+        if shorter >= 4 && extra_len >= 3 {
+            return 0.7;
+        }
+    }
     if shorter >= 4 {
         // The distance is at least the difference in length and only counts up to 2: past
         // that, skip computing it (the same answer, far cheaper for unrelated words).
@@ -127,7 +148,6 @@ fn similarity(a: &str, b: &str) -> f64 {
         if shorter >= 8 && distance <= 2 {
             return 0.7;
         }
-        let (short, long) = if la <= lb { (a, b) } else { (b, a) };
         if long.starts_with(short) {
             return 0.7;
         }
@@ -135,36 +155,31 @@ fn similarity(a: &str, b: &str) -> f64 {
     0.0
 }
 
-impl Matcher {
-    /// Indexes `(intent index, locale, phrase)` triples; `threshold` is the lowest score
-    /// that counts as understood.
-    pub fn new<'a>(
-        phrases: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
-        threshold: f64,
-    ) -> Self {
-        let phrases: Vec<(usize, String, Vec<String>)> = phrases
+impl Language {
+    fn new(analyzer: Analyzer, phrases: Vec<(usize, String, &str)>) -> Self {
+        let phrases: Vec<(usize, String, Vec<Term>)> = phrases
             .into_iter()
-            .map(|(intent, locale, phrase)| (intent, locale.to_owned(), terms(phrase)))
+            .map(|(intent, locale, phrase)| (intent, locale, analyzer.terms(phrase)))
             .filter(|(_, _, terms)| !terms.is_empty())
             .collect();
-        let mut df: BTreeMap<String, usize> = BTreeMap::new();
+        let mut df: BTreeMap<String, (bool, usize)> = BTreeMap::new();
         for (_, _, terms) in &phrases {
-            let unique: BTreeSet<&String> = terms.iter().collect();
+            let unique: BTreeSet<&Term> = terms.iter().collect();
             for term in unique {
-                *df.entry(term.clone()).or_default() += 1;
+                df.entry(term.text.clone()).or_insert((term.gram, 0)).1 += 1;
             }
         }
         #[allow(clippy::cast_precision_loss)]
         let n = phrases.len() as f64;
         #[allow(clippy::cast_precision_loss)]
-        let vocabulary: Vec<(String, f64)> = df
+        let vocabulary: Vec<(Term, f64)> = df
             .into_iter()
-            .map(|(term, count)| (term, (1.0 + n / count as f64).ln()))
+            .map(|(text, (gram, count))| (Term { text, gram }, (1.0 + n / count as f64).ln()))
             .collect();
         let index: BTreeMap<String, usize> = vocabulary
             .iter()
             .enumerate()
-            .map(|(i, (term, _))| (term.clone(), i))
+            .map(|(i, (term, _))| (term.text.clone(), i))
             .collect();
         let documents = phrases
             .into_iter()
@@ -172,19 +187,31 @@ impl Matcher {
                 intent,
                 locale,
                 // Every term of a phrase is in the vocabulary, built from the phrases.
-                terms: terms.iter().filter_map(|t| index.get(t).copied()).collect(),
+                terms: terms
+                    .iter()
+                    .filter_map(|t| index.get(&t.text).copied())
+                    .collect(),
             })
             .collect();
+        #[allow(clippy::cast_precision_loss)]
+        let foreign_weight = if vocabulary.is_empty() {
+            UNKNOWN_WORD_WEIGHT
+        } else {
+            vocabulary.iter().map(|(_, w)| w).sum::<f64>() / vocabulary.len() as f64
+        }
+        .max(UNKNOWN_WORD_WEIGHT);
         Self {
+            analyzer,
             documents,
             vocabulary,
             index,
-            threshold,
+            elsewhere: BTreeSet::new(),
+            foreign_weight,
         }
     }
 
-    /// The sentence's terms, each with its weight (its own if the knowledge file uses it,
-    /// else the highest of the vocabulary terms it resembles, else
+    /// The sentence's terms, each with its weight (its own if the language's phrases use
+    /// it, else the highest of the vocabulary terms it resembles, else
     /// [`UNKNOWN_WORD_WEIGHT`]) and its similarity to every vocabulary term; `None` when
     /// nothing is comparable.
     fn query(&self, text: &str) -> Option<Query> {
@@ -192,14 +219,15 @@ impl Matcher {
             weights: Vec::new(),
             similarities: Vec::new(),
         };
-        for term in terms(text) {
+        for term in self.analyzer.terms(text) {
             let similarities: Vec<f64> = self
                 .vocabulary
                 .iter()
                 .map(|(known, _)| similarity(&term, known))
                 .collect();
-            let weight = match self.index.get(&term) {
+            let weight = match self.index.get(&term.text) {
                 Some(&i) => self.vocabulary[i].1,
+                None if self.elsewhere.contains(&term.text) => self.foreign_weight,
                 None => self
                     .vocabulary
                     .iter()
@@ -251,6 +279,83 @@ impl Matcher {
             2.0 * q * d / (q + d)
         }
     }
+}
+
+impl Matcher {
+    /// Indexes `(intent index, locale, phrase)` triples; `threshold` is the lowest score
+    /// that counts as understood.
+    pub fn new<'a>(
+        phrases: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
+        threshold: f64,
+    ) -> Self {
+        Self::with_synonyms(phrases, threshold, &SynonymGroups::new())
+    }
+
+    /// [`Matcher::new`] with a knowledge file's own synonym groups (by language tag; a
+    /// group for `fr` applies to `fr-ca` phrases too) added to Parley's.
+    pub fn with_synonyms<'a>(
+        phrases: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
+        threshold: f64,
+        synonyms: &SynonymGroups,
+    ) -> Self {
+        let mut by_language: BTreeMap<String, Vec<(usize, String, &'a str)>> = BTreeMap::new();
+        for (intent, locale, phrase) in phrases {
+            by_language
+                .entry(primary(locale).to_owned())
+                .or_default()
+                .push((intent, locale.to_owned(), phrase));
+        }
+        let texts: Vec<(String, Vec<&'a str>)> = by_language
+            .iter()
+            .map(|(language, phrases)| {
+                let mut texts: Vec<&'a str> = phrases.iter().map(|(_, _, p)| *p).collect();
+                texts.extend(crate::stopwords::stop_words(language));
+                (language.clone(), texts)
+            })
+            .collect();
+        let mut languages: Vec<Language> = by_language
+            .into_iter()
+            .map(|(language, phrases)| {
+                let extra: Vec<Vec<String>> = synonyms
+                    .iter()
+                    .filter(|(tag, _)| primary(tag) == language)
+                    .flat_map(|(_, groups)| groups.iter().cloned())
+                    .collect();
+                Language::new(Analyzer::new(&language, &extra), phrases)
+            })
+            .collect();
+        for (language, (name, _)) in languages.iter_mut().zip(&texts) {
+            for (other, texts) in &texts {
+                if other == name {
+                    continue;
+                }
+                for text in texts {
+                    for term in language.analyzer.all_terms(text) {
+                        if !language.index.contains_key(&term.text) {
+                            language.elsewhere.insert(term.text);
+                        }
+                    }
+                }
+            }
+        }
+        Self {
+            languages,
+            threshold,
+        }
+    }
+
+    /// Every phrase's score for `text`: (intent, locale, score), in index order.
+    fn scores<'m>(&'m self, text: &str) -> impl Iterator<Item = (usize, &'m str, f64)> + 'm {
+        let text = text.to_owned();
+        self.languages.iter().flat_map(move |language| {
+            let query = language.query(&text);
+            language.documents.iter().filter_map(move |document| {
+                let query = query.as_ref()?;
+                let score = language.score(query, document);
+                Some((document.intent, document.locale.as_str(), score))
+            })
+        })
+    }
 
     /// The best intent for `text` if it reaches the threshold.
     pub fn best(&self, text: &str) -> Option<Match> {
@@ -261,23 +366,19 @@ impl Matcher {
     /// score of at least `floor`, best first, at most `n`.
     pub fn candidates(&self, text: &str, floor: f64, n: usize) -> Vec<Match> {
         let mut out: Vec<Match> = Vec::new();
-        let Some(query) = self.query(text) else {
-            return out;
-        };
-        for document in &self.documents {
-            let score = self.score(&query, document);
+        for (intent, locale, score) in self.scores(text) {
             if score <= 0.0 || score < floor {
                 continue;
             }
-            match out.iter_mut().find(|m| m.intent == document.intent) {
+            match out.iter_mut().find(|m| m.intent == intent) {
                 Some(known) if known.score >= score => {}
                 Some(known) => {
                     known.score = score;
-                    known.locale.clone_from(&document.locale);
+                    locale.clone_into(&mut known.locale);
                 }
                 None => out.push(Match {
-                    intent: document.intent,
-                    locale: document.locale.clone(),
+                    intent,
+                    locale: locale.to_owned(),
                     score,
                 }),
             }
@@ -294,14 +395,12 @@ impl Matcher {
 
     /// The best intent for `text` whatever its score (`None` when nothing is comparable).
     pub fn rank(&self, text: &str) -> Option<Match> {
-        let query = self.query(text)?;
         let mut best: Option<Match> = None;
-        for document in &self.documents {
-            let score = self.score(&query, document);
+        for (intent, locale, score) in self.scores(text) {
             if score > 0.0 && best.as_ref().is_none_or(|b| score > b.score) {
                 best = Some(Match {
-                    intent: document.intent,
-                    locale: document.locale.clone(),
+                    intent,
+                    locale: locale.to_owned(),
                     score,
                 });
             }
@@ -362,7 +461,7 @@ mod tests {
 
     #[test]
     fn similarity_rules() {
-        assert!((similarity("hours", "hours") - 1.0).abs() < f64::EPSILON);
+        let similarity = word_similarity;
         assert!(similarity("hours", "huors") > 0.0);
         assert!(similarity("open", "opening") > 0.0);
         assert!((similarity("bus", "bud")).abs() < f64::EPSILON);
@@ -370,5 +469,32 @@ mod tests {
         assert!((similarity("chat", "what")).abs() < f64::EPSILON);
         assert!((similarity("aime", "time")).abs() < f64::EPSILON);
         assert!(similarity("wehn", "when") > 0.0);
+        // A compound's tail, a Hebrew or Arabic prefix.
+        assert!(similarity("kaffeebohn", "bohn") > 0.0);
+        assert!(similarity("בתפריט", "תפריט") > 0.0);
+        assert!((similarity("restore", "store")).abs() < f64::EPSILON);
+        let gram = |t: &str| Term {
+            text: t.into(),
+            gram: true,
+        };
+        assert!((super::similarity(&gram("营业"), &gram("营业")) - 1.0).abs() < f64::EPSILON);
+        assert!(super::similarity(&gram("营业"), &gram("营")).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn scripts_without_spaces_match() {
+        let m = Matcher::new(
+            [
+                (0, "zh", "营业时间"),
+                (1, "zh", "我的订单在哪里"),
+                (0, "ja", "営業時間は何時ですか"),
+                (1, "ja", "注文はどこですか"),
+            ],
+            0.5,
+        );
+        assert_eq!(m.best("你们的营业时间？").map(|m| m.intent), Some(0));
+        assert_eq!(m.best("订单在哪").map(|m| m.intent), Some(1));
+        let ja = m.best("営業時間を教えて").unwrap();
+        assert_eq!((ja.intent, ja.locale.as_str()), (0, "ja"));
     }
 }

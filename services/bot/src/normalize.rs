@@ -1,28 +1,9 @@
-//! The bot's word handling on top of [`fold`] (shared with notification-consent's keywords,
+//! The bot's text handling on top of [`fold`] (shared with notification-consent's keywords,
 //! which must agree with the bot's trigger words), for matching only: answers are never
-//! normalised.
+//! normalised. The analysis of a sentence into comparable terms is in
+//! [`analyze`](crate::analyze).
 
 pub use parley_types::fold;
-
-/// The folded words of `text`.
-pub fn words(text: &str) -> Vec<String> {
-    fold(text)
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// A word reduced for comparison: a plural `s` (or `x`, French) is dropped from words
-/// longer than three letters, so `hours` and `hour`, `horaires` and `horaire` compare equal.
-pub fn stem(word: &str) -> &str {
-    if word.chars().count() > 3
-        && let Some(stripped) = word.strip_suffix('s').or_else(|| word.strip_suffix('x'))
-    {
-        return stripped;
-    }
-    word
-}
 
 /// The number a message consists of (`" 2 "`, `"2."`, `"#3"`, `"２"`), if it is only that.
 pub fn bare_number(text: &str) -> Option<usize> {
@@ -41,14 +22,6 @@ mod tests {
     fn keeps_non_latin_letters() {
         assert_eq!(fold("متى تفتحون؟"), "متى تفتحون");
         assert_eq!(fold("שָׁלוֹם"), "שלום");
-    }
-
-    #[test]
-    fn stems_plurals_only_on_longer_words() {
-        assert_eq!(stem("hours"), "hour");
-        assert_eq!(stem("horaires"), "horaire");
-        assert_eq!(stem("bus"), "bus");
-        assert_eq!(stem("is"), "is");
     }
 
     #[test]
