@@ -38,7 +38,7 @@ fn the_sample_file_is_valid() {
     let k = Knowledge::from_toml("acme.toml", ACME).unwrap();
     assert_eq!(
         k.locales.iter().cloned().collect::<Vec<_>>(),
-        ["ar", "en", "es", "fr"]
+        ["ar", "de", "en", "es", "fr", "he", "ja", "zh"]
     );
     assert_eq!(k.locations.len(), 3);
     assert!(Knowledge::from_toml("base.toml", BASE).is_ok());
