@@ -28,6 +28,8 @@ pub struct Term {
     pub text: String,
     /// A character gram of an unspaced script (compared only when equal).
     pub gram: bool,
+    /// A day or moment word ([`entities`](crate::entities)): its weight is capped.
+    pub weak: bool,
 }
 
 /// The analysis of one language.
@@ -35,6 +37,8 @@ pub struct Term {
 pub struct Analyzer {
     stemmer: Stemmer,
     stop: BTreeSet<String>,
+    /// Stems of the day and moment words, and the grams of unspaced ones.
+    days: BTreeSet<String>,
     /// Stems of a synonym's words → the stems it is replaced with, and whether those are
     /// stop words (`ya` is `you`).
     words: BTreeMap<Vec<String>, (Vec<String>, bool)>,
@@ -67,9 +71,22 @@ impl Analyzer {
         let mut analyzer = Self {
             stemmer,
             stop,
+            days: BTreeSet::new(),
             words: BTreeMap::new(),
             runs: Vec::new(),
         };
+        let mut days = BTreeSet::new();
+        for word in crate::entities::day_words(primary) {
+            for token in segment::tokens(&prepare(word), MAX_SYNONYM_WORDS + 1) {
+                days.insert(analyzer.stem(&token.text));
+            }
+        }
+        for gram in crate::entities::day_grams(primary) {
+            let prepared = prepare(gram);
+            days.insert(prepared.clone());
+            days.extend(prepared.chars().map(String::from));
+        }
+        analyzer.days = days;
         let shipped = synonyms::shipped(primary)
             .iter()
             .map(|g| g.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
@@ -93,10 +110,12 @@ impl Analyzer {
         if target.is_empty() {
             return;
         }
-        if target.chars().any(segment::unspaced) {
+        // Groups with unspaced text replace text before segmentation, in both directions
+        // (`無線lan` → `wifi` and `wifi` → `无线网`).
+        if group.iter().any(|w| w.chars().any(segment::unspaced)) {
             for word in others {
                 let from = prepare(word);
-                if !from.is_empty() && from != target && from.chars().all(segment::unspaced) {
+                if !from.is_empty() && from != target {
                     self.runs.retain(|(f, _)| f != &from);
                     self.runs.push((from, target.clone()));
                 }
@@ -159,7 +178,7 @@ impl Analyzer {
     /// Every term of `text`, each marked whether it is a stop word.
     fn marked(&self, text: &str) -> Vec<(Term, bool)> {
         let mut prepared = prepare(text);
-        if !self.runs.is_empty() && prepared.chars().any(segment::unspaced) {
+        if !self.runs.is_empty() {
             for (from, to) in &self.runs {
                 if prepared.contains(from.as_str()) {
                     prepared = prepared.replace(from.as_str(), to);
@@ -175,6 +194,7 @@ impl Analyzer {
             if token.gram {
                 all.push((
                     Term {
+                        weak: self.days.contains(&token.text),
                         text: token.text.clone(),
                         gram: true,
                     },
@@ -201,6 +221,7 @@ impl Analyzer {
                     for stem in to {
                         all.push((
                             Term {
+                                weak: self.days.contains(stem),
                                 text: stem.clone(),
                                 gram: false,
                             },
@@ -213,9 +234,11 @@ impl Analyzer {
             }
             if !replaced {
                 let stop = self.stop.contains(&token.text);
+                let stem = self.stem(&token.text);
                 all.push((
                     Term {
-                        text: self.stem(&token.text),
+                        weak: self.days.contains(&stem),
+                        text: stem,
                         gram: false,
                     },
                     stop,

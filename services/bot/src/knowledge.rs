@@ -695,6 +695,13 @@ impl Knowledge {
                     phrases.push((index, tag.clone(), phrase.clone()));
                 }
             }
+            // A title names its intent plainly (`Opening hours`, `Coffee beans`): it is
+            // one more phrase.
+            for (tag, title) in &intent.title {
+                if !fold(title).is_empty() {
+                    phrases.push((index, tag.clone(), title.clone()));
+                }
+            }
             if intent.phrases.values().all(Vec::is_empty)
                 && !file.menu.contains(&intent.id)
                 && intent.kind != IntentKind::Menu

@@ -26,12 +26,13 @@
 //! - [`triggers`]: Apple's trigger words;
 //! - [`matching`]: which intent a sentence asks for (IDF-weighted, typo-tolerant, per
 //!   language), on [`analyze`] (a text made terms: [`letters`], [`hanzi`], [`segment`],
-//!   [`stopwords`], [`stemming`], [`synonyms`]);
+//!   [`stopwords`], [`stemming`], [`synonyms`], [`entities`]);
 //! - [`hours`]: opening hours with IANA time zones, DST and holidays;
 //! - [`knowledge`]: the knowledge file format and its validation.
 
 pub mod analyze;
 pub mod answer;
+pub mod entities;
 mod error;
 pub mod handler;
 pub mod hanzi;

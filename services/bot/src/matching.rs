@@ -37,6 +37,9 @@ pub use crate::analyze::{MAX_WORD_CHARS, MAX_WORDS};
 
 /// The weight of a sentence word that no phrase uses.
 pub const UNKNOWN_WORD_WEIGHT: f64 = 0.5;
+/// The highest weight of a day or moment word (`today`, `sunday`): below an unknown word's,
+/// so such words rank phrases but never make a match alone.
+pub const ENTITY_WEIGHT: f64 = 0.3;
 
 /// Synonym groups per language (a knowledge file's `[synonyms]`), the first word of each
 /// group the one the others stand for.
@@ -140,9 +143,12 @@ fn word_similarity(a: &str, b: &str) -> f64 {
             usize::MAX
         };
         // Typos rarely hit the first letter; without this, short words collide
-        // (`chat`/`what`, `aime`/`time`).
+        // (`chat`/`what`, `aime`/`time`). A stem of four letters forgives only two
+        // letters swapped (`wehn`, `opne`): one letter changed is usually another word
+        // (`fait`/`fair`, `latt`/`late`, `bonn`/`bohn`).
         let same_start = a.chars().next() == b.chars().next();
-        if distance <= 1 && (same_start || shorter >= 6) {
+        let swapped = shorter > 4 || same_letters(a, b);
+        if distance <= 1 && (same_start || shorter >= 6) && swapped {
             return 0.8;
         }
         if shorter >= 8 && distance <= 2 {
@@ -155,6 +161,15 @@ fn word_similarity(a: &str, b: &str) -> f64 {
     0.0
 }
 
+/// Whether two words have the same letters (in any order).
+fn same_letters(a: &str, b: &str) -> bool {
+    let mut a: Vec<char> = a.chars().collect();
+    let mut b: Vec<char> = b.chars().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
 impl Language {
     fn new(analyzer: Analyzer, phrases: Vec<(usize, String, &str)>) -> Self {
         let phrases: Vec<(usize, String, Vec<Term>)> = phrases
@@ -162,11 +177,13 @@ impl Language {
             .map(|(intent, locale, phrase)| (intent, locale, analyzer.terms(phrase)))
             .filter(|(_, _, terms)| !terms.is_empty())
             .collect();
-        let mut df: BTreeMap<String, (bool, usize)> = BTreeMap::new();
+        let mut df: BTreeMap<String, (bool, bool, usize)> = BTreeMap::new();
         for (_, _, terms) in &phrases {
             let unique: BTreeSet<&Term> = terms.iter().collect();
             for term in unique {
-                df.entry(term.text.clone()).or_insert((term.gram, 0)).1 += 1;
+                df.entry(term.text.clone())
+                    .or_insert((term.gram, term.weak, 0))
+                    .2 += 1;
             }
         }
         #[allow(clippy::cast_precision_loss)]
@@ -174,7 +191,11 @@ impl Language {
         #[allow(clippy::cast_precision_loss)]
         let vocabulary: Vec<(Term, f64)> = df
             .into_iter()
-            .map(|(text, (gram, count))| (Term { text, gram }, (1.0 + n / count as f64).ln()))
+            .map(|(text, (gram, weak, count))| {
+                let idf = (1.0 + n / count as f64).ln();
+                let weight = if weak { idf.min(ENTITY_WEIGHT) } else { idf };
+                (Term { text, gram, weak }, weight)
+            })
             .collect();
         let index: BTreeMap<String, usize> = vocabulary
             .iter()
@@ -227,6 +248,7 @@ impl Language {
                 .collect();
             let weight = match self.index.get(&term.text) {
                 Some(&i) => self.vocabulary[i].1,
+                None if term.weak => ENTITY_WEIGHT,
                 None if self.elsewhere.contains(&term.text) => self.foreign_weight,
                 None => self
                     .vocabulary
@@ -245,18 +267,20 @@ impl Language {
         (!query.weights.is_empty()).then_some(query)
     }
 
-    fn score(&self, query: &Query, document: &Document) -> f64 {
-        let mut q_total = 0.0;
-        let mut q_hit = 0.0;
-        for (weight, similarities) in query.weights.iter().zip(&query.similarities) {
-            let best = document
-                .terms
-                .iter()
-                .map(|&d| similarities[d])
-                .fold(0.0, f64::max);
-            q_total += weight;
-            q_hit += weight * best;
-        }
+    /// How well `document` covers the sentence: each sentence term's best similarity
+    /// in the phrase, and how much of the phrase the sentence contains (weighted).
+    fn coverage(&self, query: &Query, document: &Document) -> (Vec<f64>, f64) {
+        let best: Vec<f64> = query
+            .similarities
+            .iter()
+            .map(|similarities| {
+                document
+                    .terms
+                    .iter()
+                    .map(|&d| similarities[d])
+                    .fold(0.0, f64::max)
+            })
+            .collect();
         let mut d_total = 0.0;
         let mut d_hit = 0.0;
         for &term in &document.terms {
@@ -269,15 +293,77 @@ impl Language {
             d_total += weight;
             d_hit += weight * best;
         }
-        if q_total <= 0.0 || d_total <= 0.0 {
-            return 0.0;
+        let d = if d_total > 0.0 { d_hit / d_total } else { 0.0 };
+        (best, d)
+    }
+
+    /// Each intent's score for the sentence (intent, locale of its best phrase, score): the
+    /// better of its best phrase's F1 and the F1 of how much of the sentence the intent's
+    /// phrases explain together (`quiero devolver mi taza`: `devolver` from one phrase,
+    /// `taza` from another) with its best phrase's coverage.
+    fn intent_scores<'m>(&'m self, query: &Query) -> Vec<(usize, &'m str, f64)> {
+        struct Intent<'m> {
+            intent: usize,
+            locale: &'m str,
+            best: f64,
+            union: Vec<f64>,
+            covered: f64,
         }
-        let (q, d) = (q_hit / q_total, d_hit / d_total);
-        if q + d <= 0.0 {
-            0.0
-        } else {
-            2.0 * q * d / (q + d)
+        let q_total: f64 = query.weights.iter().sum();
+        let explained = |best: &[f64]| -> f64 {
+            if q_total <= 0.0 {
+                return 0.0;
+            }
+            query
+                .weights
+                .iter()
+                .zip(best)
+                .map(|(w, b)| w * b)
+                .sum::<f64>()
+                / q_total
+        };
+        let mut intents: Vec<Intent<'m>> = Vec::new();
+        for document in &self.documents {
+            let (best, d) = self.coverage(query, document);
+            let score = f1(explained(&best), d);
+            let entry = match intents.iter_mut().position(|i| i.intent == document.intent) {
+                Some(i) => &mut intents[i],
+                None => {
+                    intents.push(Intent {
+                        intent: document.intent,
+                        locale: &document.locale,
+                        best: 0.0,
+                        union: vec![0.0; best.len()],
+                        covered: 0.0,
+                    });
+                    let last = intents.len() - 1;
+                    &mut intents[last]
+                }
+            };
+            if score > entry.best {
+                entry.best = score;
+                entry.locale = &document.locale;
+            }
+            for (u, b) in entry.union.iter_mut().zip(&best) {
+                *u = u.max(*b);
+            }
+            entry.covered = entry.covered.max(d);
         }
+        intents
+            .into_iter()
+            .map(|i| {
+                let together = f1(explained(&i.union), i.covered);
+                (i.intent, i.locale, i.best.max(together))
+            })
+            .collect()
+    }
+}
+
+fn f1(q: f64, d: f64) -> f64 {
+    if q + d <= 0.0 {
+        0.0
+    } else {
+        2.0 * q * d / (q + d)
     }
 }
 
@@ -331,7 +417,8 @@ impl Matcher {
                 }
                 for text in texts {
                     for term in language.analyzer.all_terms(text) {
-                        if !language.index.contains_key(&term.text) {
+                        // Chinese and Japanese share characters: a gram is never foreign.
+                        if !term.gram && !language.index.contains_key(&term.text) {
                             language.elsewhere.insert(term.text);
                         }
                     }
@@ -344,16 +431,14 @@ impl Matcher {
         }
     }
 
-    /// Every phrase's score for `text`: (intent, locale, score), in index order.
+    /// Every intent's score for `text` in each language: (intent, locale, score).
     fn scores<'m>(&'m self, text: &str) -> impl Iterator<Item = (usize, &'m str, f64)> + 'm {
         let text = text.to_owned();
         self.languages.iter().flat_map(move |language| {
-            let query = language.query(&text);
-            language.documents.iter().filter_map(move |document| {
-                let query = query.as_ref()?;
-                let score = language.score(query, document);
-                Some((document.intent, document.locale.as_str(), score))
-            })
+            language
+                .query(&text)
+                .map(|query| language.intent_scores(&query))
+                .unwrap_or_default()
         })
     }
 
@@ -469,6 +554,7 @@ mod tests {
         assert!((similarity("chat", "what")).abs() < f64::EPSILON);
         assert!((similarity("aime", "time")).abs() < f64::EPSILON);
         assert!(similarity("wehn", "when") > 0.0);
+        assert!((similarity("fait", "fair")).abs() < f64::EPSILON);
         // A compound's tail, a Hebrew or Arabic prefix.
         assert!(similarity("kaffeebohn", "bohn") > 0.0);
         assert!(similarity("בתפריט", "תפריט") > 0.0);
@@ -476,6 +562,7 @@ mod tests {
         let gram = |t: &str| Term {
             text: t.into(),
             gram: true,
+            weak: false,
         };
         assert!((super::similarity(&gram("营业"), &gram("营业")) - 1.0).abs() < f64::EPSILON);
         assert!(super::similarity(&gram("营业"), &gram("营")).abs() < f64::EPSILON);

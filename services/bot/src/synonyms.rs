@@ -6,8 +6,8 @@
 //! both is the file's.
 //!
 //! Groups are written as people type the words; they are folded and stemmed with the
-//! language's stemmer when a matcher is built. Groups of Chinese or Japanese words replace
-//! text before it is cut into bigrams.
+//! language's stemmer when a matcher is built. A group with Chinese or Japanese words
+//! replaces text before it is cut into bigrams (`無線LAN` → `wifi`, `wifi` → `无线网`).
 
 /// The shipped groups of a language (its primary subtag).
 pub fn shipped(language: &str) -> &'static [&'static [&'static str]] {
@@ -309,6 +309,7 @@ const ZH: &[&[&str]] = &[
     &["退款", "退钱"],
     &["订单", "快递", "包裹"],
     &["密码", "口令"],
+    &["无线网", "无线网络", "wifi", "wi fi", "wlan"],
     &["人工", "客服", "真人", "人工客服", "工作人员"],
     &["预约", "预订", "预定", "订位"],
     &["品鉴", "品尝", "试喝"],
@@ -325,6 +326,7 @@ const JA: &[&[&str]] = &[
     &["返金", "払い戻し"],
     &["注文", "オーダー", "荷物"],
     &["パスワード", "暗証番号"],
+    &["wifi", "無線lan", "ワイファイ", "wi fi"],
     &["担当者", "スタッフ", "オペレーター", "有人"],
     &["予約", "リザーブ"],
     &["試飲", "テイスティング"],
