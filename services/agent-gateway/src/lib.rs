@@ -27,17 +27,23 @@
 //! - Ordering: replicas share the durable `agent-gateway` consumer; a conversation's tasks
 //!   are applied in `EventMeta.sequence` order through the store's gate (stage
 //!   `agent-gateway`), so producers of `amb.agent` must sequence them (0 skips the gate).
+//! - Delivery results: the gateway's own durable consumer of `amb.events.delivery`
+//!   (`agent-gateway-delivery`) writes the outcome of each reply an agent sent through it
+//!   (sent, refused with the reason, retrying, failed) to that agent's log as a
+//!   `ReplyDelivery` carrying the reply's `command_id`; others' results are left alone.
 //! - Presence lives three heartbeat intervals (10 s each by default) in the agent pool; a
 //!   dead connection simply stops refreshing it.
 //!
 //! It must not decide routing (routing does) nor talk to Apple (outbound does).
 
 pub mod agents;
+mod delivery;
 mod grpc;
 mod handler;
 mod service;
 pub mod store;
 
 pub use agents::{Agents, token_sha256};
+pub use delivery::delivery_consumer_spec;
 pub use grpc::{GatewayOptions, GatewayService};
 pub use service::{AgentGatewayService, GatewayArgs, GatewayParts, consumer_spec, run};

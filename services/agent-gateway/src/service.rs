@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     agents::Agents,
+    delivery::{DeliveryHandler, delivery_consumer_spec},
     grpc::{GatewayOptions, GatewayService, Inner},
     handler,
     store::GatewayStore,
@@ -55,6 +56,7 @@ pub struct GatewayParts {
 pub struct AgentGatewayService {
     service: GatewayService,
     spec: ConsumerSpec,
+    delivery_spec: ConsumerSpec,
     drain: std::time::Duration,
     gate: parley_state::GatePolicy,
 }
@@ -101,10 +103,15 @@ impl AgentGatewayService {
         let config = &parts.config;
         let namespace = parts.backends.namespace.clone();
         let spec = consumer_spec(&namespace);
+        let delivery_spec = delivery_consumer_spec(&namespace);
         parts
             .backends
             .bus
-            .ensure(&Topology::default().with_consumer(spec.clone()))
+            .ensure(
+                &Topology::default()
+                    .with_consumer(spec.clone())
+                    .with_consumer(delivery_spec.clone()),
+            )
             .await
             .map_err(|e| format!("agent-gateway consumer: {e}"))?;
         Ok(Self {
@@ -122,6 +129,7 @@ impl AgentGatewayService {
                 }),
             },
             spec,
+            delivery_spec,
             drain: config.admin.shutdown_grace,
             gate: parley_state::GatePolicy {
                 gap_timeout: config.outbound.gap_timeout,
@@ -131,7 +139,8 @@ impl AgentGatewayService {
         })
     }
 
-    /// Serves gRPC on `listener` and consumes `amb.agent` until the stop token given to
+    /// Serves gRPC on `listener` and consumes `amb.agent` (and the agents' delivery results
+    /// on `amb.events.delivery`) until the stop token given to
     /// [`AgentGatewayService::new`] fires.
     pub async fn run(self, listener: TcpListener) -> Result<(), String> {
         let inner = self.service.inner.clone();
@@ -141,6 +150,20 @@ impl AgentGatewayService {
             &inner.namespace,
             &self.spec,
             handler::handler(inner.store.clone(), inner.conversations.clone(), self.gate),
+            ConsumeOptions {
+                drain_timeout: self.drain,
+                ..ConsumeOptions::default()
+            },
+            stop.clone(),
+        );
+        let deliveries = run_consumer(
+            inner.bus.clone(),
+            &inner.namespace,
+            &self.delivery_spec,
+            Arc::new(DeliveryHandler {
+                store: inner.store.clone(),
+                agents: inner.agents.clone(),
+            }),
             ConsumeOptions {
                 drain_timeout: self.drain,
                 ..ConsumeOptions::default()
@@ -176,9 +199,10 @@ impl AgentGatewayService {
                 tonic::transport::server::TcpIncoming::from(listener),
                 stop.clone().cancelled_owned(),
             );
-        let (consumed, served) = tokio::join!(consumer, server);
+        let (consumed, delivered, served) = tokio::join!(consumer, deliveries, server);
         let report = consumed.map_err(|e| format!("agent-gateway consumer: {e}"))?;
-        tracing::info!(?report, "agent gateway drained");
+        let deliveries = delivered.map_err(|e| format!("agent-gateway delivery consumer: {e}"))?;
+        tracing::info!(?report, ?deliveries, "agent gateway drained");
         served.map_err(|e| format!("grpc server: {e}"))
     }
 }

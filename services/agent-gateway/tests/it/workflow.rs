@@ -1,13 +1,19 @@
 //! The agent workflow's rules: an agent accepts only what was offered to it, declares no more
-//! capacity than the administrator allows, and never receives Apple's JSON of a customer's
-//! message whose data reference failed.
+//! capacity than the administrator allows, never receives Apple's JSON of a customer's
+//! message whose data reference failed, and learns the outcome of each of its replies.
 
 use std::time::Duration;
 
-use parley_proto::v1::{
-    Accept, AgentStatus, CommandError, ConversationKey as KeyProto, DataRefFailure, EventMeta,
-    InboundMessage, InteractiveDataRef, InteractiveReply, SetPresence, agent_command::Command,
-    agent_event, agent_task, inbound_message, interactive_reply, routing_command,
+use parley_bus::Outgoing;
+use parley_proto::{
+    Event as _,
+    v1::{
+        Accept, Actor, ActorKind, AgentStatus, CommandError, ConversationKey as KeyProto,
+        DataRefFailure, DeliveryResult, EventMeta, InboundMessage, InteractiveDataRef,
+        InteractiveReply, OutboundText, RefusalReason, Refused, Reply, Sent, SetPresence,
+        agent_command::Command, agent_event, agent_task, delivery_result, inbound_message,
+        interactive_reply, reply, routing_command,
+    },
 };
 use parley_state::AgentPool as _;
 use prost::Message as _;
@@ -177,4 +183,116 @@ async fn a_failed_data_reference_reaches_the_agent_without_apples_json() {
         ),
         ("com.example.ext", "Your order", 20_000)
     );
+}
+
+/// A delivery result on `amb.events.delivery`, as outbound publishes it.
+async fn publish_result(
+    platform: &harness::Platform,
+    reply: &parley_proto::v1::OutboundMessage,
+    sender: parley_proto::v1::Actor,
+    outcome: delivery_result::Outcome,
+) {
+    let meta = reply.meta.clone().unwrap();
+    let partition =
+        parley_types::Partition::new(meta.partition, platform.config.partitions).unwrap();
+    let id = format!("{}-delivery-{}", meta.event_id, uuid::Uuid::now_v7());
+    let result = DeliveryResult {
+        meta: Some(EventMeta {
+            event_id: id.clone(),
+            conversation: meta.conversation.clone(),
+            partition: meta.partition,
+            producer: "outbound".into(),
+            schema_version: 1,
+            ..Default::default()
+        }),
+        outbound_event_id: meta.event_id.clone(),
+        apple_message_id: reply.apple_message_id.clone(),
+        sender: Some(sender),
+        outcome: Some(outcome),
+        ..Default::default()
+    };
+    platform
+        .backends
+        .bus
+        .publish(Outgoing::new(
+            platform
+                .backends
+                .namespace
+                .event_subject("delivery", partition),
+            id,
+            DeliveryResult::TYPE,
+            result.encode_to_vec(),
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_outcome_of_an_agents_reply_reaches_the_agent() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    let session = harness::session(addr, AGENT_TOKEN).await;
+    let mut agent = Agent::connect(addr, &session, 0).await;
+    platform.offer(&key, AGENT).await;
+    let reference = offered_ref(&agent.next_logged().await);
+    let sent = agent
+        .command(Command::Reply(Reply {
+            conversation: Some(reference.clone()),
+            content: Some(reply::Content::Text(OutboundText {
+                body: "Hi".into(),
+                attachments: Vec::new(),
+            })),
+        }))
+        .await;
+    assert!(sent.ok, "{sent:?}");
+    let reply = platform
+        .outbound(1, Duration::from_secs(10))
+        .await
+        .pop()
+        .expect("the reply on amb.outbound");
+    let opaque = key.opaque.as_str().to_owned();
+
+    // The bot's result for the same conversation is not the agent's; the agent's refusal
+    // (Apple's explanation quoting the customer's id) is, without the id.
+    publish_result(
+        &platform,
+        &reply,
+        Actor {
+            kind: ActorKind::Bot as i32,
+            id: "bot".into(),
+            display_name: String::new(),
+        },
+        delivery_result::Outcome::Sent(Sent { data_ref: None }),
+    )
+    .await;
+    publish_result(
+        &platform,
+        &reply,
+        reply.sender.clone().unwrap(),
+        delivery_result::Outcome::Refused(Refused {
+            reason: RefusalReason::ConversationClosed as i32,
+            missing_capabilities: Vec::new(),
+            detail: format!("{opaque} closed the conversation"),
+        }),
+    )
+    .await;
+    let event = agent.next_logged().await;
+    let bytes = event.encode_to_vec();
+    assert!(
+        !bytes.windows(opaque.len()).any(|w| w == opaque.as_bytes()),
+        "the agent received the opaque id: {event:?}"
+    );
+    let Some(agent_event::Event::Delivery(delivery)) = event.event else {
+        panic!("expected the reply's delivery, got {event:?}");
+    };
+    assert_eq!(delivery.conversation, Some(reference));
+    assert_eq!(delivery.command_id, sent.command_id);
+    let result = delivery.result.unwrap();
+    assert_eq!(result.sender.unwrap().id, AGENT);
+    let Some(delivery_result::Outcome::Refused(refused)) = result.outcome else {
+        panic!("expected the refusal");
+    };
+    assert_eq!(refused.reason, RefusalReason::ConversationClosed as i32);
 }

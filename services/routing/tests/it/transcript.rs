@@ -548,6 +548,15 @@ async fn the_transcript_holds_typed_entries_of_both_sides_and_no_opaque_id() {
         tokio::time::sleep(Duration::from_millis(100)).await; // polling the transcript
     }
 
+    // Outbound's results reach the agent (through the gateway's delivery consumer).
+    console
+        .until("the delivery of a reply", |e| {
+            matches!(&e.event, Some(agent_event::Event::Delivery(d))
+                if matches!(d.result.as_ref().and_then(|r| r.outcome.as_ref()),
+                    Some(parley_proto::v1::delivery_result::Outcome::Sent(_))))
+        })
+        .await;
+
     // 5: the customer closes the conversation.
     world
         .inbound(&key, 5, inbound_message::Kind::Close(CustomerClose {}))
