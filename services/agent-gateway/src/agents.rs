@@ -9,6 +9,8 @@
 //! token_sha256 = "<64 hex digits: SHA-256 of the agent's token>"
 //! # The most conversations the agent may declare it holds at once (default 10).
 //! max_capacity = 5
+//! # `agent` (the default) or `supervisor`: a supervisor reads any transcript of the business.
+//! role = "agent"
 //!
 //! [[canned]]
 //! business = "biz-1"
@@ -38,6 +40,20 @@ pub struct AgentEntry {
     /// capacity); [`DEFAULT_MAX_CAPACITY`] when unset.
     #[serde(default)]
     pub max_capacity: Option<u32>,
+    /// What the agent may see beyond its own conversations.
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// An agent's role in its business.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Works on the conversations offered to it, and reads only their transcripts.
+    #[default]
+    Agent,
+    /// Also reads the transcript of any conversation of the business.
+    Supervisor,
 }
 
 /// The capacity an agent may declare when the agents file sets no `max_capacity`.

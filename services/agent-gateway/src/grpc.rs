@@ -251,6 +251,26 @@ impl Inner {
         Ok(false)
     }
 
+    /// Whether the session's agent may read the conversation's transcript: a supervisor of
+    /// the business, the agent holding it, or an agent it was offered to before.
+    async fn may_read(
+        &self,
+        session: &Session,
+        key: &ConversationKey,
+        reference: &str,
+    ) -> Result<bool, String> {
+        let supervisor = self
+            .agents
+            .entry(&session.business, &session.agent)
+            .is_some_and(|a| a.role == crate::agents::Role::Supervisor);
+        if supervisor || self.owns(session, key).await? {
+            return Ok(true);
+        }
+        self.store
+            .was_offered(&session.business, &session.agent, reference)
+            .await
+    }
+
     async fn owned(
         &self,
         session: &Session,
@@ -815,6 +835,21 @@ impl AgentGateway for GatewayService {
                 .await
                 .map_err(unavailable)?
                 .ok_or_else(|| Status::not_found("no such conversation"))?;
+            let reference = request
+                .get_ref()
+                .conversation
+                .as_ref()
+                .map_or("", |c| c.id.as_str());
+            if !self
+                .inner
+                .may_read(&session, &key, reference)
+                .await
+                .map_err(unavailable)?
+            {
+                return Err(Status::permission_denied(
+                    "the conversation was never offered to this agent",
+                ));
+            }
             let limit = match request.get_ref().limit {
                 0 => 100,
                 n => n.min(1000) as usize,

@@ -86,6 +86,12 @@ pub(crate) async fn to_event(
     task: AgentTask,
 ) -> Result<Option<AgentEvent>, String> {
     let reference = store.ref_for(key).await?;
+    if matches!(task.task, Some(agent_task::Task::NewAssignment(_))) {
+        // The agent may read this conversation's transcript from now on, also after it left.
+        store
+            .put_offered(key.business.as_str(), &task.agent_id, &reference)
+            .await?;
+    }
     let conversation = Some(ConversationRef { id: reference });
     let at = task.meta.as_ref().and_then(|m| m.occurred_at);
     let event = match task.task {

@@ -16,10 +16,14 @@
 //!   break as soon as an agent's calls reach two replicas.
 //! - Conversation references are random 128-bit ids stored in Redis under the business's
 //!   keys; a reference never resolves under another business (NOT_FOUND for unary calls,
-//!   `COMMAND_ERROR_NOT_ALLOWED` for commands). Replies, typing, transfer and resolve also
-//!   need the agent to hold the conversation (routing's `ConversationState.assigned_agent_id`
-//!   or the agent pool's assignment, whose tag is `ConversationKey::hash_tag()` or the
-//!   opaque id).
+//!   `COMMAND_ERROR_NOT_ALLOWED` for commands). Accept, replies, typing, transfer and
+//!   resolve also need the agent to hold the conversation (routing's
+//!   `ConversationState.assigned_agent_id` or the agent pool's assignment, whose tag is
+//!   `ConversationKey::hash_tag()` or the opaque id): an agent accepts what was offered to
+//!   it, not any queued conversation. `GetTranscript` needs the agent to hold it, to have
+//!   been offered it (within the retention) or to be a supervisor (`role = "supervisor"`),
+//!   and is PERMISSION_DENIED otherwise. `SetPresence` declares at most the agent's
+//!   `max_capacity`.
 //! - Cursors: every logged event (assignment, unassignment, customer message, delivery) has
 //!   a cursor that grows by one per event of the agent; `Welcome` and `CommandResult` are not
 //!   logged and carry cursor 0 (a client keeps its last non-zero cursor and sends it in

@@ -14,6 +14,8 @@
 //!   resolves under its own business.
 //! - `agent-gw:{<business>}:cmd:<outbound event id>` → the command id of an agent's reply,
 //!   so its delivery result names the command.
+//! - `agent-gw:{<business>}:offered:<agent>:<ref>`: the conversation was offered to the
+//!   agent (within the retention), so the agent may still read its transcript after it left.
 //! - `agent-gw:session:<sha256 of the session token>` → `<business>\n<agent>`, with the
 //!   session's expiry. Sessions are in Redis (not in memory) so any replica accepts a session
 //!   another replica issued; only the token's hash is stored.
@@ -379,6 +381,33 @@ impl GatewayStore {
             }
         }
         Ok(out)
+    }
+
+    /// Remembers that the conversation `reference` was offered to `agent`.
+    pub async fn put_offered(&self, business: &str, agent: &str, reference: &str) -> Result<()> {
+        let key = self.key(business, &format!("offered:{agent}:{reference}"));
+        if let Some(mut memory) = self.memory() {
+            memory.set(key, "1".to_owned(), Duration::from_secs(self.secs()));
+            return Ok(());
+        }
+        let mut conn = self.conn()?;
+        let _: () = conn
+            .set_ex(key, "1", self.secs())
+            .await
+            .map_err(redis_err("SET offered"))?;
+        Ok(())
+    }
+
+    /// Whether the conversation `reference` was offered to `agent` (within the retention).
+    pub async fn was_offered(&self, business: &str, agent: &str, reference: &str) -> Result<bool> {
+        let key = self.key(business, &format!("offered:{agent}:{reference}"));
+        if let Some(mut memory) = self.memory() {
+            return Ok(memory.get(&key).is_some());
+        }
+        self.conn()?
+            .exists(key)
+            .await
+            .map_err(redis_err("EXISTS offered"))
     }
 
     /// Remembers which command sent an outbound event.

@@ -36,6 +36,9 @@ pub const OTHER_TOKEN: &str = "token-of-agent-x";
 /// A second agent of `BIZ`, allowed at most 3 conversations at once.
 pub const COLLEAGUE: &str = "agent-8";
 pub const COLLEAGUE_TOKEN: &str = "token-of-agent-8";
+/// A supervisor of `BIZ`.
+pub const SUPERVISOR: &str = "sup-1";
+pub const SUPERVISOR_TOKEN: &str = "token-of-sup-1";
 
 pub fn agents() -> Agents {
     Agents::parse(&format!(
@@ -59,6 +62,13 @@ display_name = "Kim"
 token_sha256 = "{}"
 max_capacity = 3
 
+[[agents]]
+business = "{BIZ}"
+id = "{SUPERVISOR}"
+display_name = "Lee"
+token_sha256 = "{}"
+role = "supervisor"
+
 [[canned]]
 business = "{BIZ}"
 id = "hello"
@@ -73,7 +83,8 @@ text = "Hello from Other"
 "#,
         token_sha256(AGENT_TOKEN),
         token_sha256(OTHER_TOKEN),
-        token_sha256(COLLEAGUE_TOKEN)
+        token_sha256(COLLEAGUE_TOKEN),
+        token_sha256(SUPERVISOR_TOKEN)
     ))
     .unwrap()
 }

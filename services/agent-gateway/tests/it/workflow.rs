@@ -9,17 +9,18 @@ use parley_proto::{
     Event as _,
     v1::{
         Accept, Actor, ActorKind, AgentStatus, CommandError, ConversationKey as KeyProto,
-        DataRefFailure, DeliveryResult, EventMeta, InboundMessage, InteractiveDataRef,
-        InteractiveReply, OutboundText, RefusalReason, Refused, Reply, Sent, SetPresence,
-        agent_command::Command, agent_event, agent_task, delivery_result, inbound_message,
-        interactive_reply, reply, routing_command,
+        DataRefFailure, DeliveryResult, EventMeta, GetTranscriptRequest, InboundMessage,
+        InteractiveDataRef, InteractiveReply, OutboundText, RefusalReason, Refused, Reply, Sent,
+        SetPresence, agent_command::Command, agent_event, agent_task, delivery_result,
+        inbound_message, interactive_reply, reply, routing_command,
     },
 };
 use parley_state::AgentPool as _;
 use prost::Message as _;
 
 use crate::harness::{
-    self, AGENT, AGENT_TOKEN, Agent, BIZ, COLLEAGUE, COLLEAGUE_TOKEN, offered_ref,
+    self, AGENT, AGENT_TOKEN, Agent, BIZ, COLLEAGUE, COLLEAGUE_TOKEN, SUPERVISOR_TOKEN, authed,
+    client, offered_ref,
 };
 
 #[tokio::test]
@@ -295,4 +296,65 @@ async fn the_outcome_of_an_agents_reply_reaches_the_agent() {
         panic!("expected the refusal");
     };
     assert_eq!(refused.reason, RefusalReason::ConversationClosed as i32);
+}
+
+#[tokio::test]
+async fn a_transcript_is_read_by_whom_it_was_offered_to_and_by_supervisors_only() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    platform
+        .backends
+        .store
+        .append_transcript(
+            &key,
+            harness::customer_entry("my order", "m-1")
+                .encode_to_vec()
+                .into(),
+        )
+        .await
+        .unwrap();
+    let owner_session = harness::session(addr, AGENT_TOKEN).await;
+    let mut owner = Agent::connect(addr, &owner_session, 0).await;
+    platform.offer(&key, AGENT).await;
+    let reference = offered_ref(&owner.next_logged().await);
+    let read = |session: String| {
+        let reference = reference.clone();
+        async move {
+            client(addr)
+                .await
+                .get_transcript(authed(
+                    GetTranscriptRequest {
+                        conversation: Some(reference),
+                        limit: 0,
+                    },
+                    &session,
+                ))
+                .await
+                .map(|r| r.into_inner().entries.len())
+        }
+    };
+
+    let colleague = read(harness::session(addr, COLLEAGUE_TOKEN).await).await;
+    assert_eq!(
+        colleague.map_err(|s| s.code()),
+        Err(tonic::Code::PermissionDenied),
+        "a colleague it was never offered to"
+    );
+    let supervisor = read(harness::session(addr, SUPERVISOR_TOKEN).await).await;
+    assert_eq!(supervisor.map_err(|s| s.code()), Ok(1), "a supervisor");
+    assert_eq!(
+        read(owner_session.clone()).await.map_err(|s| s.code()),
+        Ok(1)
+    );
+
+    // The conversation leaves the agent (the pool no longer holds it): its agent still reads
+    // what it worked on.
+    platform
+        .pool
+        .release(BIZ, AGENT, &key.hash_tag())
+        .await
+        .unwrap();
+    assert_eq!(read(owner_session).await.map_err(|s| s.code()), Ok(1));
 }
