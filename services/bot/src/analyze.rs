@@ -192,13 +192,19 @@ impl Analyzer {
         while i < tokens.len() {
             let token = &tokens[i];
             if token.gram {
+                // A gram holding a stop character (`我要`, `开吗`, `什么`) is grammar too.
+                let stop = token.stop
+                    || token
+                        .text
+                        .chars()
+                        .any(|c| self.stop.contains(c.encode_utf8(&mut [0; 4]) as &str));
                 all.push((
                     Term {
                         weak: self.days.contains(&token.text),
                         text: token.text.clone(),
                         gram: true,
                     },
-                    token.stop,
+                    stop,
                 ));
                 i += 1;
                 continue;

@@ -92,6 +92,10 @@ struct Language {
     elsewhere: BTreeSet<String>,
     /// The mean inverse document frequency of the vocabulary.
     foreign_weight: f64,
+    /// Whether a vocabulary term counts in how much of a phrase a sentence contains: not
+    /// a bigram with a Chinese character, whose characters count instead (a phrase's
+    /// bigrams across its word boundaries, `菜单上有什么`'s `单上`, are never asked for).
+    phrase_side: Vec<bool>,
 }
 
 /// The phrases of a knowledge file, indexed.
@@ -221,6 +225,14 @@ impl Language {
             vocabulary.iter().map(|(_, w)| w).sum::<f64>() / vocabulary.len() as f64
         }
         .max(UNKNOWN_WORD_WEIGHT);
+        let phrase_side = vocabulary
+            .iter()
+            .map(|(term, _)| {
+                !(term.gram
+                    && term.text.chars().nth(1).is_some()
+                    && term.text.chars().any(crate::segment::han))
+            })
+            .collect();
         Self {
             analyzer,
             documents,
@@ -228,6 +240,7 @@ impl Language {
             index,
             elsewhere: BTreeSet::new(),
             foreign_weight,
+            phrase_side,
         }
     }
 
@@ -284,6 +297,9 @@ impl Language {
         let mut d_total = 0.0;
         let mut d_hit = 0.0;
         for &term in &document.terms {
+            if !self.phrase_side[term] {
+                continue;
+            }
             let weight = self.vocabulary[term].1;
             let best = query
                 .similarities

@@ -33,7 +33,8 @@ pub fn unspaced(c: char) -> bool {
         | 0x20000..=0x3FFFF)
 }
 
-fn han(c: char) -> bool {
+/// Whether `c` is a Chinese character (also used by Japanese).
+pub fn han(c: char) -> bool {
     matches!(u32::from(c),
         0x3005 | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF)
 }

@@ -35,14 +35,15 @@ const FR: &[&str] = &[
     "au", "aux", "pour", "sur", "avec", "se", "sont", "etes", "y", "a", "svp", "stp", "puis",
     "peux", "voudrais", "veux", "m", "moi", "tu", "te", "t", "s", "ai", "as", "on", "bonjour",
     "salut", "merci", "s'il", "plait", "plaît", "voulez", "pouvez", "pourriez", "est-ce", "vais",
-    "bien",
+    "bien", "avez", "avoir", "ont",
 ];
 
 const ES: &[&str] = &[
     "el", "la", "los", "las", "un", "una", "unos", "unas", "es", "son", "y", "o", "yo", "tu", "su",
     "sus", "mi", "mis", "por", "con", "del", "al", "lo", "se", "me", "te", "favor", "quiero",
     "puedo", "estan", "esta", "de", "a", "en", "que", "q", "hola", "gracias", "porfa", "porfavor",
-    "usted", "ustedes", "le", "les", "nos", "hay", "he", "ha", "han", "ya",
+    "usted", "ustedes", "le", "les", "nos", "hay", "he", "ha", "han", "ya", "tienen", "tiene",
+    "tienes", "tengo", "tener",
 ];
 
 const DE: &[&str] = &[
