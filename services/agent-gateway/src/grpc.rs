@@ -16,12 +16,12 @@ use parley_proto::{
         AgentPresence, AgentPresenceChanged, AgentReplied, AgentStatus, AuthenticateRequest,
         AuthenticateResponse, CannedResponse, CommandError, CommandResult,
         ConversationKey as KeyProto, ConversationRef, ConversationState, ConversationSummary,
-        EventMeta, GetTranscriptRequest, GetTranscriptResponse, ListCannedResponsesRequest,
-        ListCannedResponsesResponse, ListConversationsRequest, ListConversationsResponse,
-        OutboundMessage, ResolveConversation, RoutingCommand, TranscriptEntry,
-        TransferConversation, TypingEnd, TypingStart, Welcome, agent_command, agent_event,
-        agent_gateway_server::AgentGateway, outbound_message::Kind, reply, routing_command,
-        transfer, transfer_conversation,
+        DeclineAssignment, EventMeta, GetTranscriptRequest, GetTranscriptResponse,
+        ListCannedResponsesRequest, ListCannedResponsesResponse, ListConversationsRequest,
+        ListConversationsResponse, OutboundMessage, ResolveConversation, ReturnToBot,
+        RoutingCommand, TranscriptEntry, TransferConversation, TypingEnd, TypingStart, Welcome,
+        agent_command, agent_event, agent_gateway_server::AgentGateway, outbound_message::Kind,
+        reply, routing_command, transfer, transfer_conversation,
     },
 };
 use parley_state::{AgentPool, ConversationStore, Presence, PresenceStatus, facts};
@@ -286,6 +286,16 @@ impl Inner {
         } else {
             Err(not_allowed())
         }
+    }
+
+    /// The conversation's current assignment id (empty when none).
+    async fn assignment_id(&self, key: &ConversationKey) -> Result<String, (CommandError, String)> {
+        Ok(self
+            .state(key)
+            .await
+            .map_err(backend)?
+            .map(|s| s.assignment_id)
+            .unwrap_or_default())
     }
 
     fn event_id(&self, session: &Session, command_id: &str, stage: &str) -> String {
@@ -619,6 +629,38 @@ impl Inner {
                 .await
                 .map_err(backend)
             }
+            C::Decline(d) => {
+                let key = self.owned(session, d.conversation.as_ref()).await?;
+                let assignment_id = self.assignment_id(&key).await?;
+                self.publish_routing(
+                    session,
+                    Some(&key),
+                    self.event_id(session, command_id, "decline"),
+                    routing_command::Command::Decline(DeclineAssignment {
+                        agent_id: session.agent.clone(),
+                        assignment_id,
+                        reason: d.reason,
+                    }),
+                )
+                .await
+                .map_err(backend)
+            }
+            C::ReturnToBot(r) => {
+                let key = self.owned(session, r.conversation.as_ref()).await?;
+                let assignment_id = self.assignment_id(&key).await?;
+                self.publish_routing(
+                    session,
+                    Some(&key),
+                    self.event_id(session, command_id, "return-to-bot"),
+                    routing_command::Command::ReturnToBot(ReturnToBot {
+                        agent_id: session.agent.clone(),
+                        assignment_id,
+                        note: r.note,
+                    }),
+                )
+                .await
+                .map_err(backend)
+            }
             C::Resolve(r) => {
                 let key = self.owned(session, r.conversation.as_ref()).await?;
                 let assignment_id = self
@@ -893,8 +935,10 @@ impl AgentGateway for GatewayService {
                 conversations.push(ConversationSummary {
                     conversation: Some(ConversationRef { id: reference }),
                     state: state.as_ref().map_or(0, |s| s.lifecycle),
+                    last_customer_message_at: state
+                        .as_ref()
+                        .and_then(|s| s.last_customer_message_at),
                     queue: state.map(|s| s.queue).unwrap_or_default(),
-                    last_customer_message_at: None,
                 });
             }
             Ok(Response::new(ListConversationsResponse { conversations }))

@@ -107,6 +107,9 @@ pub(crate) async fn to_event(
                 capabilities: context.capabilities,
                 waited_seconds: 0,
                 response_target_seconds: 0,
+                summary: a.summary,
+                transfer_note: a.transfer_note,
+                previous_agent_id: a.previous_agent_id,
             })
         }
         Some(agent_task::Task::AssignmentEnded(e)) => agent_event::Event::Unassigned(Unassigned {

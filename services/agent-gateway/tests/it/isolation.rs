@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use parley_proto::v1::{
-    Accept, AgentTyping, AuthenticateRequest, CommandError, GetTranscriptRequest,
-    ListCannedResponsesRequest, ListConversationsRequest, OutboundText, Reply, Resolve, Transfer,
-    agent_command::Command, agent_event, reply::Content, transfer,
+    Accept, AgentTyping, AuthenticateRequest, CommandError, Decline, GetTranscriptRequest,
+    ListCannedResponsesRequest, ListConversationsRequest, OutboundText, Reply, Resolve,
+    ReturnConversationToBot, Transfer, agent_command::Command, agent_event, reply::Content,
+    transfer,
 };
 use prost::Message as _;
 use tonic::Code;
@@ -26,9 +27,11 @@ enum Case {
     Typing,
     Transfer,
     Resolve,
+    Decline,
+    ReturnToBot,
 }
 
-const CASES: [Case; 9] = [
+const CASES: [Case; 11] = [
     Case::Authenticate,
     Case::GetTranscript,
     Case::ListConversations,
@@ -38,6 +41,8 @@ const CASES: [Case; 9] = [
     Case::Typing,
     Case::Transfer,
     Case::Resolve,
+    Case::Decline,
+    Case::ReturnToBot,
 ];
 
 #[tokio::test]
@@ -155,6 +160,14 @@ async fn every_rpc_with_another_business_session_is_refused() {
                 note: String::new(),
             })),
             Case::Resolve => command(Command::Resolve(Resolve {
+                conversation,
+                note: String::new(),
+            })),
+            Case::Decline => command(Command::Decline(Decline {
+                conversation,
+                reason: String::new(),
+            })),
+            Case::ReturnToBot => command(Command::ReturnToBot(ReturnConversationToBot {
                 conversation,
                 note: String::new(),
             })),

@@ -8,11 +8,13 @@ use parley_bus::Outgoing;
 use parley_proto::{
     Event as _,
     v1::{
-        Accept, Actor, ActorKind, AgentStatus, CommandError, ConversationKey as KeyProto,
-        DataRefFailure, DeliveryResult, EventMeta, GetTranscriptRequest, InboundMessage,
-        InteractiveDataRef, InteractiveReply, OutboundText, RefusalReason, Refused, Reply, Sent,
-        SetPresence, agent_command::Command, agent_event, agent_task, delivery_result,
-        inbound_message, interactive_reply, reply, routing_command,
+        Accept, Actor, ActorKind, AgentConversationContext, AgentStatus, CommandError,
+        ConversationKey as KeyProto, ConversationState, DataRefFailure, Decline, DeliveryResult,
+        EventMeta, GetTranscriptRequest, InboundMessage, InteractiveDataRef, InteractiveReply,
+        LifecycleState, ListConversationsRequest, NewAssignment, OutboundText, RefusalReason,
+        Refused, Reply, ReturnConversationToBot, Sent, SetPresence, agent_command::Command,
+        agent_event, agent_task, delivery_result, inbound_message, interactive_reply, reply,
+        routing_command,
     },
 };
 use parley_state::AgentPool as _;
@@ -357,4 +359,134 @@ async fn a_transcript_is_read_by_whom_it_was_offered_to_and_by_supervisors_only(
         .await
         .unwrap();
     assert_eq!(read(owner_session).await.map_err(|s| s.code()), Ok(1));
+}
+
+#[tokio::test]
+async fn an_agent_declines_or_returns_to_the_bot_only_its_own_conversation() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    let owner_session = harness::session(addr, AGENT_TOKEN).await;
+    let mut owner = Agent::connect(addr, &owner_session, 0).await;
+    platform
+        .task(
+            &key,
+            AGENT,
+            agent_task::Task::NewAssignment(NewAssignment {
+                context: Some(AgentConversationContext::default()),
+                queue: "general".into(),
+                summary: "asked for opening hours".into(),
+                transfer_note: "wants a refund".into(),
+                previous_agent_id: COLLEAGUE.into(),
+                ..Default::default()
+            }),
+        )
+        .await;
+    let offer = owner.next_logged().await;
+    let Some(agent_event::Event::Assignment(ref details)) = offer.event else {
+        panic!("expected an offer, got {offer:?}");
+    };
+    assert_eq!(
+        (
+            details.summary.as_str(),
+            details.transfer_note.as_str(),
+            details.previous_agent_id.as_str()
+        ),
+        ("asked for opening hours", "wants a refund", COLLEAGUE)
+    );
+    let reference = offered_ref(&offer);
+
+    let colleague_session = harness::session(addr, COLLEAGUE_TOKEN).await;
+    let mut colleague = Agent::connect(addr, &colleague_session, 0).await;
+    for command in [
+        Command::Decline(Decline {
+            conversation: Some(reference.clone()),
+            reason: String::new(),
+        }),
+        Command::ReturnToBot(ReturnConversationToBot {
+            conversation: Some(reference.clone()),
+            note: String::new(),
+        }),
+    ] {
+        let refused = colleague.command(command).await;
+        assert_eq!(
+            refused.error,
+            CommandError::NotAllowed as i32,
+            "{refused:?}"
+        );
+    }
+
+    let declined = owner
+        .command(Command::Decline(Decline {
+            conversation: Some(reference.clone()),
+            reason: "out of my depth".into(),
+        }))
+        .await;
+    assert!(declined.ok, "{declined:?}");
+    let returned = owner
+        .command(Command::ReturnToBot(ReturnConversationToBot {
+            conversation: Some(reference),
+            note: "the bot knows the hours".into(),
+        }))
+        .await;
+    assert!(returned.ok, "{returned:?}");
+    let commands = platform.routing(2, Duration::from_secs(10)).await;
+    let seen: Vec<(String, String)> = commands
+        .iter()
+        .filter_map(|c| match &c.command {
+            Some(routing_command::Command::Decline(d)) => {
+                Some((d.agent_id.clone(), d.reason.clone()))
+            }
+            Some(routing_command::Command::ReturnToBot(r)) => {
+                Some((r.agent_id.clone(), r.note.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (AGENT.to_owned(), "out of my depth".to_owned()),
+            (AGENT.to_owned(), "the bot knows the hours".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_conversation_list_says_when_the_customer_last_wrote() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    let wrote = prost_types::Timestamp {
+        seconds: 1_700_000_123,
+        nanos: 0,
+    };
+    let state = ConversationState {
+        lifecycle: LifecycleState::Assigned as i32,
+        queue: "general".into(),
+        assigned_agent_id: AGENT.into(),
+        last_customer_message_at: Some(wrote),
+        ..Default::default()
+    };
+    platform
+        .backends
+        .store
+        .compare_and_set(&key, 0, state.encode_to_vec().into())
+        .await
+        .unwrap();
+    let session = harness::session(addr, AGENT_TOKEN).await;
+    let listed = client(addr)
+        .await
+        .list_conversations(authed(ListConversationsRequest {}, &session))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.conversations.len(), 1);
+    assert_eq!(
+        listed.conversations[0].last_customer_message_at,
+        Some(wrote)
+    );
+    assert_eq!(listed.conversations[0].queue, "general");
 }
