@@ -19,7 +19,8 @@ use parley_proto::{
         DeclineAssignment, EventMeta, GetTranscriptRequest, GetTranscriptResponse,
         ListCannedResponsesRequest, ListCannedResponsesResponse, ListConversationsRequest,
         ListConversationsResponse, OutboundMessage, ResolveConversation, ReturnToBot,
-        RoutingCommand, TranscriptEntry, TransferConversation, TypingEnd, TypingStart, Welcome,
+        RevokeSessionsRequest, RevokeSessionsResponse, RoutingCommand, SignOutRequest,
+        SignOutResponse, TranscriptEntry, TransferConversation, TypingEnd, TypingStart, Welcome,
         agent_command, agent_event, agent_gateway_server::AgentGateway, outbound_message::Kind,
         reply, routing_command, transfer, transfer_conversation,
     },
@@ -89,6 +90,17 @@ struct Session {
 fn unavailable(error: impl std::fmt::Display) -> Status {
     tracing::warn!(%error, "backend failure");
     Status::unavailable("backend unavailable, retry")
+}
+
+/// The session token of a call's `authorization: Bearer` metadata.
+fn bearer(metadata: &MetadataMap) -> Result<&str, Status> {
+    metadata
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Status::unauthenticated("missing bearer session"))
 }
 
 fn now() -> prost_types::Timestamp {
@@ -186,13 +198,7 @@ struct Connection {
 
 impl Inner {
     async fn session(&self, metadata: &MetadataMap) -> Result<Session, Status> {
-        let token = metadata
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Status::unauthenticated("missing bearer session"))?;
+        let token = bearer(metadata)?;
         let (business, agent) = self
             .store
             .session(token)
@@ -690,13 +696,27 @@ impl Inner {
     async fn tail(
         self: Arc<Self>,
         session: Session,
+        metadata: MetadataMap,
         mut cursor: u64,
         tx: mpsc::Sender<Result<AgentEvent, Status>>,
         stop: CancellationToken,
     ) {
+        // A session signed out, revoked or expired ends the connection within this long.
+        const SESSION_CHECK: Duration = Duration::from_secs(1);
+        let mut checked = tokio::time::Instant::now();
         loop {
             if stop.is_cancelled() || tx.is_closed() {
                 return;
+            }
+            if checked.elapsed() >= SESSION_CHECK {
+                checked = tokio::time::Instant::now();
+                if let Err(status) = self.session(&metadata).await
+                    && status.code() == tonic::Code::Unauthenticated
+                {
+                    let _ = tx.send(Err(status)).await;
+                    stop.cancel();
+                    return;
+                }
             }
             let batch = match self
                 .store
@@ -810,6 +830,7 @@ impl AgentGateway for GatewayService {
                 .clone()
                 .tail(
                     session.clone(),
+                    metadata.clone(),
                     hello.resume_after_cursor,
                     tx.clone(),
                     stop.clone(),
@@ -942,6 +963,57 @@ impl AgentGateway for GatewayService {
                 });
             }
             Ok(Response::new(ListConversationsResponse { conversations }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn sign_out(
+        &self,
+        request: Request<SignOutRequest>,
+    ) -> Result<Response<SignOutResponse>, Status> {
+        let span = span_for("SignOut", request.metadata());
+        async {
+            self.inner.session(request.metadata()).await?;
+            let token = bearer(request.metadata())?;
+            self.inner
+                .store
+                .delete_session(token)
+                .await
+                .map_err(unavailable)?;
+            Ok(Response::new(SignOutResponse {}))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn revoke_sessions(
+        &self,
+        request: Request<RevokeSessionsRequest>,
+    ) -> Result<Response<RevokeSessionsResponse>, Status> {
+        let span = span_for("RevokeSessions", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            let target = request.get_ref().agent_id.as_str();
+            let supervisor = self
+                .inner
+                .agents
+                .entry(&session.business, &session.agent)
+                .is_some_and(|a| a.role == crate::agents::Role::Supervisor);
+            if target != session.agent && !supervisor {
+                return Err(Status::permission_denied(
+                    "only a supervisor revokes another agent's sessions",
+                ));
+            }
+            if self.inner.agents.entry(&session.business, target).is_none() {
+                return Err(Status::not_found("no such agent"));
+            }
+            self.inner
+                .store
+                .revoke_sessions(&session.business, target)
+                .await
+                .map_err(unavailable)?;
+            Ok(Response::new(RevokeSessionsResponse {}))
         }
         .instrument(span)
         .await

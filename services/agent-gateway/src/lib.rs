@@ -13,7 +13,10 @@
 //!
 //! - Sessions are random 256-bit tokens kept in Redis (only their SHA-256) with their expiry
 //!   (12 h by default), so every replica accepts every session; an in-memory table would
-//!   break as soon as an agent's calls reach two replicas.
+//!   break as soon as an agent's calls reach two replicas. `SignOut` deletes the caller's
+//!   session; `RevokeSessions` (the agent itself, or a supervisor for any agent of the
+//!   business) raises the agent's session generation so every older session is refused, and
+//!   open connections of a dead session end with UNAUTHENTICATED within a second.
 //! - Conversation references are random 128-bit ids stored in Redis under the business's
 //!   keys; a reference never resolves under another business (NOT_FOUND for unary calls,
 //!   `COMMAND_ERROR_NOT_ALLOWED` for commands). Accept, replies, typing, transfer and

@@ -16,8 +16,11 @@
 //!   so its delivery result names the command.
 //! - `agent-gw:{<business>}:offered:<agent>:<ref>`: the conversation was offered to the
 //!   agent (within the retention), so the agent may still read its transcript after it left.
-//! - `agent-gw:session:<sha256 of the session token>` → `<business>\n<agent>`, with the
-//!   session's expiry. Sessions are in Redis (not in memory) so any replica accepts a session
+//! - `agent-gw:session:<sha256 of the session token>` → `<business>\n<agent>\n<generation>`,
+//!   with the session's expiry; signing out deletes it.
+//! - `agent-gw:{<business>}:generation:<agent>`: the agent's session generation (`INCR`);
+//!   revoking all of an agent's sessions raises it, and a session of an older generation is
+//!   no longer accepted. Sessions are in Redis (not in memory) so any replica accepts a session
 //!   another replica issued; only the token's hash is stored.
 //!
 //! [`GatewayStore::in_memory`] keeps the same records in the process, for one gateway over
@@ -163,7 +166,7 @@ impl GatewayStore {
         self.retention.as_secs().max(1)
     }
 
-    /// Stores a session for `ttl`.
+    /// Stores a session of the agent's current generation for `ttl`.
     pub async fn put_session(
         &self,
         session: &str,
@@ -171,20 +174,71 @@ impl GatewayStore {
         agent: &str,
         ttl: Duration,
     ) -> Result<()> {
+        let generation = self.generation(business, agent).await?;
         let key = self.session_key(session);
+        let value = format!("{business}\n{agent}\n{generation}");
         if let Some(mut memory) = self.memory() {
-            memory.set(key, format!("{business}\n{agent}"), ttl);
+            memory.set(key, value, ttl);
             return Ok(());
         }
         let mut conn = self.conn()?;
         let _: () = conn
-            .set_ex(key, format!("{business}\n{agent}"), ttl.as_secs().max(1))
+            .set_ex(key, value, ttl.as_secs().max(1))
             .await
             .map_err(redis_err("SET session"))?;
         Ok(())
     }
 
-    /// The (business, agent) of a live session.
+    /// Ends one session (signing out).
+    pub async fn delete_session(&self, session: &str) -> Result<()> {
+        let key = self.session_key(session);
+        if let Some(mut memory) = self.memory() {
+            memory.values.remove(&key);
+            return Ok(());
+        }
+        let _: () = self
+            .conn()?
+            .del(key)
+            .await
+            .map_err(redis_err("DEL session"))?;
+        Ok(())
+    }
+
+    /// The agent's session generation (0 before any revocation).
+    async fn generation(&self, business: &str, agent: &str) -> Result<u64> {
+        let key = self.key(business, &format!("generation:{agent}"));
+        let value: Option<String> = match self.memory().map(|mut memory| memory.get(&key)) {
+            Some(value) => value,
+            None => self
+                .conn()?
+                .get(key)
+                .await
+                .map_err(redis_err("GET generation"))?,
+        };
+        Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Ends every session of the agent, on every replica: its generation goes up.
+    pub async fn revoke_sessions(&self, business: &str, agent: &str) -> Result<()> {
+        let key = self.key(business, &format!("generation:{agent}"));
+        if let Some(mut memory) = self.memory() {
+            let next = memory
+                .get(&key)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1;
+            memory.set(key, next.to_string(), Duration::from_secs(u64::MAX / 4));
+            return Ok(());
+        }
+        let _: u64 = self
+            .conn()?
+            .incr(key, 1)
+            .await
+            .map_err(redis_err("INCR generation"))?;
+        Ok(())
+    }
+
+    /// The (business, agent) of a live session: not expired, signed out or revoked.
     pub async fn session(&self, session: &str) -> Result<Option<(String, String)>> {
         let key = self.session_key(session);
         let local = self.memory().map(|mut memory| memory.get(&key));
@@ -196,10 +250,18 @@ impl GatewayStore {
                 .await
                 .map_err(redis_err("GET session"))?,
         };
-        Ok(value.and_then(|v| {
-            v.split_once('\n')
-                .map(|(b, a)| (b.to_owned(), a.to_owned()))
-        }))
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let mut parts = value.splitn(3, '\n');
+        let (Some(business), Some(agent)) = (parts.next(), parts.next()) else {
+            return Ok(None);
+        };
+        let issued: u64 = parts.next().and_then(|g| g.parse().ok()).unwrap_or(0);
+        if issued != self.generation(business, agent).await? {
+            return Ok(None);
+        }
+        Ok(Some((business.to_owned(), agent.to_owned())))
     }
 
     /// The reference of a conversation, issued on first use.

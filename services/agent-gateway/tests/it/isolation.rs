@@ -6,8 +6,8 @@ use std::time::Duration;
 use parley_proto::v1::{
     Accept, AgentTyping, AuthenticateRequest, CommandError, Decline, GetTranscriptRequest,
     ListCannedResponsesRequest, ListConversationsRequest, OutboundText, Reply, Resolve,
-    ReturnConversationToBot, Transfer, agent_command::Command, agent_event, reply::Content,
-    transfer,
+    ReturnConversationToBot, RevokeSessionsRequest, Transfer, agent_command::Command, agent_event,
+    reply::Content, transfer,
 };
 use prost::Message as _;
 use tonic::Code;
@@ -29,9 +29,10 @@ enum Case {
     Resolve,
     Decline,
     ReturnToBot,
+    RevokeSessions,
 }
 
-const CASES: [Case; 11] = [
+const CASES: [Case; 12] = [
     Case::Authenticate,
     Case::GetTranscript,
     Case::ListConversations,
@@ -43,6 +44,7 @@ const CASES: [Case; 11] = [
     Case::Resolve,
     Case::Decline,
     Case::ReturnToBot,
+    Case::RevokeSessions,
 ];
 
 #[tokio::test]
@@ -163,6 +165,23 @@ async fn every_rpc_with_another_business_session_is_refused() {
                 conversation,
                 note: String::new(),
             })),
+            Case::RevokeSessions => {
+                let e = c
+                    .revoke_sessions(authed(
+                        RevokeSessionsRequest {
+                            agent_id: AGENT.into(),
+                        },
+                        &intruder_session,
+                    ))
+                    .await
+                    .unwrap_err();
+                assert!(refused(e.code()), "{case:?}: {e:?}");
+                let still = c
+                    .list_canned_responses(authed(ListCannedResponsesRequest {}, &owner_session))
+                    .await;
+                assert!(still.is_ok(), "{case:?}: the owner's session ended");
+                None
+            }
             Case::Decline => command(Command::Decline(Decline {
                 conversation,
                 reason: String::new(),

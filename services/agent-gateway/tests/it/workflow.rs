@@ -1,6 +1,7 @@
 //! The agent workflow's rules: an agent accepts only what was offered to it, declares no more
 //! capacity than the administrator allows, never receives Apple's JSON of a customer's
-//! message whose data reference failed, and learns the outcome of each of its replies.
+//! message whose data reference failed, learns the outcome of each of its replies, and loses
+//! its sessions when it signs out or they are revoked.
 
 use std::time::Duration;
 
@@ -11,8 +12,9 @@ use parley_proto::{
         Accept, Actor, ActorKind, AgentConversationContext, AgentStatus, CommandError,
         ConversationKey as KeyProto, ConversationState, DataRefFailure, Decline, DeliveryResult,
         EventMeta, GetTranscriptRequest, InboundMessage, InteractiveDataRef, InteractiveReply,
-        LifecycleState, ListConversationsRequest, NewAssignment, OutboundText, RefusalReason,
-        Refused, Reply, ReturnConversationToBot, Sent, SetPresence, agent_command::Command,
+        LifecycleState, ListCannedResponsesRequest, ListConversationsRequest, NewAssignment,
+        OutboundText, RefusalReason, Refused, Reply, ReturnConversationToBot,
+        RevokeSessionsRequest, Sent, SetPresence, SignOutRequest, agent_command::Command,
         agent_event, agent_task, delivery_result, inbound_message, interactive_reply, reply,
         routing_command,
     },
@@ -489,4 +491,78 @@ async fn the_conversation_list_says_when_the_customer_last_wrote() {
         Some(wrote)
     );
     assert_eq!(listed.conversations[0].queue, "general");
+}
+
+#[tokio::test]
+async fn signing_out_and_revoking_end_sessions_and_their_connections() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let works = |session: String| async move {
+        client(addr)
+            .await
+            .list_canned_responses(authed(ListCannedResponsesRequest {}, &session))
+            .await
+            .map(|_| ())
+            .map_err(|s| s.code())
+    };
+    let first = harness::session(addr, AGENT_TOKEN).await;
+    let second = harness::session(addr, AGENT_TOKEN).await;
+
+    // Signing out ends that session only.
+    client(addr)
+        .await
+        .sign_out(authed(SignOutRequest {}, &first))
+        .await
+        .unwrap();
+    assert_eq!(works(first).await, Err(tonic::Code::Unauthenticated));
+    assert_eq!(works(second.clone()).await, Ok(()));
+
+    // Only the agent itself or a supervisor revokes an agent's sessions.
+    let revoke = |session: String, agent: &str| {
+        let agent = agent.to_owned();
+        async move {
+            client(addr)
+                .await
+                .revoke_sessions(authed(RevokeSessionsRequest { agent_id: agent }, &session))
+                .await
+                .map(|_| ())
+                .map_err(|s| s.code())
+        }
+    };
+    let colleague = harness::session(addr, COLLEAGUE_TOKEN).await;
+    assert_eq!(
+        revoke(colleague.clone(), AGENT).await,
+        Err(tonic::Code::PermissionDenied)
+    );
+    assert_eq!(works(second.clone()).await, Ok(()));
+    let supervisor = harness::session(addr, SUPERVISOR_TOKEN).await;
+    assert_eq!(
+        revoke(supervisor.clone(), "nobody").await,
+        Err(tonic::Code::NotFound)
+    );
+
+    // A supervisor revokes them all: calls and the open connection end.
+    let mut connected = Agent::connect(addr, &second, 0).await;
+    assert!(matches!(
+        connected.next().await.event,
+        Some(agent_event::Event::Welcome(_))
+    ));
+    assert_eq!(revoke(supervisor, AGENT).await, Ok(()));
+    assert_eq!(works(second).await, Err(tonic::Code::Unauthenticated));
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match connected.events.message().await {
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(status) => return Some(status.code()),
+            }
+        }
+    })
+    .await
+    .expect("the revoked connection ends");
+    assert_eq!(ended, Some(tonic::Code::Unauthenticated));
+    assert_eq!(works(colleague).await, Ok(()), "other agents keep theirs");
+    // Signing in again works.
+    let fresh = harness::session(addr, AGENT_TOKEN).await;
+    assert_eq!(works(fresh).await, Ok(()));
 }
