@@ -11,6 +11,8 @@
 //! max_capacity = 5
 //! # `agent` (the default) or `supervisor`: a supervisor reads any transcript of the business.
 //! role = "agent"
+//! # The skills the agent may declare (unset: any).
+//! skills = ["fr", "billing"]
 //!
 //! [[canned]]
 //! business = "biz-1"
@@ -43,6 +45,9 @@ pub struct AgentEntry {
     /// What the agent may see beyond its own conversations.
     #[serde(default)]
     pub role: Role,
+    /// The skills the agent may declare in `SetPresence`; unset, any.
+    #[serde(default)]
+    pub skills: Option<Vec<String>>,
 }
 
 /// An agent's role in its business.
@@ -63,6 +68,15 @@ impl AgentEntry {
     /// The most conversations the agent may declare it holds at once.
     pub fn max_capacity(&self) -> u32 {
         self.max_capacity.unwrap_or(DEFAULT_MAX_CAPACITY)
+    }
+
+    /// The first of `declared` the agent may not declare, if any.
+    pub fn undeclarable<'a>(&self, declared: &'a [String]) -> Option<&'a str> {
+        let allowed = self.skills.as_ref()?;
+        declared
+            .iter()
+            .find(|skill| !allowed.contains(skill))
+            .map(String::as_str)
     }
 }
 

@@ -461,11 +461,16 @@ impl Inner {
                     AgentStatus::Offline => PresenceStatus::Offline,
                     AgentStatus::Unspecified => return Err(invalid("`status` is required")),
                 };
-                // Capacity is the administrator's to bound, not the agent's to declare.
-                let allowed = self
-                    .agents
-                    .entry(&session.business, &session.agent)
-                    .map_or(0, crate::agents::AgentEntry::max_capacity);
+                // Capacity and skills are the administrator's to bound, not the agent's to
+                // declare.
+                let entry = self.agents.entry(&session.business, &session.agent);
+                if let Some(skill) = entry.and_then(|e| e.undeclarable(&p.skills)) {
+                    return Err((
+                        CommandError::Invalid,
+                        format!("the skill `{skill}` is not one this agent may declare"),
+                    ));
+                }
+                let allowed = entry.map_or(0, crate::agents::AgentEntry::max_capacity);
                 if p.capacity > allowed {
                     return Err((
                         CommandError::Invalid,

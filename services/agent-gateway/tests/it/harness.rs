@@ -61,6 +61,7 @@ id = "{COLLEAGUE}"
 display_name = "Kim"
 token_sha256 = "{}"
 max_capacity = 3
+skills = ["fr"]
 
 [[agents]]
 business = "{BIZ}"

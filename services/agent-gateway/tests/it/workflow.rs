@@ -72,32 +72,35 @@ async fn an_agent_accepts_only_a_conversation_offered_to_it() {
 }
 
 #[tokio::test]
-async fn a_capacity_above_the_allowed_maximum_is_refused() {
+async fn a_capacity_above_the_allowed_maximum_or_a_skill_not_allowed_is_refused() {
     let platform = harness::platform().await;
     let addr = platform.gateway().await;
     let session = harness::session(addr, COLLEAGUE_TOKEN).await;
     let mut agent = Agent::connect(addr, &session, 0).await;
-    let presence = |capacity| {
+    let presence = |capacity, skills: &[&str]| {
         Command::Presence(SetPresence {
             status: AgentStatus::Available as i32,
             capacity,
-            skills: Vec::new(),
+            skills: skills.iter().map(|s| (*s).to_owned()).collect(),
         })
     };
 
-    let refused = agent.command(presence(4)).await;
-    assert!(!refused.ok, "{refused:?}");
-    assert_eq!(refused.error, CommandError::Invalid as i32);
-    assert!(
-        platform.pool.agents(BIZ).await.unwrap().is_empty(),
-        "a refused presence changes nothing"
-    );
+    for (capacity, skills) in [(4, &["fr"][..]), (3, &["fr", "billing"][..])] {
+        let refused = agent.command(presence(capacity, skills)).await;
+        assert!(!refused.ok, "{refused:?}");
+        assert_eq!(refused.error, CommandError::Invalid as i32);
+        assert!(
+            platform.pool.agents(BIZ).await.unwrap().is_empty(),
+            "a refused presence changes nothing"
+        );
+    }
 
-    let allowed = agent.command(presence(3)).await;
+    let allowed = agent.command(presence(3, &["fr"])).await;
     assert!(allowed.ok, "{allowed:?}");
     let agents = platform.pool.agents(BIZ).await.unwrap();
     let me = agents.iter().find(|a| a.agent_id == COLLEAGUE).unwrap();
     assert_eq!(me.capacity, 3);
+    assert_eq!(me.skills, ["fr".to_owned()]);
 }
 
 #[tokio::test]
