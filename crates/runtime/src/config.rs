@@ -65,7 +65,9 @@ pub struct EventSettings {
     /// How many times a service starts handling one event (counted by the conversation's
     /// gate, across replicas, crashes and panics) before it dead-letters it and goes on with
     /// the conversation's next event. The retries back off from 1 s to 1 min, so the
-    /// default, 8, gives an event about two minutes.
+    /// default, 15, gives an event about ten minutes (an outage of NATS or Redis shorter than
+    /// that dead-letters nothing). Outbound adds `outbound.max_attempts`: its own retries of
+    /// Apple's transient answers are starts too.
     pub max_attempts: u32,
 }
 

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use parley_bus::Outcome;
-use parley_state::{ConversationStore, GateDecision, GatePolicy};
+use parley_state::{ConversationStore, GateDecision, GatePolicy, Skipped};
 use parley_types::{ConversationKey, Sequence};
 
 /// How long an event that waits for an earlier one (or for another worker's claim) is
@@ -35,8 +35,8 @@ pub struct Claim {
     pub stage: &'static str,
     /// The sequence claimed.
     pub sequence: Sequence,
-    /// An earlier sequence given up on just before this claim (report it).
-    pub skipped: Option<Sequence>,
+    /// Earlier sequences given up on just before this claim (report them).
+    pub skipped: Option<Skipped>,
     /// Later sequences were applied before this one (a late arrival or a replayed dead
     /// letter); the handler applies it all the same and reports it.
     pub late: bool,

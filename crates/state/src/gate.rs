@@ -16,8 +16,9 @@
 //! - `s == a + 1`: [`GateDecision::Apply`]: the caller now holds the claim, applies its
 //!   effects, then calls `complete` (or `release` on failure).
 //! - `s > a + 1`: [`GateDecision::Wait`] for the missing `a + 1`. The first such answer
-//!   starts a timer for `a + 1`; once it outlives the gap timeout, `a + 1` becomes a hole
-//!   (reported in the decision) and the gate moves on one sequence.
+//!   starts a timer for `a + 1`; once it outlives the gap timeout, every missing number
+//!   `a + 1 ..= s - 1` becomes a hole at once (at most [`MAX_HOLES`] per timeout; reported in
+//!   the decision), so k lost numbers cost one timeout, not k.
 //!
 //! Every grant of a claim counts an attempt of that sequence, across replicas, crashes and
 //! panics (a lapsed lease is an attempt that did not finish). A caller that sees more
@@ -44,7 +45,8 @@ pub struct GatePolicy {
     pub lease: Duration,
     /// How many times a stage starts applying one event before it gives up: it abandons the
     /// sequence and dead-letters the event. With [`GatePolicy::backoff`] between attempts,
-    /// the default (8) spans about two minutes.
+    /// the default (15) spans about ten minutes, so an outage of NATS or Redis shorter than
+    /// that dead-letters nothing.
     pub max_attempts: u32,
 }
 
@@ -60,7 +62,7 @@ impl Default for GatePolicy {
 
 impl GatePolicy {
     /// The default of [`GatePolicy::max_attempts`].
-    pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 15;
 
     /// The attempt a decision grants when it is past [`GatePolicy::max_attempts`]: the caller
     /// must not apply it, but `abandon` the sequence and dead-letter the event.
@@ -103,13 +105,49 @@ pub enum WaitReason {
 /// How many holes a stage keeps per conversation (see the module documentation).
 pub const MAX_HOLES: usize = 64;
 
+/// The missing sequences a decision gave up on, `first..=last` (they became holes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skipped {
+    /// The lowest.
+    pub first: Sequence,
+    /// The highest.
+    pub last: Sequence,
+}
+
+impl Skipped {
+    /// One sequence.
+    pub fn one(sequence: Sequence) -> Self {
+        Self {
+            first: sequence,
+            last: sequence,
+        }
+    }
+
+    fn of(first: u64, last: u64) -> Option<Self> {
+        Some(Self {
+            first: Sequence::new(first).ok()?,
+            last: Sequence::new(last.max(first)).ok()?,
+        })
+    }
+
+    /// Every skipped sequence, lowest first.
+    pub fn sequences(&self) -> impl Iterator<Item = Sequence> + use<> {
+        (self.first.get()..=self.last.get()).filter_map(|n| Sequence::new(n).ok())
+    }
+
+    /// How many.
+    pub fn count(&self) -> u64 {
+        self.last.get() - self.first.get() + 1
+    }
+}
+
 /// The gate's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GateDecision {
     /// Apply now; the caller holds the claim.
     Apply {
-        /// A missing sequence given up on just before (report it).
-        skipped: Option<Sequence>,
+        /// Missing sequences given up on just before (report them).
+        skipped: Option<Skipped>,
         /// The sequence is a hole filled late: later sequences were applied before it
         /// (report it; the caller applies it all the same).
         late: bool,
@@ -123,8 +161,8 @@ pub enum GateDecision {
     Wait {
         /// Why.
         reason: WaitReason,
-        /// A missing sequence given up on just now (report it).
-        skipped: Option<Sequence>,
+        /// Missing sequences given up on just now (report them).
+        skipped: Option<Skipped>,
     },
 }
 
@@ -136,8 +174,8 @@ impl GateDecision {
         attempt: 1,
     };
 
-    /// The skipped sequence this decision reports, if any.
-    pub fn skipped(&self) -> Option<Sequence> {
+    /// The skipped sequences this decision reports, if any.
+    pub fn skipped(&self) -> Option<Skipped> {
         match self {
             GateDecision::Apply { skipped, .. } | GateDecision::Wait { skipped, .. } => *skipped,
             GateDecision::Duplicate => None,
@@ -166,11 +204,12 @@ pub(crate) fn observe(stage: &str, decision: &GateDecision) {
         .increment(1);
     if let Some(skipped) = decision.skipped() {
         metrics::counter!("parley_state_gap_skipped_total", "stage" => stage.to_owned())
-            .increment(1);
+            .increment(skipped.count());
         tracing::warn!(
             stage,
-            sequence = skipped.get(),
-            "gave up waiting for a missing sequence"
+            first = skipped.first.get(),
+            last = skipped.last.get(),
+            "gave up waiting for missing sequences; applied late if they arrive"
         );
     }
     if let GateDecision::Apply {
@@ -220,10 +259,13 @@ impl GateFields {
             match self.gap {
                 Some((gap_seq, since)) if gap_seq == missing => {
                     if now.saturating_sub(since) >= policy.gap_ms() {
-                        self.applied = missing;
+                        let last = (seq - 1).min(missing + MAX_HOLES as u64 - 1);
+                        for hole in missing..=last {
+                            self.add_hole(hole);
+                        }
+                        self.applied = last;
                         self.gap = None;
-                        self.add_hole(missing);
-                        skipped = Sequence::new(missing).ok();
+                        skipped = Skipped::of(missing, last);
                     }
                 }
                 _ => self.gap = Some((missing, now)),
@@ -339,7 +381,7 @@ mod tests {
         // The default's attempts span minutes, not seconds.
         let d = GatePolicy::default();
         let total: Duration = (1..d.max_attempts).map(|n| d.backoff(n, floor)).sum();
-        assert!(total >= Duration::from_secs(90), "{total:?}");
+        assert!(total >= Duration::from_secs(8 * 60), "{total:?}");
     }
 
     fn apply(attempt: u32) -> GateDecision {
@@ -402,7 +444,7 @@ mod tests {
         assert_eq!(
             g.decide(3, 111, &P),
             GateDecision::Apply {
-                skipped: Sequence::new(2).ok(),
+                skipped: Sequence::new(2).ok().map(Skipped::one),
                 late: false,
                 attempt: 1,
             }
@@ -424,6 +466,41 @@ mod tests {
         assert_eq!(g.applied, 4);
         assert!(g.holes.is_empty());
         assert_eq!(g.decide(5, 116, &P), apply(1));
+    }
+
+    #[test]
+    fn a_wide_gap_is_skipped_in_one_timeout_and_each_is_applied_late() {
+        let mut g = GateFields::default();
+        assert_eq!(g.decide(1, 0, &P), GateDecision::APPLY);
+        g.complete(1);
+        // 2..=5 were burned (their producers died); 6 waits one gap timeout, not four.
+        assert!(matches!(g.decide(6, 10, &P), GateDecision::Wait { .. }));
+        assert_eq!(
+            g.decide(6, 111, &P),
+            GateDecision::Apply {
+                skipped: Skipped::of(2, 5),
+                late: false,
+                attempt: 1,
+            }
+        );
+        g.complete(6);
+        assert_eq!(g.holes, [2, 3, 4, 5]);
+        assert_eq!(g.decide(4, 112, &P), late(1));
+        g.complete(4);
+        assert_eq!(g.holes, [2, 3, 5]);
+        let skipped = Skipped::of(2, 5).unwrap();
+        assert_eq!(skipped.count(), 4);
+        assert_eq!(
+            skipped.sequences().map(Sequence::get).collect::<Vec<_>>(),
+            [2, 3, 4, 5]
+        );
+        // More than MAX_HOLES missing: one timeout gives up on MAX_HOLES of them.
+        let mut g = GateFields::default();
+        let far = MAX_HOLES as u64 + 10;
+        assert!(matches!(g.decide(far, 0, &P), GateDecision::Wait { .. }));
+        assert!(matches!(g.decide(far, 200, &P), GateDecision::Wait { .. }));
+        assert_eq!(g.applied, MAX_HOLES as u64);
+        assert_eq!(g.holes.len(), MAX_HOLES);
     }
 
     #[test]

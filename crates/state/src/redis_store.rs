@@ -13,7 +13,7 @@ use redis::{Script, aio::ConnectionManager};
 
 use crate::{
     CasOutcome, ConversationKeys, ConversationStore, Error, GateDecision, GatePolicy, Result,
-    StoreSettings, Versioned, WaitReason,
+    Skipped, StoreSettings, Versioned, WaitReason,
 };
 
 /// How to reach Redis.
@@ -195,8 +195,9 @@ return 1
 
 /// The gate (see crate::gate for the rules; GateFields::decide is the same logic in Rust).
 /// ARGV: stage, seq, gap timeout ms, lease ms, ttl.
-/// Returns {decision, skipped, late, attempt, holes forgotten} with decision 0 apply,
-/// 1 duplicate, 2 wait-gap, 3 wait-claimed.
+/// Returns {decision, first skipped, late, attempt, holes forgotten, last skipped} with
+/// decision 0 apply, 1 duplicate, 2 wait-gap, 3 wait-claimed; a skip gives up on every
+/// missing number below `seq` at once, at most `gate::MAX_HOLES` (64).
 const GATE: &str = r"
 local stage = ARGV[1]
 local seq = tonumber(ARGV[2])
@@ -204,16 +205,16 @@ local applied_f, claim_f, gap_f = 'applied:' .. stage, 'claim:' .. stage, 'gap:'
 local applied = tonumber(redis.call('HGET', KEYS[1], applied_f) or '0')
 local late = 0
 if seq <= applied then
-  if not is_hole(stage, seq) then return {1, 0, 0, 0, 0} end
+  if not is_hole(stage, seq) then return {1, 0, 0, 0, 0, 0} end
   late = 1
 end
 local now = now_ms()
 local claim = redis.call('HGET', KEYS[1], claim_f)
 if claim then
   local sep = string.find(claim, ':', 1, true)
-  if tonumber(string.sub(claim, sep + 1)) > now then return {3, 0, 0, 0, 0} end
+  if tonumber(string.sub(claim, sep + 1)) > now then return {3, 0, 0, 0, 0, 0} end
 end
-local skipped, forgotten = 0, 0
+local skipped, skipped_last, forgotten = 0, 0, 0
 if late == 0 and seq > applied + 1 then
   local missing = applied + 1
   local gap = redis.call('HGET', KEYS[1], gap_f)
@@ -225,12 +226,14 @@ if late == 0 and seq > applied + 1 then
   end
   if gap_seq == missing then
     if now - since >= tonumber(ARGV[3]) then
-      applied = missing
+      local last = math.min(seq - 1, missing + 63)
+      for hole = missing, last do forgotten = forgotten + add_hole(stage, hole) end
+      applied = last
       skipped = missing
+      skipped_last = last
       redis.call('HSET', KEYS[1], applied_f, applied)
       redis.call('HDEL', KEYS[1], gap_f)
-      redis.call('HINCRBY', KEYS[1], 'skipped:' .. stage, 1)
-      forgotten = add_hole(stage, missing)
+      redis.call('HINCRBY', KEYS[1], 'skipped:' .. stage, last - missing + 1)
     end
   else
     redis.call('HSET', KEYS[1], gap_f, missing .. ':' .. now)
@@ -249,7 +252,7 @@ if late == 1 or seq == applied + 1 then
   decision = 0
 end
 touch(ARGV[5])
-return {decision, skipped, late, attempt, forgotten}
+return {decision, skipped, late, attempt, forgotten, skipped_last}
 ";
 
 /// ARGV: stage, seq, ttl.
@@ -663,7 +666,7 @@ impl ConversationStore for RedisStore {
     ) -> Result<GateDecision> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
-        let (decision, skipped, late, attempt, forgotten): (u8, u64, u8, u32, u64) = self
+        let (decision, skipped, late, attempt, forgotten, skipped_last): (u8, u64, u8, u32, u64, u64) = self
             .invocation(&self.scripts.gate, &keys)
             .arg(stage)
             .arg(sequence.get())
@@ -673,7 +676,10 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("gate"))?;
-        let skipped = Sequence::new(skipped).ok();
+        let skipped = match (Sequence::new(skipped), Sequence::new(skipped_last)) {
+            (Ok(first), Ok(last)) => Some(Skipped { first, last }),
+            _ => None,
+        };
         if forgotten > 0 {
             crate::gate::forgot_holes(usize::try_from(forgotten).unwrap_or(usize::MAX));
         }
@@ -890,5 +896,7 @@ mod tests {
     #[test]
     fn the_lua_bound_on_holes_is_max_holes() {
         assert!(PRELUDE.contains(&format!("while count > {MAX_HOLES} do")));
+        let widest = MAX_HOLES - 1;
+        assert!(super::GATE.contains(&format!("math.min(seq - 1, missing + {widest})")));
     }
 }

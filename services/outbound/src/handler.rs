@@ -248,8 +248,9 @@ impl Shared {
                 Ok(decision @ GateDecision::Apply { late, .. }) => {
                     if let Some(skipped) = decision.skipped() {
                         tracing::warn!(
-                            skipped = skipped.get(),
-                            "an earlier outbound message never arrived; skipped"
+                            first = skipped.first.get(),
+                            last = skipped.last.get(),
+                            "earlier outbound messages never arrived; skipped"
                         );
                     }
                     if late {

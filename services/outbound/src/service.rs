@@ -100,7 +100,12 @@ impl Outbound {
             gate: GatePolicy {
                 gap_timeout: config.outbound.gap_timeout,
                 lease: config.outbound.claim_lease,
-                max_attempts: config.events.max_attempts,
+                // Outbound's own retries of Apple's transient answers (`outbound.max_attempts`)
+                // are starts too; poison is what fails beyond them.
+                max_attempts: config
+                    .events
+                    .max_attempts
+                    .saturating_add(config.outbound.max_attempts),
             },
         });
         Ok(Self {

@@ -514,7 +514,7 @@ impl Shared {
                 return outcome;
             }
         };
-        if let Some(skipped) = claim.skipped {
+        for skipped in claim.skipped.iter().flat_map(|s| s.sequences()) {
             self.notice(&key, &event_id, skipped, OrderingKind::Skipped, 0)
                 .await
                 .unwrap_or_else(|error| tracing::warn!(%error, "ordering notice not published"));

@@ -10,7 +10,9 @@ use std::{
 };
 
 use bytes::Bytes;
-use parley_state::{CasOutcome, GateDecision, GatePolicy, MAX_HOLES, StoreSettings, WaitReason};
+use parley_state::{
+    CasOutcome, GateDecision, GatePolicy, MAX_HOLES, Skipped, StoreSettings, WaitReason,
+};
 use parley_types::{ConversationKey, Sequence};
 use rand::seq::{IndexedRandom as _, SliceRandom as _};
 use tokio::sync::Mutex;
@@ -46,6 +48,7 @@ both_backends!(
     gate_claim_blocks_a_second_worker_until_released_or_lapsed,
     gate_counts_attempts_and_abandon_lets_the_conversation_go_on,
     gate_keeps_the_newest_holes,
+    gate_skips_a_wide_gap_in_one_timeout,
     writes_refresh_the_time_to_live,
     idle_conversations_expire,
     dedup_records_remember_then_expire,
@@ -284,7 +287,7 @@ async fn gate_skips_a_gap_after_its_timeout_and_reports_it(make: Make) {
     assert_eq!(
         decision,
         GateDecision::Apply {
-            skipped: Some(sequence(3)),
+            skipped: Some(Skipped::one(sequence(3))),
             late: false,
             attempt: 1,
         }
@@ -404,6 +407,54 @@ async fn gate_counts_attempts_and_abandon_lets_the_conversation_go_on(make: Make
     f.store.complete(&k, "bot", sequence(3)).await.unwrap();
     assert_eq!(gate(3).await.unwrap(), GateDecision::Duplicate);
     assert_eq!(gate(4).await.unwrap(), apply(false, 1));
+}
+
+/// Four burned numbers cost one gap timeout, not four, and each is applied if it comes.
+async fn gate_skips_a_wide_gap_in_one_timeout(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 11);
+    let policy = GatePolicy {
+        gap_timeout: Duration::from_millis(300),
+        lease: Duration::from_secs(30),
+        max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
+    };
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
+        GateDecision::APPLY
+    );
+    f.store.complete(&k, "s", sequence(1)).await.unwrap();
+    let started = Instant::now();
+    let decision = loop {
+        let decision = f.store.gate(&k, "s", sequence(6), &policy).await.unwrap();
+        if matches!(decision, GateDecision::Apply { .. }) {
+            break decision;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "gap never skipped"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert!(started.elapsed() < Duration::from_millis(1200), "one timeout");
+    assert_eq!(
+        decision.skipped(),
+        Some(Skipped {
+            first: sequence(2),
+            last: sequence(5)
+        })
+    );
+    f.store.complete(&k, "s", sequence(6)).await.unwrap();
+    for n in [5, 2, 4, 3] {
+        assert!(matches!(
+            f.store.gate(&k, "s", sequence(n), &policy).await.unwrap(),
+            GateDecision::Apply { late: true, .. }
+        ));
+        f.store.complete(&k, "s", sequence(n)).await.unwrap();
+        assert_eq!(
+            f.store.gate(&k, "s", sequence(n), &policy).await.unwrap(),
+            GateDecision::Duplicate
+        );
+    }
 }
 
 /// Many holes: the newest MAX_HOLES are kept, in both backends alike.
