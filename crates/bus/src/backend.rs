@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::{ConsumerSpec, Delivery, Outgoing, Result, Topology};
+use crate::{ConsumerSpec, Delivery, Headers, Outgoing, Result, Topology};
 
 /// What a stored publish reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,19 @@ pub struct Published {
     pub sequence: u64,
     /// True when the stream had already stored this `Nats-Msg-Id` (nothing new was stored).
     pub duplicate: bool,
+}
+
+/// One message as a stream stores it (read by operators' tools, not consumed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Its sequence in the stream.
+    pub sequence: u64,
+    /// The subject it was published on.
+    pub subject: String,
+    /// Its headers.
+    pub headers: Headers,
+    /// Its payload.
+    pub payload: bytes::Bytes,
 }
 
 /// An event bus: JetStream or embedded.
@@ -36,6 +49,11 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Waits until acknowledgements sent so far have left the process.
     async fn flush(&self) -> Result<()>;
+
+    /// Up to `max` messages the stream `stream` still stores, from stream sequence `from`
+    /// on, in order (deleted sequences are passed over). For operators' tools such as the
+    /// dead-letter commands; consumers use [`Bus::subscribe`].
+    async fn read_stream(&self, stream: &str, from: u64, max: usize) -> Result<Vec<StoredMessage>>;
 }
 
 /// An open durable pull consumer.

@@ -17,8 +17,8 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use crate::{
-    Acker, Bus, ConsumerSpec, Delivery, Error, Headers, Outgoing, Published, Result, StreamSpec,
-    Subscription, Topology, subject_matches,
+    Acker, Bus, ConsumerSpec, Delivery, Error, Headers, Outgoing, Published, Result, StoredMessage,
+    StreamSpec, Subscription, Topology, subject_matches,
 };
 
 /// The in-process bus. Cheap to clone; clones share the same streams.
@@ -221,6 +221,25 @@ impl Bus for EmbeddedBus {
 
     async fn health(&self) -> Result<()> {
         Ok(())
+    }
+
+    async fn read_stream(&self, stream: &str, from: u64, max: usize) -> Result<Vec<StoredMessage>> {
+        let state = self.lock();
+        let stored = state
+            .streams
+            .get(stream)
+            .ok_or_else(|| Error::NoStream(stream.to_owned()))?;
+        Ok(stored
+            .messages
+            .range(from..)
+            .take(max)
+            .map(|(&sequence, m)| StoredMessage {
+                sequence,
+                subject: m.subject.clone(),
+                headers: m.headers.clone(),
+                payload: m.payload.clone(),
+            })
+            .collect())
     }
 
     async fn flush(&self) -> Result<()> {

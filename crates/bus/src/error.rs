@@ -43,6 +43,14 @@ pub enum Error {
     /// An acknowledgement could not be sent (the delivery will be redelivered).
     #[error("cannot acknowledge: {0}")]
     Ack(String),
+    /// A stream's stored messages could not be read.
+    #[error("cannot read stream {stream}: {reason}")]
+    Read {
+        /// The stream.
+        stream: String,
+        /// Why.
+        reason: String,
+    },
     /// The backend is not healthy.
     #[error("bus unhealthy: {0}")]
     Unhealthy(String),

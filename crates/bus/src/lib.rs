@@ -12,6 +12,7 @@
 
 mod backend;
 mod consume;
+pub mod dead_letters;
 mod delivery;
 mod embedded;
 mod error;
@@ -20,7 +21,7 @@ mod jetstream;
 mod subject;
 mod topology;
 
-pub use backend::{Bus, Published, Subscription};
+pub use backend::{Bus, Published, StoredMessage, Subscription};
 pub use consume::{ConsumeOptions, ConsumeReport, Handler, Outcome, run_consumer};
 pub use delivery::{Acker, Delivery};
 pub use embedded::EmbeddedBus;

@@ -22,9 +22,9 @@ pub use admin::{AdminServer, BusCheck, ReadinessCheck, StoreCheck};
 pub use backends::Backends;
 pub use blobs::open_blob_store;
 pub use config::{
-    AdminConfig, BlobStoreConfig, BusinessConfig, EventSettings, IngestConfig, LogFormatSetting, MspConfig,
-    NatsConfig, OutboundConfig, PlatformConfig, RedisConfig, RoutingSettings, TelemetrySettings,
-    load_config,
+    AdminConfig, BlobStoreConfig, BusinessConfig, EventSettings, IngestConfig, LogFormatSetting,
+    MspConfig, NatsConfig, OutboundConfig, PlatformConfig, RedisConfig, RoutingSettings,
+    TelemetrySettings, load_config,
 };
 pub use error::{Error, Result};
 pub use secret::Secret;

@@ -38,6 +38,16 @@ pub fn event_meta(
     }
 }
 
+/// The conversation and the in-order sequence an encoded event `E` names in its metadata;
+/// `None` when the payload is not an `E`, names no valid conversation or has no sequence.
+pub fn position<E: Event>(payload: &[u8]) -> Option<(ConversationKey, Sequence)> {
+    let event = E::decode(payload).ok()?;
+    let meta = event.meta()?;
+    let conversation = meta.conversation.as_ref()?;
+    let key = ConversationKey::parse(&conversation.business_id, &conversation.opaque_id).ok()?;
+    Some((key, Sequence::new(meta.sequence).ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,12 +81,3 @@ mod tests {
     }
 }
 
-/// The conversation and the in-order sequence an encoded event `E` names in its metadata;
-/// `None` when the payload is not an `E`, names no valid conversation or has no sequence.
-pub fn position<E: Event>(payload: &[u8]) -> Option<(ConversationKey, Sequence)> {
-    let event = E::decode(payload).ok()?;
-    let meta = event.meta()?;
-    let conversation = meta.conversation.as_ref()?;
-    let key = ConversationKey::parse(&conversation.business_id, &conversation.opaque_id).ok()?;
-    Some((key, Sequence::new(meta.sequence).ok()?))
-}

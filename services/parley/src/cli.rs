@@ -30,6 +30,8 @@ pub enum Command {
     Sim(crate::sim::SimArgs),
     /// A terminal client for a live agent (accept, reply, resolve) over the gRPC API.
     Agent(crate::agent::AgentArgs),
+    /// Dead letters: `list`, `show ID`, `replay ID` (over NATS).
+    Dlq(crate::dlq::DlqArgs),
     /// Ingest: Apple's webhook (`POST /message`).
     Ingest(parley_runtime::ServiceArgs),
     /// Routing: the conversation lifecycle, queues and assignment.
@@ -55,6 +57,7 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> Result<()> {
         Command::Demo(args) => crate::demo::run(args, env).await,
         Command::Sim(args) => crate::sim::run(args, env).await,
         Command::Agent(args) => crate::agent::run(args).await,
+        Command::Dlq(args) => crate::dlq::run(args, env).await,
         Command::Ingest(args) => services::ingest(args, config_env(env, None, None)).await,
         Command::Routing(args) => services::routing(args, config_env(env, None, None)).await,
         Command::Bot(args) => services::bot(args, config_env(env, None, None)).await,
@@ -109,6 +112,9 @@ mod tests {
             vec!["parley", "sim", "--listen", "127.0.0.1:8089"],
             vec!["parley", "sim", "chat", "--sim", "http://127.0.0.1:8089"],
             vec!["parley", "agent", "--token", "demo-agent-ava"],
+            vec!["parley", "dlq", "list"],
+            vec!["parley", "dlq", "--nats", "nats://n:4222", "show", "7"],
+            vec!["parley", "dlq", "replay", "7"],
         ] {
             Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         }

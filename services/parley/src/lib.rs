@@ -18,6 +18,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod demo_business;
+pub mod dlq;
 pub mod env;
 mod error;
 mod output;

@@ -148,6 +148,17 @@ impl Platform {
         CancellationToken,
         tokio::task::JoinHandle<Result<(), String>>,
     ) {
+        self.start_with(|_| {}).await
+    }
+
+    /// [`Platform::start`] with the routing configuration changed by `tune` first.
+    pub async fn start_with(
+        &self,
+        tune: impl FnOnce(&mut RoutingConfig),
+    ) -> (
+        CancellationToken,
+        tokio::task::JoinHandle<Result<(), String>>,
+    ) {
         let mut rules = HashMap::new();
         rules.insert(
             BusinessId::new(BIZ).unwrap(),
@@ -158,6 +169,7 @@ impl Platform {
         routing.gate.gap_timeout = Duration::from_secs(30);
         routing.gate.lease = Duration::from_secs(5);
         routing.reconcile_after = Duration::from_secs(1);
+        tune(&mut routing);
         let instance = Routing::new(RoutingParts {
             config: self.config.clone(),
             backends: self.backends.clone(),
@@ -183,7 +195,7 @@ fn key_proto(key: &ConversationKey) -> KeyProto {
     }
 }
 
-async fn read<T: prost::Message + Default>(
+pub async fn read<T: prost::Message + Default>(
     sub: &dyn Subscription,
     want: usize,
     within: Duration,

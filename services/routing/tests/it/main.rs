@@ -11,6 +11,7 @@ mod capacity;
 mod commands;
 mod handback;
 mod harness;
+mod late;
 mod lifecycle;
 mod order;
 mod recovery;
