@@ -666,7 +666,14 @@ impl ConversationStore for RedisStore {
     ) -> Result<GateDecision> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
-        let (decision, skipped, late, attempt, forgotten, skipped_last): (u8, u64, u8, u32, u64, u64) = self
+        let (decision, skipped, late, attempt, forgotten, skipped_last): (
+            u8,
+            u64,
+            u8,
+            u32,
+            u64,
+            u64,
+        ) = self
             .invocation(&self.scripts.gate, &keys)
             .arg(stage)
             .arg(sequence.get())

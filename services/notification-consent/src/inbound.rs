@@ -97,8 +97,7 @@ impl Handler for InboundHandler {
         if let Some((key, sequence)) =
             parley_wire::meta::position::<InboundMessage>(&delivery.payload)
         {
-            ordered::release_after_panic(&*self.ledger.store, &key, STAGE_CONSENT, sequence)
-                .await;
+            ordered::release_after_panic(&*self.ledger.store, &key, STAGE_CONSENT, sequence).await;
         }
     }
 }

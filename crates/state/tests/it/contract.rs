@@ -435,7 +435,10 @@ async fn gate_skips_a_wide_gap_in_one_timeout(make: Make) {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     };
-    assert!(started.elapsed() < Duration::from_millis(1200), "one timeout");
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "one timeout"
+    );
     assert_eq!(
         decision.skipped(),
         Some(Skipped {
