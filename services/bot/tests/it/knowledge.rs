@@ -237,3 +237,32 @@ fn quick_reply_and_appointment_entries_are_validated() {
         );
     }
 }
+
+#[test]
+fn the_files_synonyms_extend_parleys() {
+    // Without the group, `lattes` is a word no phrase uses.
+    let plain = Knowledge::from_toml("base.toml", BASE).unwrap();
+    assert_eq!(plain.matcher.best("lattes"), None);
+    let with = BASE.replace(
+        "menu = [\"hours\", \"human\"]",
+        "menu = [\"hours\", \"human\"]\n[synonyms]\nen = [[\"open\", \"lattes\"]]",
+    );
+    let k = Knowledge::from_toml("with.toml", &with).unwrap();
+    let found = k.matcher.best("lattes").unwrap();
+    assert_eq!(k.intents[found.intent].id, "hours");
+    for (bad, problem) in [
+        (
+            "en = [[\"open\"]]",
+            "synonyms.en: [\"open\"] must list two or more words",
+        ),
+        ("en = [[\"open\", \"!!\"]]", "must list two or more words"),
+        ("EN = [[\"open\", \"lattes\"]]", "synonyms: language \"EN\""),
+    ] {
+        let text = BASE.replace(
+            "menu = [\"hours\", \"human\"]",
+            &format!("menu = [\"hours\", \"human\"]\n[synonyms]\n{bad}"),
+        );
+        let message = error(&text);
+        assert!(message.contains(problem), "{message}");
+    }
+}
