@@ -13,16 +13,17 @@ use parley_proto::{
     Event as _,
     v1::{
         AcceptAssignment, Actor, ActorKind, AgentCapacityChanged, AgentCommand, AgentEvent,
-        AgentPresence, AgentPresenceChanged, AgentReplied, AgentStatus, AuthenticateRequest,
-        AuthenticateResponse, CannedResponse, CommandError, CommandResult,
+        AgentPresence, AgentPresenceChanged, AgentReplied, AgentStatus, AttachmentChunk,
+        AuthenticateRequest, AuthenticateResponse, CannedResponse, CommandError, CommandResult,
         ConversationKey as KeyProto, ConversationRef, ConversationState, ConversationSummary,
-        DeclineAssignment, EventMeta, GetTranscriptRequest, GetTranscriptResponse,
-        ListCannedResponsesRequest, ListCannedResponsesResponse, ListConversationsRequest,
-        ListConversationsResponse, OutboundMessage, ResolveConversation, ReturnToBot,
-        RevokeSessionsRequest, RevokeSessionsResponse, RoutingCommand, SignOutRequest,
-        SignOutResponse, TranscriptEntry, TransferConversation, TypingEnd, TypingStart, Welcome,
-        agent_command, agent_event, agent_gateway_server::AgentGateway, outbound_message::Kind,
-        reply, routing_command, transfer, transfer_conversation,
+        DeclineAssignment, EventMeta, GetAttachmentRequest, GetTranscriptRequest,
+        GetTranscriptResponse, ListCannedResponsesRequest, ListCannedResponsesResponse,
+        ListConversationsRequest, ListConversationsResponse, OutboundMessage, ResolveConversation,
+        ReturnToBot, RevokeSessionsRequest, RevokeSessionsResponse, RoutingCommand, SignOutRequest,
+        SignOutResponse, TranscriptEntry, TransferConversation, TypingEnd, TypingStart,
+        UploadAttachmentChunk, UploadAttachmentResponse, Welcome, agent_command, agent_event,
+        agent_gateway_server::AgentGateway, outbound_message::Kind, reply, routing_command,
+        transfer, transfer_conversation,
     },
 };
 use parley_state::{AgentPool, ConversationStore, Presence, PresenceStatus, facts};
@@ -63,6 +64,7 @@ impl Default for GatewayOptions {
 /// What the service works with.
 pub(crate) struct Inner {
     pub(crate) agents: Agents,
+    pub(crate) blobs: crate::attachments::Blobs,
     pub(crate) store: GatewayStore,
     pub(crate) conversations: Arc<dyn ConversationStore>,
     pub(crate) pool: Arc<dyn AgentPool>,
@@ -573,6 +575,19 @@ impl Inner {
                     Some(reply::Content::TimePicker(t)) => Kind::TimePicker(t),
                     None => return Err(invalid("the reply has no content")),
                 };
+                if let Kind::Text(text) = &kind
+                    && text.attachments.iter().any(|a| {
+                        !a.blob
+                            .as_ref()
+                            .is_some_and(|b| crate::attachments::belongs_to(&b.key, &key))
+                    })
+                {
+                    return Err((
+                        CommandError::NotAllowed,
+                        "an attachment is not one of this conversation's files (upload it first)"
+                            .to_owned(),
+                    ));
+                }
                 if !self.can_show(&key, &kind).await.map_err(backend)? {
                     return Err((
                         CommandError::CapabilityMissing,
@@ -968,6 +983,127 @@ impl AgentGateway for GatewayService {
                 });
             }
             Ok(Response::new(ListConversationsResponse { conversations }))
+        }
+        .instrument(span)
+        .await
+    }
+
+    type GetAttachmentStream =
+        Pin<Box<dyn Stream<Item = Result<AttachmentChunk, Status>> + Send + 'static>>;
+
+    async fn get_attachment(
+        &self,
+        request: Request<GetAttachmentRequest>,
+    ) -> Result<Response<Self::GetAttachmentStream>, Status> {
+        use futures::StreamExt as _;
+        let span = span_for("GetAttachment", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            let reference = request.get_ref().conversation.as_ref();
+            let key = self
+                .inner
+                .conversation(&session, reference)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| Status::not_found("no such conversation"))?;
+            let reference = reference.map_or("", |c| c.id.as_str());
+            let blob = request.get_ref().blob_key.as_str();
+            if !self
+                .inner
+                .may_read(&session, &key, reference)
+                .await
+                .map_err(unavailable)?
+                || !crate::attachments::belongs_to(blob, &key)
+            {
+                return Err(Status::permission_denied(
+                    "not an attachment of a conversation of this agent",
+                ));
+            }
+            let (size, stream) = self.inner.blobs.open(blob).await.map_err(|e| match e {
+                crate::attachments::AttachmentError::NotFound => {
+                    Status::not_found("no such attachment")
+                }
+                other => unavailable(other),
+            })?;
+            let head = futures::stream::once(async move {
+                Ok(AttachmentChunk {
+                    data: Vec::new(),
+                    size_bytes: size,
+                })
+            });
+            let body = stream
+                .map(|item| {
+                    let pieces: Vec<Result<AttachmentChunk, Status>> = match item {
+                        Ok(bytes) => bytes
+                            .chunks(crate::attachments::CHUNK_BYTES)
+                            .map(|piece| {
+                                Ok(AttachmentChunk {
+                                    data: piece.to_vec(),
+                                    size_bytes: 0,
+                                })
+                            })
+                            .collect(),
+                        Err(error) => vec![Err(unavailable(error))],
+                    };
+                    futures::stream::iter(pieces)
+                })
+                .flatten();
+            let stream: Self::GetAttachmentStream = Box::pin(head.chain(body));
+            Ok(Response::new(stream))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn upload_attachment(
+        &self,
+        request: Request<Streaming<UploadAttachmentChunk>>,
+    ) -> Result<Response<UploadAttachmentResponse>, Status> {
+        let span = span_for("UploadAttachment", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            let mut chunks = request.into_inner();
+            let first = chunks
+                .message()
+                .await?
+                .ok_or_else(|| Status::invalid_argument("the upload is empty"))?;
+            let key = self
+                .inner
+                .owned(&session, first.conversation.as_ref())
+                .await
+                .map_err(|(error, detail)| match error {
+                    CommandError::Unavailable => Status::unavailable(detail),
+                    _ => Status::permission_denied(detail),
+                })?;
+            if first.name.trim().is_empty() || first.mime_type.trim().is_empty() {
+                return Err(Status::invalid_argument(
+                    "the first message names the file and its MIME type",
+                ));
+            }
+            let limit = usize::try_from(crate::attachments::MAX_UPLOAD_BYTES).unwrap_or(usize::MAX);
+            let mut data = first.data;
+            if data.len() > limit {
+                return Err(Status::resource_exhausted(
+                    "the file is larger than 100 MiB",
+                ));
+            }
+            while let Some(chunk) = chunks.message().await? {
+                if data.len().saturating_add(chunk.data.len()) > limit {
+                    return Err(Status::resource_exhausted(
+                        "the file is larger than 100 MiB",
+                    ));
+                }
+                data.extend_from_slice(&chunk.data);
+            }
+            let attachment = self
+                .inner
+                .blobs
+                .put(&key, &first.name, &first.mime_type, data)
+                .await
+                .map_err(unavailable)?;
+            Ok(Response::new(UploadAttachmentResponse {
+                attachment: Some(attachment),
+            }))
         }
         .instrument(span)
         .await

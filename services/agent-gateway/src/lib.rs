@@ -44,6 +44,7 @@
 //! It must not decide routing (routing does) nor talk to Apple (outbound does).
 
 pub mod agents;
+mod attachments;
 mod delivery;
 mod grpc;
 mod handler;
@@ -51,6 +52,7 @@ mod service;
 pub mod store;
 
 pub use agents::{Agents, token_sha256};
+pub use attachments::MAX_UPLOAD_BYTES;
 pub use delivery::delivery_consumer_spec;
 pub use grpc::{GatewayOptions, GatewayService};
 pub use service::{AgentGatewayService, GatewayArgs, GatewayParts, consumer_spec, run};

@@ -118,6 +118,7 @@ impl AgentGatewayService {
             service: GatewayService {
                 inner: Arc::new(Inner {
                     agents: parts.agents,
+                    blobs: crate::attachments::Blobs::new(config.blobs.clone()),
                     store,
                     conversations: parts.backends.store.clone(),
                     pool,

@@ -99,6 +99,8 @@ pub struct Platform {
     pub outbound: Box<dyn Subscription>,
     pub routing: Box<dyn Subscription>,
     pub stop: CancellationToken,
+    /// The blob store's directory (`blobs.url`).
+    pub blob_dir: tempfile::TempDir,
 }
 
 impl Drop for Platform {
@@ -118,6 +120,8 @@ pub async fn platform() -> Platform {
         .with_business(BusinessId::new(OTHER).unwrap(), "Other");
     config.msp.id = "msp-test".into();
     config.admin.shutdown_grace = Duration::from_secs(2);
+    let blob_dir = tempfile::tempdir().unwrap();
+    config.blobs.url = format!("file://{}", blob_dir.path().display());
     config.validate().unwrap();
     let config = Arc::new(config);
     let backends = Backends::connect(&config, "agent-gateway-test", Duration::from_secs(10))
@@ -152,6 +156,7 @@ pub async fn platform() -> Platform {
         outbound,
         routing,
         stop: CancellationToken::new(),
+        blob_dir,
     }
 }
 

@@ -9,14 +9,14 @@ use parley_bus::Outgoing;
 use parley_proto::{
     Event as _,
     v1::{
-        Accept, Actor, ActorKind, AgentConversationContext, AgentStatus, CommandError,
-        ConversationKey as KeyProto, ConversationState, DataRefFailure, Decline, DeliveryResult,
-        EventMeta, GetTranscriptRequest, InboundMessage, InteractiveDataRef, InteractiveReply,
-        LifecycleState, ListCannedResponsesRequest, ListConversationsRequest, NewAssignment,
-        OutboundText, RefusalReason, Refused, Reply, ReturnConversationToBot,
-        RevokeSessionsRequest, Sent, SetPresence, SignOutRequest, agent_command::Command,
-        agent_event, agent_task, delivery_result, inbound_message, interactive_reply, reply,
-        routing_command,
+        Accept, Actor, ActorKind, AgentConversationContext, AgentStatus, AttachmentRef,
+        CommandError, ConversationKey as KeyProto, ConversationState, DataRefFailure, Decline,
+        DeliveryResult, EventMeta, GetAttachmentRequest, GetTranscriptRequest, InboundMessage,
+        InteractiveDataRef, InteractiveReply, LifecycleState, ListCannedResponsesRequest,
+        ListConversationsRequest, NewAssignment, OutboundText, RefusalReason, Refused, Reply,
+        ReturnConversationToBot, RevokeSessionsRequest, Sent, SetPresence, SignOutRequest,
+        UploadAttachmentChunk, agent_command::Command, agent_event, agent_task, delivery_result,
+        inbound_message, interactive_reply, reply, routing_command,
     },
 };
 use parley_state::AgentPool as _;
@@ -568,4 +568,128 @@ async fn signing_out_and_revoking_end_sessions_and_their_connections() {
     // Signing in again works.
     let fresh = harness::session(addr, AGENT_TOKEN).await;
     assert_eq!(works(fresh).await, Ok(()));
+}
+
+#[tokio::test]
+async fn an_agent_downloads_its_conversations_files_and_replies_with_its_own_upload() {
+    use object_store::{ObjectStoreExt as _, PutPayload, path::Path};
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    let other = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    let session = harness::session(addr, AGENT_TOKEN).await;
+    let mut agent = Agent::connect(addr, &session, 0).await;
+    platform.offer(&key, AGENT).await;
+    let reference = offered_ref(&agent.next_logged().await);
+
+    // What ingest stored: the customer's photo, and another customer's.
+    let blobs = parley_runtime::open_blob_store(&platform.config.blobs).unwrap();
+    let photo = format!("inbound/{BIZ}/{}/in-1/0", key.opaque.redacted());
+    let foreign = format!("inbound/{BIZ}/{}/in-9/0", other.opaque.redacted());
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for path in [&photo, &foreign] {
+        blobs
+            .put(
+                &Path::from(path.as_str()),
+                PutPayload::from(content.clone()),
+            )
+            .await
+            .unwrap();
+    }
+    let download = |session: String, blob: String| {
+        let reference = reference.clone();
+        async move {
+            let mut stream = client(addr)
+                .await
+                .get_attachment(authed(
+                    GetAttachmentRequest {
+                        conversation: Some(reference),
+                        blob_key: blob,
+                    },
+                    &session,
+                ))
+                .await
+                .map_err(|s| s.code())?
+                .into_inner();
+            let mut size = None;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = stream.message().await.map_err(|s| s.code())? {
+                size.get_or_insert(chunk.size_bytes);
+                bytes.extend_from_slice(&chunk.data);
+            }
+            Ok::<_, tonic::Code>((size.unwrap_or(0), bytes))
+        }
+    };
+    let (size, bytes) = download(session.clone(), photo.clone()).await.unwrap();
+    assert_eq!(size, content.len() as u64);
+    assert!(bytes == content, "the download is byte-identical");
+    assert_eq!(
+        download(session.clone(), foreign.clone()).await.err(),
+        Some(tonic::Code::PermissionDenied),
+        "another conversation's file"
+    );
+    let colleague = harness::session(addr, COLLEAGUE_TOKEN).await;
+    assert_eq!(
+        download(colleague.clone(), photo.clone()).await.err(),
+        Some(tonic::Code::PermissionDenied),
+        "an agent it was never offered to"
+    );
+
+    // The agent uploads a file in two parts and sends it.
+    let upload = |session: String, conversation| async move {
+        let parts = vec![
+            UploadAttachmentChunk {
+                conversation: Some(conversation),
+                name: "menu.pdf".into(),
+                mime_type: "application/pdf".into(),
+                data: b"%PDF-1.4 ".to_vec(),
+            },
+            UploadAttachmentChunk {
+                data: b"the menu".to_vec(),
+                ..Default::default()
+            },
+        ];
+        client(addr)
+            .await
+            .upload_attachment(authed(futures::stream::iter(parts), &session))
+            .await
+            .map(|r| r.into_inner().attachment.unwrap())
+            .map_err(|s| s.code())
+    };
+    assert_eq!(
+        upload(colleague, reference.clone()).await.err(),
+        Some(tonic::Code::PermissionDenied)
+    );
+    let uploaded = upload(session.clone(), reference.clone()).await.unwrap();
+    assert_eq!(uploaded.size_bytes, 17);
+    let blob_key = uploaded.blob.as_ref().unwrap().key.clone();
+    let (_, stored) = download(session.clone(), blob_key).await.unwrap();
+    assert_eq!(stored, b"%PDF-1.4 the menu");
+
+    let reply = |attachment: AttachmentRef| {
+        Command::Reply(Reply {
+            conversation: Some(reference.clone()),
+            content: Some(reply::Content::Text(OutboundText {
+                body: "Our menu".into(),
+                attachments: vec![attachment],
+            })),
+        })
+    };
+    let mut stolen = uploaded.clone();
+    stolen.blob.as_mut().unwrap().key = foreign;
+    let refused = agent.command(reply(stolen)).await;
+    assert_eq!(
+        refused.error,
+        CommandError::NotAllowed as i32,
+        "{refused:?}"
+    );
+    let sent = agent.command(reply(uploaded.clone())).await;
+    assert!(sent.ok, "{sent:?}");
+    let out = platform.outbound(1, Duration::from_secs(10)).await;
+    assert_eq!(out.len(), 1, "only the reply with its own file went out");
+    let Some(parley_proto::v1::outbound_message::Kind::Text(text)) = &out[0].kind else {
+        panic!("expected a text, got {:?}", out[0]);
+    };
+    assert_eq!(text.attachments, vec![uploaded]);
 }
