@@ -1,15 +1,22 @@
 //! The consume loop: fetch with bounded concurrency, hand each conversation's deliveries to
-//! one ordered lane, settle each delivery (ack, retry after a delay, dead-letter), keep long
+//! its own queue, settle each delivery (ack, retry after a delay, dead-letter), keep long
 //! work alive with progress, and drain on shutdown.
 //!
 //! Order: within one process, deliveries with the same ordering key are handled one at a
 //! time in stream order. A retried delivery comes back later, so strict per-conversation
 //! order across retries and replicas is the state store's sequence gate's job.
+//!
+//! Fairness: each ordering key (a conversation) has its own queue, served by its own task
+//! while it has work; `workers` bounds how many handlers run at once, and a conversation
+//! holds at most `per_conversation` deliveries: more are given back at once (NAK with
+//! `over_cap_delay`), so one slow or hot conversation can neither fill the in-flight budget
+//! nor queue in front of another (there are no shared lanes).
 
 use std::{
+    collections::{HashMap, VecDeque},
     panic::AssertUnwindSafe,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -17,7 +24,7 @@ use std::{
 
 use async_trait::async_trait;
 use futures::FutureExt as _;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument as _;
 
@@ -60,10 +67,14 @@ pub trait Handler: Send + Sync + 'static {
 /// How a consumer runs.
 #[derive(Debug, Clone)]
 pub struct ConsumeOptions {
-    /// Ordered lanes: each ordering key maps to one; lanes run concurrently.
-    pub lanes: usize,
+    /// Handlers running at once (each on a different conversation).
+    pub workers: usize,
     /// Deliveries held at once (fetched, queued or being handled).
     pub max_in_flight: usize,
+    /// Deliveries one conversation (ordering key) may hold at once; more are given back.
+    pub per_conversation: usize,
+    /// How long a delivery given back for being over `per_conversation` waits.
+    pub over_cap_delay: Duration,
     /// The longest one fetch waits for messages.
     pub fetch_wait: Duration,
     /// How long shutdown waits for held deliveries; the rest are left unacknowledged and
@@ -78,8 +89,10 @@ pub struct ConsumeOptions {
 impl Default for ConsumeOptions {
     fn default() -> Self {
         Self {
-            lanes: 64,
+            workers: 64,
             max_in_flight: 256,
+            per_conversation: 16,
+            over_cap_delay: Duration::from_millis(250),
             fetch_wait: Duration::from_millis(500),
             drain_timeout: Duration::from_secs(20),
             fetch_error_backoff: Duration::from_millis(500),
@@ -99,6 +112,8 @@ pub struct ConsumeReport {
     pub dead_lettered: u64,
     /// Left unacknowledged when the drain timed out (they will be redelivered).
     pub abandoned: u64,
+    /// Given back at once because their conversation held `per_conversation` already.
+    pub over_cap: u64,
 }
 
 #[derive(Default)]
@@ -107,6 +122,60 @@ struct Counters {
     retried: AtomicU64,
     dead_lettered: AtomicU64,
     abandoned: AtomicU64,
+    over_cap: AtomicU64,
+}
+
+type Held = (Delivery, OwnedSemaphorePermit);
+
+/// Each conversation's queued deliveries. A key is present while a task serves it (its queue
+/// may be empty while that task handles the last one); the task removes it when it finds the
+/// queue empty, under the same lock an arriving delivery takes, so no delivery is stranded
+/// and no key is served by two tasks.
+#[derive(Default)]
+struct Queues(Mutex<HashMap<u64, VecDeque<Held>>>);
+
+enum Offer {
+    /// Queued behind the key's task.
+    Queued,
+    /// The key had no task: start one.
+    Start,
+    /// The key holds its share already: give it back.
+    Full(Box<Held>),
+}
+
+impl Queues {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, VecDeque<Held>>> {
+        // Every mutation completes before anything can panic: a poisoned map is sound.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn offer(&self, key: u64, held: Held, per_key: usize) -> Offer {
+        let mut queues = self.lock();
+        match queues.get_mut(&key) {
+            // The one being handled counts too.
+            Some(queue) if queue.len() + 1 >= per_key => Offer::Full(Box::new(held)),
+            Some(queue) => {
+                queue.push_back(held);
+                Offer::Queued
+            }
+            None => {
+                queues.insert(key, VecDeque::from([held]));
+                Offer::Start
+            }
+        }
+    }
+
+    fn next(&self, key: u64) -> Option<Held> {
+        let mut queues = self.lock();
+        let queue = queues.get_mut(&key)?;
+        let next = queue.pop_front();
+        if next.is_none() {
+            queues.remove(&key);
+        }
+        next
+    }
 }
 
 struct Lane {
@@ -118,6 +187,8 @@ struct Lane {
     progress_every: Duration,
     abandon: CancellationToken,
     counters: Arc<Counters>,
+    workers: Arc<Semaphore>,
+    queues: Queues,
 }
 
 /// Runs `handler` over the durable consumer `spec` until `shutdown` is cancelled, then stops
@@ -131,8 +202,8 @@ pub async fn run_consumer(
     shutdown: CancellationToken,
 ) -> Result<ConsumeReport> {
     let subscription = bus.subscribe(spec).await?;
-    let lanes_count = options.lanes.max(1);
     let max_in_flight = options.max_in_flight.max(1);
+    let per_key = options.per_conversation.max(1);
     let permits = Arc::new(Semaphore::new(max_in_flight));
     let counters = Arc::new(Counters::default());
     let abandon = CancellationToken::new();
@@ -149,14 +220,9 @@ pub async fn run_consumer(
             .max(Duration::from_millis(10)),
         abandon: abandon.clone(),
         counters: counters.clone(),
+        workers: Arc::new(Semaphore::new(options.workers.max(1))),
+        queues: Queues::default(),
     });
-    let mut senders = Vec::with_capacity(lanes_count);
-    for _ in 0..lanes_count {
-        // Unbounded is safe: the semaphore bounds what is held in all lanes together.
-        let (tx, rx) = mpsc::unbounded_channel::<(Delivery, OwnedSemaphorePermit)>();
-        senders.push(tx);
-        tracker.spawn(lane.clone().run(rx));
-    }
 
     while !shutdown.is_cancelled() {
         let first = tokio::select! {
@@ -183,10 +249,22 @@ pub async fn run_consumer(
                         tracing::warn!(consumer = %spec.durable, "fetch returned more than requested");
                         break;
                     };
-                    let index = lane_of(&delivery, lanes_count);
-                    if let Some(sender) = senders.get(index) {
-                        // Lanes only stop after their sender is dropped below.
-                        let _ = sender.send((delivery, permit));
+                    let key = delivery.ordering_key().unwrap_or(delivery.stream_sequence);
+                    match lane.queues.offer(key, (delivery, permit), per_key) {
+                        Offer::Queued => {}
+                        Offer::Start => {
+                            tracker.spawn(lane.clone().serve(key));
+                        }
+                        Offer::Full(held) => {
+                            let (delivery, permit) = *held;
+                            drop(permit);
+                            lane.counters.over_cap.fetch_add(1, Ordering::Relaxed);
+                            metrics::counter!("parley_bus_over_cap_total", "consumer" => spec.durable.clone())
+                                .increment(1);
+                            if let Err(error) = delivery.nak(options.over_cap_delay).await {
+                                tracing::debug!(%error, "nak not sent; the delivery will come after the ack wait");
+                            }
+                        }
                     }
                 }
             }
@@ -202,7 +280,6 @@ pub async fn run_consumer(
         }
     }
 
-    drop(senders);
     tracker.close();
     if tokio::time::timeout(options.drain_timeout, tracker.wait())
         .await
@@ -220,25 +297,28 @@ pub async fn run_consumer(
         retried: counters.retried.load(Ordering::Relaxed),
         dead_lettered: counters.dead_lettered.load(Ordering::Relaxed),
         abandoned: counters.abandoned.load(Ordering::Relaxed),
+        over_cap: counters.over_cap.load(Ordering::Relaxed),
     })
 }
 
-fn lane_of(delivery: &Delivery, lanes: usize) -> usize {
-    let key = delivery.ordering_key().unwrap_or(delivery.stream_sequence);
-    // The remainder is below `lanes`, a usize.
-    (key % lanes as u64) as usize
-}
-
 impl Lane {
-    async fn run(
-        self: Arc<Self>,
-        mut queue: mpsc::UnboundedReceiver<(Delivery, OwnedSemaphorePermit)>,
-    ) {
-        while let Some((delivery, permit)) = queue.recv().await {
+    /// Serves one conversation's queue until it is empty, one delivery at a time, each
+    /// under a worker permit.
+    async fn serve(self: Arc<Self>, key: u64) {
+        while let Some((delivery, permit)) = self.queues.next(key) {
             if self.abandon.is_cancelled() {
                 self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
             } else {
-                self.process(&delivery).await;
+                let worker = tokio::select! {
+                    worker = self.workers.clone().acquire_owned() => worker.ok(),
+                    _ = self.abandon.cancelled() => None,
+                };
+                match worker {
+                    Some(_worker) => self.process(&delivery).await,
+                    None => {
+                        self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
             }
             drop(permit);
         }
