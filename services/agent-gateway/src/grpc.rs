@@ -105,6 +105,22 @@ fn bearer(metadata: &MetadataMap) -> Result<&str, Status> {
         .ok_or_else(|| Status::unauthenticated("missing bearer session"))
 }
 
+/// Whether a reply names a blob that is not one of its conversation's files (an attachment
+/// or a rich link's image): outbound would send whatever blob it names.
+fn carries_foreign_blob(kind: &Kind, key: &ConversationKey) -> bool {
+    let foreign = |blob: Option<&parley_proto::v1::BlobRef>| {
+        !blob.is_some_and(|b| crate::attachments::belongs_to(&b.key, key))
+    };
+    match kind {
+        Kind::Text(text) => text.attachments.iter().any(|a| foreign(a.blob.as_ref())),
+        Kind::RichLink(link) => match link.image.as_ref().and_then(|i| i.source.as_ref()) {
+            Some(parley_proto::v1::rich_link_image::Source::Blob(blob)) => foreign(Some(blob)),
+            Some(parley_proto::v1::rich_link_image::Source::Data(_)) | None => false,
+        },
+        _ => false,
+    }
+}
+
 fn now() -> prost_types::Timestamp {
     prost_types::Timestamp::from(SystemTime::now())
 }
@@ -575,13 +591,7 @@ impl Inner {
                     Some(reply::Content::TimePicker(t)) => Kind::TimePicker(t),
                     None => return Err(invalid("the reply has no content")),
                 };
-                if let Kind::Text(text) = &kind
-                    && text.attachments.iter().any(|a| {
-                        !a.blob
-                            .as_ref()
-                            .is_some_and(|b| crate::attachments::belongs_to(&b.key, &key))
-                    })
-                {
+                if carries_foreign_blob(&kind, &key) {
                     return Err((
                         CommandError::NotAllowed,
                         "an attachment is not one of this conversation's files (upload it first)"

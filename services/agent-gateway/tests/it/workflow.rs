@@ -677,13 +677,33 @@ async fn an_agent_downloads_its_conversations_files_and_replies_with_its_own_upl
         })
     };
     let mut stolen = uploaded.clone();
-    stolen.blob.as_mut().unwrap().key = foreign;
+    stolen.blob.as_mut().unwrap().key = foreign.clone();
     let refused = agent.command(reply(stolen)).await;
     assert_eq!(
         refused.error,
         CommandError::NotAllowed as i32,
         "{refused:?}"
     );
+    let link = agent
+        .command(Command::Reply(Reply {
+            conversation: Some(reference.clone()),
+            content: Some(reply::Content::RichLink(parley_proto::v1::RichLink {
+                url: "https://example.com/menu".into(),
+                title: "Menu".into(),
+                image: Some(parley_proto::v1::RichLinkImage {
+                    source: Some(parley_proto::v1::rich_link_image::Source::Blob(
+                        parley_proto::v1::BlobRef {
+                            key: foreign,
+                            ..Default::default()
+                        },
+                    )),
+                    mime_type: "image/png".into(),
+                }),
+                video: None,
+            })),
+        }))
+        .await;
+    assert_eq!(link.error, CommandError::NotAllowed as i32, "{link:?}");
     let sent = agent.command(reply(uploaded.clone())).await;
     assert!(sent.ok, "{sent:?}");
     let out = platform.outbound(1, Duration::from_secs(10)).await;
