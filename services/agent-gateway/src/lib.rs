@@ -38,6 +38,10 @@
 //!   (`agent-gateway-delivery`) writes the outcome of each reply an agent sent through it
 //!   (sent, refused with the reason, retrying, failed) to that agent's log as a
 //!   `ReplyDelivery` carrying the reply's `command_id`; others' results are left alone.
+//! - Transcript system lines: a third durable consumer (`agent-gateway-conversation`) of
+//!   `amb.events.conversation` writes routing's lifecycle changes (queued with the place,
+//!   assigned, transferred, handed back to the bot, resolved, reopened) to the transcript as
+//!   `ACTOR_KIND_SYSTEM` entries whose message id is the event's.
 //! - Presence lives three heartbeat intervals (10 s each by default) in the agent pool; a
 //!   dead connection simply stops refreshing it.
 //!
@@ -50,9 +54,11 @@ mod grpc;
 mod handler;
 mod service;
 pub mod store;
+mod system_lines;
 
 pub use agents::{Agents, token_sha256};
 pub use attachments::MAX_UPLOAD_BYTES;
 pub use delivery::delivery_consumer_spec;
 pub use grpc::{GatewayOptions, GatewayService};
 pub use service::{AgentGatewayService, GatewayArgs, GatewayParts, consumer_spec, run};
+pub use system_lines::conversation_consumer_spec;

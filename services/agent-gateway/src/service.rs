@@ -15,6 +15,7 @@ use crate::{
     grpc::{GatewayOptions, GatewayService, Inner},
     handler,
     store::GatewayStore,
+    system_lines::{SystemLines, conversation_consumer_spec},
 };
 
 /// The durable consumer the gateway reads `amb.agent` with (shared by every replica).
@@ -57,6 +58,7 @@ pub struct AgentGatewayService {
     service: GatewayService,
     spec: ConsumerSpec,
     delivery_spec: ConsumerSpec,
+    conversation_spec: ConsumerSpec,
     drain: std::time::Duration,
     gate: parley_state::GatePolicy,
 }
@@ -104,13 +106,15 @@ impl AgentGatewayService {
         let namespace = parts.backends.namespace.clone();
         let spec = consumer_spec(&namespace);
         let delivery_spec = delivery_consumer_spec(&namespace);
+        let conversation_spec = conversation_consumer_spec(&namespace);
         parts
             .backends
             .bus
             .ensure(
                 &Topology::default()
                     .with_consumer(spec.clone())
-                    .with_consumer(delivery_spec.clone()),
+                    .with_consumer(delivery_spec.clone())
+                    .with_consumer(conversation_spec.clone()),
             )
             .await
             .map_err(|e| format!("agent-gateway consumer: {e}"))?;
@@ -131,6 +135,7 @@ impl AgentGatewayService {
             },
             spec,
             delivery_spec,
+            conversation_spec,
             drain: config.admin.shutdown_grace,
             gate: parley_state::GatePolicy {
                 gap_timeout: config.outbound.gap_timeout,
@@ -141,7 +146,8 @@ impl AgentGatewayService {
     }
 
     /// Serves gRPC on `listener` and consumes `amb.agent` (and the agents' delivery results
-    /// on `amb.events.delivery`) until the stop token given to
+    /// on `amb.events.delivery`, the lifecycle changes on `amb.events.conversation` for the
+    /// transcript's system lines) until the stop token given to
     /// [`AgentGatewayService::new`] fires.
     pub async fn run(self, listener: TcpListener) -> Result<(), String> {
         let inner = self.service.inner.clone();
@@ -163,6 +169,20 @@ impl AgentGatewayService {
             &self.delivery_spec,
             Arc::new(DeliveryHandler {
                 store: inner.store.clone(),
+                agents: inner.agents.clone(),
+            }),
+            ConsumeOptions {
+                drain_timeout: self.drain,
+                ..ConsumeOptions::default()
+            },
+            stop.clone(),
+        );
+        let lifecycle = run_consumer(
+            inner.bus.clone(),
+            &inner.namespace,
+            &self.conversation_spec,
+            Arc::new(SystemLines {
+                conversations: inner.conversations.clone(),
                 agents: inner.agents.clone(),
             }),
             ConsumeOptions {
@@ -200,10 +220,12 @@ impl AgentGatewayService {
                 tonic::transport::server::TcpIncoming::from(listener),
                 stop.clone().cancelled_owned(),
             );
-        let (consumed, delivered, served) = tokio::join!(consumer, deliveries, server);
+        let (consumed, delivered, lines, served) =
+            tokio::join!(consumer, deliveries, lifecycle, server);
         let report = consumed.map_err(|e| format!("agent-gateway consumer: {e}"))?;
         let deliveries = delivered.map_err(|e| format!("agent-gateway delivery consumer: {e}"))?;
-        tracing::info!(?report, ?deliveries, "agent gateway drained");
+        let lines = lines.map_err(|e| format!("agent-gateway conversation consumer: {e}"))?;
+        tracing::info!(?report, ?deliveries, ?lines, "agent gateway drained");
         served.map_err(|e| format!("grpc server: {e}"))
     }
 }

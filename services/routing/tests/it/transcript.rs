@@ -538,12 +538,13 @@ async fn the_transcript_holds_typed_entries_of_both_sides_and_no_opaque_id() {
             .iter()
             .filter(|e| e.author.as_ref().is_some_and(|a| a.id == AGENT))
             .count();
-        if by_agent == 2 {
+        let assigned = entries.iter().any(|e| e.text == "Assigned to Ava.");
+        if by_agent == 2 && assigned {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the agent's replies never reached the transcript: {entries:#?}"
+            "the agent's replies or the assignment never reached the transcript: {entries:#?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await; // polling the transcript
     }
@@ -628,6 +629,19 @@ async fn the_transcript_holds_typed_entries_of_both_sides_and_no_opaque_id() {
     assert_eq!(kind_of(last), ActorKind::System);
     assert_eq!(last.text, "The customer closed the conversation.");
     assert_eq!(last.message_id, "apple-msg-5");
+    // The system lines between the messages: the wait, the assignment.
+    let system: Vec<&str> = entries
+        .iter()
+        .filter(|e| kind_of(e) == ActorKind::System)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(system.contains(&"Assigned to Ava."), "{system:?}");
+    assert!(
+        system
+            .iter()
+            .any(|t| t.starts_with("Waiting for an agent in the queue “general”")),
+        "{system:?}"
+    );
     let position = |e: &TranscriptEntry| entries.iter().position(|x| x == e).unwrap();
     assert!(
         position(agent[0])

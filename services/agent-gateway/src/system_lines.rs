@@ -1,0 +1,232 @@
+//! The transcript's system lines: the `amb.events.conversation` consumer turns routing's
+//! lifecycle changes (queued with the place told, assigned, transferred, handed back to the
+//! bot, resolved, reopened) into `ACTOR_KIND_SYSTEM` transcript entries, so an agent reading
+//! the transcript sees what happened between the messages.
+//!
+//! The gateway writes them (not routing) because they are for agents: routing publishes the
+//! lifecycle once, on the public stream, and its compare-and-set loop stays free of
+//! transcript writes. Each line's message id is the event's id, so a redelivery appends a
+//! copy that readers drop. The customer's close is not repeated here: routing writes it with
+//! the customer's message that closed the conversation.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parley_bus::{ConsumerSpec, Delivery, Handler, Namespace, Outcome, StreamKind};
+use parley_proto::v1::{
+    Actor, ActorKind, ConversationEvent, EscalationReason, ResolutionReason, TranscriptEntry,
+    conversation_event::Transition,
+};
+use parley_state::ConversationStore;
+use parley_types::ConversationKey;
+use prost::Message as _;
+
+use crate::agents::Agents;
+
+/// The durable consumer the gateway reads lifecycle changes with (shared by every replica).
+pub fn conversation_consumer_spec(namespace: &Namespace) -> ConsumerSpec {
+    ConsumerSpec::new(namespace, StreamKind::Events, "agent-gateway-conversation")
+        .with_filter(namespace.event_filter("conversation"))
+}
+
+/// Writes system lines into transcripts.
+pub(crate) struct SystemLines {
+    pub(crate) conversations: Arc<dyn ConversationStore>,
+    pub(crate) agents: Agents,
+}
+
+impl SystemLines {
+    fn name(&self, business: &str, agent: &str) -> String {
+        self.agents
+            .entry(business, agent)
+            .map_or_else(|| agent.to_owned(), |a| a.display_name.clone())
+    }
+
+    /// The line for one lifecycle change, if it gets one.
+    pub(crate) fn text(&self, business: &str, event: &ConversationEvent) -> Option<String> {
+        let text = match event.transition.as_ref()? {
+            Transition::Queued(q) => {
+                let place = if q.position > 0 {
+                    format!(" (place {})", q.position)
+                } else {
+                    String::new()
+                };
+                match EscalationReason::try_from(q.reason).unwrap_or_default() {
+                    EscalationReason::Transfer => {
+                        format!("Transferred to the queue “{}”{place}.", q.queue)
+                    }
+                    EscalationReason::Reassignment => {
+                        format!("Back in the queue “{}”{place}.", q.queue)
+                    }
+                    _ => format!("Waiting for an agent in the queue “{}”{place}.", q.queue),
+                }
+            }
+            Transition::Assigned(a) if !a.previous_agent_id.is_empty() => format!(
+                "Transferred from {} to {}.",
+                self.name(business, &a.previous_agent_id),
+                self.name(business, &a.agent_id)
+            ),
+            Transition::Assigned(a) => format!("Assigned to {}.", self.name(business, &a.agent_id)),
+            Transition::WithBot(b) if !b.returned_by_agent_id.is_empty() => format!(
+                "Handed back to the bot by {}.",
+                self.name(business, &b.returned_by_agent_id)
+            ),
+            Transition::Resolved(r) => {
+                let by = match ResolutionReason::try_from(r.reason).unwrap_or_default() {
+                    ResolutionReason::ResolvedByAgent if !r.agent_id.is_empty() => {
+                        format!("Resolved by {}", self.name(business, &r.agent_id))
+                    }
+                    ResolutionReason::ResolvedByBot => "Resolved by the bot".to_owned(),
+                    ResolutionReason::ClosedInactive => "Closed after inactivity".to_owned(),
+                    ResolutionReason::ClosedByOperator => "Closed by an operator".to_owned(),
+                    ResolutionReason::CustomerUnreachable => {
+                        "Closed: the customer cannot be reached".to_owned()
+                    }
+                    _ => "Resolved".to_owned(),
+                };
+                if r.note.trim().is_empty() {
+                    format!("{by}.")
+                } else {
+                    format!("{by}: {}", r.note)
+                }
+            }
+            Transition::Reopened(_) => {
+                "The customer wrote again: the conversation reopened.".to_owned()
+            }
+            Transition::Started(_) | Transition::WithBot(_) | Transition::ClosedByCustomer(_) => {
+                return None;
+            }
+        };
+        Some(text)
+    }
+}
+
+#[async_trait]
+impl Handler for SystemLines {
+    async fn handle(&self, delivery: &Delivery) -> Outcome {
+        let Ok(event) = ConversationEvent::decode(delivery.payload.as_ref()) else {
+            // Not ours to judge: the public stream's other subscribers see it too.
+            return Outcome::Ack;
+        };
+        let Some(meta) = event.meta.as_ref() else {
+            return Outcome::Ack;
+        };
+        let Some(key) = meta
+            .conversation
+            .as_ref()
+            .and_then(|c| ConversationKey::parse(&c.business_id, &c.opaque_id).ok())
+        else {
+            return Outcome::Ack;
+        };
+        if meta.event_id.is_empty() {
+            return Outcome::Ack;
+        }
+        let Some(text) = self.text(key.business.as_str(), &event) else {
+            return Outcome::Ack;
+        };
+        let entry = TranscriptEntry {
+            author: Some(Actor {
+                kind: ActorKind::System as i32,
+                ..Actor::default()
+            }),
+            at: meta.occurred_at,
+            text,
+            message_id: meta.event_id.clone(),
+        };
+        match self
+            .conversations
+            .append_transcript(&key, entry.encode_to_vec().into())
+            .await
+        {
+            Ok(()) => Outcome::Ack,
+            Err(error) => Outcome::Retry {
+                delay: std::time::Duration::from_millis(500),
+                reason: format!("transcript: {error}"),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parley_proto::v1::{Assigned, HandedToBot, Queued, Resolved};
+
+    use super::*;
+
+    fn lines() -> SystemLines {
+        let agents = Agents::parse(&format!(
+            "[[agents]]\nbusiness = \"b\"\nid = \"a1\"\ndisplay_name = \"Ava\"\ntoken_sha256 = \"{}\"\n",
+            crate::agents::token_sha256("t")
+        ))
+        .expect("valid");
+        SystemLines {
+            conversations: Arc::new(parley_state::EmbeddedStore::new(
+                parley_state::StoreSettings::default(),
+            )),
+            agents,
+        }
+    }
+
+    fn text(transition: Transition) -> Option<String> {
+        lines().text(
+            "b",
+            &ConversationEvent {
+                transition: Some(transition),
+                ..ConversationEvent::default()
+            },
+        )
+    }
+
+    #[test]
+    fn lifecycle_changes_read_as_sentences_with_agents_names() {
+        assert_eq!(
+            text(Transition::Queued(Queued {
+                queue: "general".into(),
+                position: 2,
+                ..Queued::default()
+            }))
+            .as_deref(),
+            Some("Waiting for an agent in the queue “general” (place 2).")
+        );
+        assert_eq!(
+            text(Transition::Assigned(Assigned {
+                agent_id: "a1".into(),
+                ..Assigned::default()
+            }))
+            .as_deref(),
+            Some("Assigned to Ava.")
+        );
+        assert_eq!(
+            text(Transition::Assigned(Assigned {
+                agent_id: "a2".into(),
+                previous_agent_id: "a1".into(),
+                ..Assigned::default()
+            }))
+            .as_deref(),
+            Some("Transferred from Ava to a2.")
+        );
+        assert_eq!(
+            text(Transition::WithBot(HandedToBot {
+                bot_id: "bot".into(),
+                returned_by_agent_id: "a1".into(),
+            }))
+            .as_deref(),
+            Some("Handed back to the bot by Ava.")
+        );
+        assert_eq!(
+            text(Transition::Resolved(Resolved {
+                reason: ResolutionReason::ResolvedByAgent as i32,
+                agent_id: "a1".into(),
+                note: "refund sent".into(),
+                ..Resolved::default()
+            }))
+            .as_deref(),
+            Some("Resolved by Ava: refund sent")
+        );
+        assert_eq!(
+            text(Transition::WithBot(HandedToBot::default())),
+            None,
+            "the bot's first turn is no line"
+        );
+    }
+}
