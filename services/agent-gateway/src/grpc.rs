@@ -651,10 +651,29 @@ impl Inner {
                     }
                     _ => return Err(invalid("the transfer has no target")),
                 };
+                let to = match &target {
+                    transfer_conversation::Target::ToAgentId(a) => self
+                        .agents
+                        .entry(&session.business, a)
+                        .map_or_else(|| a.clone(), |e| e.display_name.clone()),
+                    transfer_conversation::Target::ToQueue(q) => format!("the queue “{q}”"),
+                };
+                let event_id = self.event_id(session, command_id, "transfer");
+                let line = if t.note.trim().is_empty() {
+                    format!(
+                        "{} transferred the conversation to {to}.",
+                        session.display_name
+                    )
+                } else {
+                    format!(
+                        "{} transferred the conversation to {to}: {}",
+                        session.display_name, t.note
+                    )
+                };
                 self.publish_routing(
                     session,
                     Some(&key),
-                    self.event_id(session, command_id, "transfer"),
+                    event_id.clone(),
                     routing_command::Command::Transfer(TransferConversation {
                         from_agent_id: session.agent.clone(),
                         target: Some(target),
@@ -663,7 +682,22 @@ impl Inner {
                     }),
                 )
                 .await
-                .map_err(backend)
+                .map_err(backend)?;
+                // The transfer and its note, for whoever reads the transcript next (the
+                // receiving agent first). A retried command appends the same message id.
+                let entry = TranscriptEntry {
+                    author: Some(Actor {
+                        kind: ActorKind::System as i32,
+                        ..Actor::default()
+                    }),
+                    at: Some(now()),
+                    text: line,
+                    message_id: event_id,
+                };
+                self.conversations
+                    .append_transcript(&key, entry.encode_to_vec().into())
+                    .await
+                    .map_err(backend)
             }
             C::Decline(d) => {
                 let key = self.owned(session, d.conversation.as_ref()).await?;

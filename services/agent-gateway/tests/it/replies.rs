@@ -8,6 +8,8 @@ use parley_proto::v1::{
     routing_command, transfer, transfer_conversation,
 };
 
+use prost::Message as _;
+
 use crate::harness::{self, AGENT, AGENT_TOKEN, Agent, BIZ, offered_ref};
 
 #[tokio::test]
@@ -116,5 +118,19 @@ async fn a_list_picker_for_a_quick_only_device_is_refused_and_text_is_sent() {
             .iter()
             .any(|c| matches!(&c.command, Some(routing_command::Command::AgentReplied(_)))),
         "the text reply told routing the agent answered"
+    );
+    // The transfer and its note are a line of the transcript.
+    let lines = platform.backends.store.transcript(&key, 10).await.unwrap();
+    let texts: Vec<String> = lines
+        .iter()
+        .map(|b| {
+            parley_proto::v1::TranscriptEntry::decode(b.as_ref())
+                .unwrap()
+                .text
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        ["Sam transferred the conversation to the queue “billing”: invoice question"]
     );
 }
