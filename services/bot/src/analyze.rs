@@ -46,8 +46,9 @@ pub struct Analyzer {
     runs: Vec<(String, String)>,
 }
 
-/// The folded text with its letters made one (the first steps of every analysis).
-fn prepare(text: &str) -> String {
+/// The folded text with its letters made one (the first steps of every analysis, the same
+/// in every language: a matcher prepares a sentence once).
+pub fn prepare(text: &str) -> String {
     let folded = normalize_letters(&fold(text));
     if hanzi::has_traditional(&folded) {
         hanzi::simplify(&folded)
@@ -159,7 +160,12 @@ impl Analyzer {
 
     /// The comparable terms of `text`: stop words dropped unless nothing else is left.
     pub fn terms(&self, text: &str) -> Vec<Term> {
-        let all = self.marked(text);
+        self.prepared_terms(prepare(text))
+    }
+
+    /// [`Analyzer::terms`] of a text already [`prepare`]d.
+    pub fn prepared_terms(&self, prepared: String) -> Vec<Term> {
+        let all = self.marked(prepared);
         if all.iter().all(|(_, stop)| *stop) {
             all.into_iter().map(|(t, _)| t).collect()
         } else {
@@ -172,12 +178,14 @@ impl Analyzer {
 
     /// Every term of `text`, stop words included.
     pub fn all_terms(&self, text: &str) -> Vec<Term> {
-        self.marked(text).into_iter().map(|(t, _)| t).collect()
+        self.marked(prepare(text))
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect()
     }
 
     /// Every term of `text`, each marked whether it is a stop word.
-    fn marked(&self, text: &str) -> Vec<(Term, bool)> {
-        let mut prepared = prepare(text);
+    fn marked(&self, mut prepared: String) -> Vec<(Term, bool)> {
         if !self.runs.is_empty() {
             for (from, to) in &self.runs {
                 if prepared.contains(from.as_str()) {
@@ -188,6 +196,17 @@ impl Analyzer {
         // (term, stop) in order.
         let mut all: Vec<(Term, bool)> = Vec::new();
         let tokens = segment::tokens(&prepared, MAX_WORDS);
+        // Each word stemmed once (the synonym windows look at each word up to three times).
+        let stems: Vec<String> = tokens
+            .iter()
+            .map(|t| {
+                if t.gram {
+                    String::new()
+                } else {
+                    self.stem(&t.text)
+                }
+            })
+            .collect();
         let mut i = 0;
         while i < tokens.len() {
             let token = &tokens[i];
@@ -214,11 +233,11 @@ impl Analyzer {
             if !self.words.is_empty() {
                 let mut key: Vec<String> = Vec::new();
                 let mut found: Option<(usize, &(Vec<String>, bool))> = None;
-                for t in tokens.iter().skip(i).take(MAX_SYNONYM_WORDS) {
+                for (t, stem) in tokens.iter().zip(&stems).skip(i).take(MAX_SYNONYM_WORDS) {
                     if t.gram {
                         break;
                     }
-                    key.push(self.stem(&t.text));
+                    key.push(stem.clone());
                     if let Some(to) = self.words.get(&key) {
                         found = Some((key.len(), to));
                     }
@@ -240,7 +259,7 @@ impl Analyzer {
             }
             if !replaced {
                 let stop = self.stop.contains(&token.text);
-                let stem = self.stem(&token.text);
+                let stem = stems[i].clone();
                 all.push((
                     Term {
                         weak: self.days.contains(&stem),

@@ -139,18 +139,19 @@ fn word_similarity(a: &str, b: &str) -> f64 {
         }
     }
     if shorter >= 4 {
-        // The distance is at least the difference in length and only counts up to 2: past
-        // that, skip computing it (the same answer, far cheaper for unrelated words).
-        let distance = if la.abs_diff(lb) <= 2 {
-            strsim::osa_distance(a, b)
-        } else {
-            usize::MAX
-        };
         // Typos rarely hit the first letter; without this, short words collide
         // (`chat`/`what`, `aime`/`time`). A stem of four letters forgives only two
         // letters swapped (`wehn`, `opne`): one letter changed is usually another word
         // (`fait`/`fair`, `latt`/`late`, `bonn`/`bohn`).
         let same_start = a.chars().next() == b.chars().next();
+        // The distance is at least the difference in length and only counts up to 2, and
+        // only where a rule below can use it: else skip computing it (the same answer, far
+        // cheaper for unrelated words).
+        let distance = if la.abs_diff(lb) <= 2 && (same_start || shorter >= 6) {
+            strsim::osa_distance(a, b)
+        } else {
+            usize::MAX
+        };
         let swapped = shorter > 4 || same_letters(a, b);
         if distance <= 1 && (same_start || shorter >= 6) && swapped {
             return 0.8;
@@ -248,12 +249,12 @@ impl Language {
     /// it, else the highest of the vocabulary terms it resembles, else
     /// [`UNKNOWN_WORD_WEIGHT`]) and its similarity to every vocabulary term; `None` when
     /// nothing is comparable.
-    fn query(&self, text: &str) -> Option<Query> {
+    fn query(&self, prepared: &str) -> Option<Query> {
         let mut query = Query {
             weights: Vec::new(),
             similarities: Vec::new(),
         };
-        for term in self.analyzer.terms(text) {
+        for term in self.analyzer.prepared_terms(prepared.to_owned()) {
             let similarities: Vec<f64> = self
                 .vocabulary
                 .iter()
@@ -449,10 +450,10 @@ impl Matcher {
 
     /// Every intent's score for `text` in each language: (intent, locale, score).
     fn scores<'m>(&'m self, text: &str) -> impl Iterator<Item = (usize, &'m str, f64)> + 'm {
-        let text = text.to_owned();
+        let prepared = crate::analyze::prepare(text);
         self.languages.iter().flat_map(move |language| {
             language
-                .query(&text)
+                .query(&prepared)
                 .map(|query| language.intent_scores(&query))
                 .unwrap_or_default()
         })
