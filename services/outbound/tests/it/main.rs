@@ -12,3 +12,4 @@ mod gate;
 mod harness;
 mod retries;
 mod sending;
+mod transcript;

@@ -1,0 +1,101 @@
+//! The business's side of the transcript: outbound writes each message Apple accepted, with
+//! its sender, and nothing it refused.
+
+use std::time::Duration;
+
+use parley_apple_sim::DeviceKind;
+use parley_proto::v1::{
+    Actor, ActorKind, OutboundText, TranscriptEntry, TypingStart, delivery_result,
+    outbound_message::Kind,
+};
+use prost::Message as _;
+
+use crate::harness::platform;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sent_message_is_in_the_transcript_with_its_sender_and_a_refused_one_is_not() {
+    let p = platform().await;
+    let (_device, key) = p.customer(DeviceKind::Iphone).await;
+    let text = |body: &str| {
+        Kind::Text(OutboundText {
+            body: body.into(),
+            attachments: Vec::new(),
+        })
+    };
+
+    // The agent's text (the harness's sender), the bot's text, a typing indicator.
+    let agent = p.event(&key, text("Your table is ready")).await;
+    p.publish(&agent).await;
+    let mut bot = p.event(&key, text("We open at 8")).await;
+    bot.sender = Some(Actor {
+        kind: ActorKind::Bot as i32,
+        id: "bot".into(),
+        display_name: String::new(),
+    });
+    p.publish(&bot).await;
+    let typing = p.event(&key, Kind::TypingStart(TypingStart {})).await;
+    p.publish(&typing).await;
+    // A notification without the customer's opt-in is refused.
+    let mut notification = p.event(&key, text("20% off today")).await;
+    notification.business_initiated = true;
+    notification.notification_topic = "offers".into();
+    notification.sender = Some(Actor {
+        kind: ActorKind::Notification as i32,
+        id: "crm".into(),
+        display_name: String::new(),
+    });
+    p.publish(&notification).await;
+    for (event, sent) in [
+        (&agent, true),
+        (&bot, true),
+        (&typing, true),
+        (&notification, false),
+    ] {
+        let outcome = p.outcome_of(event, Duration::from_secs(10)).await.outcome;
+        assert_eq!(
+            matches!(outcome, Some(delivery_result::Outcome::Sent(_))),
+            sent,
+            "{outcome:?}"
+        );
+    }
+
+    let entries: Vec<TranscriptEntry> = p
+        .backends
+        .store
+        .transcript(&key, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|bytes| TranscriptEntry::decode(bytes.as_ref()).expect("a typed entry"))
+        .collect();
+    let seen: Vec<(i32, &str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            let author = e.author.as_ref().unwrap();
+            (
+                author.kind,
+                author.id.as_str(),
+                e.text.as_str(),
+                e.message_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                ActorKind::Agent as i32,
+                "agent-7",
+                "Your table is ready",
+                agent.apple_message_id.as_str()
+            ),
+            (
+                ActorKind::Bot as i32,
+                "bot",
+                "We open at 8",
+                bot.apple_message_id.as_str()
+            ),
+        ]
+    );
+    assert!(entries.iter().all(|e| e.at.is_some()));
+}
