@@ -106,7 +106,7 @@ pub(crate) async fn to_event(
                 locale: context.locale,
                 capabilities: context.capabilities,
                 waited_seconds: 0,
-                response_target_seconds: 0,
+                response_target_seconds: a.response_target_seconds,
                 summary: a.summary,
                 transfer_note: a.transfer_note,
                 previous_agent_id: a.previous_agent_id,

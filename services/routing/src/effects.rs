@@ -237,6 +237,10 @@ impl Shared {
                         }),
                         queue: queue.clone().unwrap_or_default(),
                         skills: next.skills.clone(),
+                        response_target_seconds: queue
+                            .as_deref()
+                            .and_then(|q| self.rules(&key.business).queue(q))
+                            .map_or(0, |q| q.response_target().as_secs()),
                         ..Default::default()
                     })),
                 };
