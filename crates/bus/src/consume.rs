@@ -7,10 +7,11 @@
 //! order across retries and replicas is the state store's sequence gate's job.
 //!
 //! Fairness: each ordering key (a conversation) has its own queue, served by its own task
-//! while it has work; `workers` bounds how many handlers run at once, and a conversation
-//! holds at most `per_conversation` deliveries: more are given back at once (NAK with
-//! `over_cap_delay`), so one slow or hot conversation can neither fill the in-flight budget
-//! nor queue in front of another (there are no shared lanes).
+//! while it has work, and `workers` bounds how many handlers run at once, so no conversation
+//! queues in front of another (there are no shared lanes). A consumer whose handler orders
+//! events itself (through the store's gate: every stage's main consumer) also caps what one
+//! conversation holds (`per_conversation`): more is given back at once (NAK with
+//! `over_cap_delay`), so one slow or hot conversation cannot fill the in-flight budget.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -71,7 +72,10 @@ pub struct ConsumeOptions {
     pub workers: usize,
     /// Deliveries held at once (fetched, queued or being handled).
     pub max_in_flight: usize,
-    /// Deliveries one conversation (ordering key) may hold at once; more are given back.
+    /// Deliveries one conversation (ordering key) may hold at once; more are given back, and
+    /// come back later, possibly after the conversation's later deliveries: only a consumer
+    /// whose handler orders by itself (the store's gate) may set it. Unset (the default),
+    /// a conversation's deliveries are all held and handled in stream order.
     pub per_conversation: usize,
     /// How long a delivery given back for being over `per_conversation` waits.
     pub over_cap_delay: Duration,
@@ -91,7 +95,7 @@ impl Default for ConsumeOptions {
         Self {
             workers: 64,
             max_in_flight: 256,
-            per_conversation: 16,
+            per_conversation: usize::MAX,
             over_cap_delay: Duration::from_millis(250),
             fetch_wait: Duration::from_millis(500),
             drain_timeout: Duration::from_secs(20),

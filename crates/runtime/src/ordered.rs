@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use parley_bus::Outcome;
+use parley_bus::{ConsumeOptions, Outcome};
 use parley_state::{ConversationStore, GateDecision, GatePolicy, Skipped};
 use parley_types::{ConversationKey, Sequence};
 
@@ -18,6 +18,22 @@ pub const WAIT_DELAY: Duration = Duration::from_millis(100);
 
 /// How long an event is given back for when the store could not be asked.
 pub const STORE_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// How many deliveries one conversation may hold in a gated consumer (see
+/// [`consume_options`]).
+pub const PER_CONVERSATION: usize = 16;
+
+/// The consume options of a consumer whose handler goes through the gate: a conversation
+/// holds at most [`PER_CONVERSATION`] deliveries (the gate restores the order of those given
+/// back), so one slow or hot conversation cannot fill the in-flight budget; `drain_timeout`
+/// as given.
+pub fn consume_options(drain_timeout: Duration) -> ConsumeOptions {
+    ConsumeOptions {
+        per_conversation: PER_CONVERSATION,
+        drain_timeout,
+        ..ConsumeOptions::default()
+    }
+}
 
 /// What the gate lets a handler do with one event.
 #[derive(Debug, Clone, PartialEq, Eq)]

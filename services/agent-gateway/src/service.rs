@@ -157,10 +157,8 @@ impl AgentGatewayService {
             &inner.namespace,
             &self.spec,
             handler::handler(inner.store.clone(), inner.conversations.clone(), self.gate),
-            ConsumeOptions {
-                drain_timeout: self.drain,
-                ..ConsumeOptions::default()
-            },
+            // Gated: a conversation holds at most ordered::PER_CONVERSATION deliveries.
+            parley_runtime::ordered::consume_options(self.drain),
             stop.clone(),
         );
         let deliveries = run_consumer(

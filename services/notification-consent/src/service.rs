@@ -120,10 +120,8 @@ impl NotificationConsent {
                 gate: parts.consent.gate,
             }),
             spec,
-            options: ConsumeOptions {
-                drain_timeout: parts.config.admin.shutdown_grace,
-                ..ConsumeOptions::default()
-            },
+            // Gated: a conversation holds at most ordered::PER_CONVERSATION deliveries.
+            options: parley_runtime::ordered::consume_options(parts.config.admin.shutdown_grace),
         })
     }
 

@@ -111,10 +111,10 @@ impl Outbound {
         Ok(Self {
             shared,
             spec,
+            // Gated: a conversation holds at most ordered::PER_CONVERSATION deliveries.
             options: ConsumeOptions {
                 max_in_flight: config.outbound.max_in_flight,
-                drain_timeout: config.admin.shutdown_grace,
-                ..ConsumeOptions::default()
+                ..parley_runtime::ordered::consume_options(config.admin.shutdown_grace)
             },
         })
     }

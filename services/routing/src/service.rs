@@ -118,7 +118,12 @@ impl Routing {
             &shared.namespace,
             &self.inbound,
             Arc::new(InboundHandler(shared.clone())),
-            self.options.clone(),
+            // Gated: a conversation holds at most ordered::PER_CONVERSATION deliveries
+            // (commands are not gated, so they keep every delivery in stream order).
+            ConsumeOptions {
+                per_conversation: parley_runtime::ordered::PER_CONVERSATION,
+                ..self.options.clone()
+            },
             stop.clone(),
         );
         let commands = run_consumer(
