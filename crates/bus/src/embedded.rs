@@ -5,9 +5,15 @@
 //! deliver in stream order with explicit ack, redeliver after the ack wait or a NAK delay,
 //! count attempts, and honour progress and terminate. Messages live in memory only and are
 //! pruned by age and once every consumer of their stream has settled them.
+//!
+//! A publish does work in proportion to what expired, not to what is stored: it prunes only
+//! its own stream, de-duplication ids leave in the order they came, settled messages are
+//! dropped at most every 100 ms, and only that stream's consumers are woken. One
+//! lock still guards the whole bus; it is held for map operations only, never across an
+//! await.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
@@ -30,8 +36,10 @@ pub struct EmbeddedBus {
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
-    changed: Notify,
 }
+
+/// How often a stream drops the messages every consumer settled.
+pub(crate) const PRUNE_EVERY: Duration = Duration::from_millis(100);
 
 #[derive(Default)]
 struct State {
@@ -44,6 +52,11 @@ struct StreamState {
     next_sequence: u64,
     messages: BTreeMap<u64, Stored>,
     recent_ids: HashMap<String, (u64, Instant)>,
+    /// `recent_ids` in the order they were stored, for expiry from the front.
+    recent_order: VecDeque<(Instant, String)>,
+    pruned_at: Option<Instant>,
+    /// Woken when the stream has something new for its consumers.
+    changed: Arc<Notify>,
 }
 
 struct Stored {
@@ -83,29 +96,55 @@ impl EmbeddedBus {
 }
 
 impl State {
-    fn prune(&mut self, now: Instant) {
-        for (name, stream) in &mut self.streams {
-            let horizon = now.checked_sub(stream.spec.duplicate_window);
-            stream
-                .recent_ids
-                .retain(|_, (_, at)| horizon.is_none_or(|h| *at >= h));
-            let settled_below = self
-                .consumers
+    /// Expires `name`'s de-duplication ids past the window and, at most every
+    /// [`PRUNE_EVERY`], drops the messages every consumer of it settled or that outlived the
+    /// stream's age.
+    fn prune(&mut self, name: &str, now: Instant) {
+        let due = self.streams.get(name).is_some_and(|s| {
+            s.pruned_at
+                .is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY)
+        });
+        let settled_below = due.then(|| {
+            self.consumers
                 .values()
-                .filter(|c| &c.spec.stream == name)
+                .filter(|c| c.spec.stream == name)
                 .map(|c| c.pending.keys().next().copied().unwrap_or(c.cursor))
                 .min()
-                .unwrap_or(0);
-            let too_old = now.checked_sub(stream.spec.max_age);
-            while let Some((&seq, stored)) = stream.messages.first_key_value() {
-                let expired = too_old.is_some_and(|t| stored.stored_at < t);
-                if seq < settled_below || expired {
-                    stream.messages.remove(&seq);
-                } else {
-                    break;
-                }
+                .unwrap_or(0)
+        });
+        let Some(stream) = self.streams.get_mut(name) else {
+            return;
+        };
+        let horizon = now.checked_sub(stream.spec.duplicate_window);
+        while let Some((at, _)) = stream.recent_order.front() {
+            if !horizon.is_some_and(|h| *at < h) {
+                break;
+            }
+            if let Some((at, id)) = stream.recent_order.pop_front()
+                && stream.recent_ids.get(&id).is_some_and(|(_, t)| *t == at)
+            {
+                stream.recent_ids.remove(&id);
             }
         }
+        let Some(settled_below) = settled_below else {
+            return;
+        };
+        stream.pruned_at = Some(now);
+        let too_old = now.checked_sub(stream.spec.max_age);
+        while let Some((&seq, stored)) = stream.messages.first_key_value() {
+            let expired = too_old.is_some_and(|t| stored.stored_at < t);
+            if seq < settled_below || expired {
+                stream.messages.remove(&seq);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The notifier of the stream `durable` reads.
+    fn changed_of(&self, durable: &str) -> Option<Arc<Notify>> {
+        let consumer = self.consumers.get(durable)?;
+        Some(self.streams.get(&consumer.spec.stream)?.changed.clone())
     }
 }
 
@@ -124,6 +163,9 @@ impl Bus for EmbeddedBus {
                             next_sequence: 1,
                             messages: BTreeMap::new(),
                             recent_ids: HashMap::new(),
+                            recent_order: VecDeque::new(),
+                            pruned_at: None,
+                            changed: Arc::new(Notify::new()),
                         },
                     );
                 }
@@ -163,20 +205,25 @@ impl Bus for EmbeddedBus {
     async fn publish(&self, message: Outgoing) -> Result<Published> {
         let headers = message.wire_headers();
         let now = Instant::now();
-        let published = {
+        let (published, changed) = {
             let mut state = self.lock();
-            state.prune(now);
-            let stream = state
+            let name = state
                 .streams
-                .values_mut()
+                .values()
                 .find(|s| {
                     s.spec
                         .subjects
                         .iter()
                         .any(|f| subject_matches(f, &message.subject))
                 })
+                .map(|s| s.spec.name.clone())
                 .ok_or_else(|| Error::NoStream(message.subject.clone()))?;
-            if let Some((sequence, _)) = stream.recent_ids.get(&message.msg_id) {
+            state.prune(&name, now);
+            let stream = state
+                .streams
+                .get_mut(&name)
+                .ok_or_else(|| Error::NoStream(message.subject.clone()))?;
+            let published = if let Some((sequence, _)) = stream.recent_ids.get(&message.msg_id) {
                 Published {
                     stream: stream.spec.name.clone(),
                     sequence: *sequence,
@@ -188,6 +235,7 @@ impl Bus for EmbeddedBus {
                 stream
                     .recent_ids
                     .insert(message.msg_id.clone(), (sequence, now));
+                stream.recent_order.push_back((now, message.msg_id.clone()));
                 stream.messages.insert(
                     sequence,
                     Stored {
@@ -202,9 +250,12 @@ impl Bus for EmbeddedBus {
                     sequence,
                     duplicate: false,
                 }
-            }
+            };
+            (published, stream.changed.clone())
         };
-        self.shared.changed.notify_waiters();
+        if !published.duplicate {
+            changed.notify_waiters();
+        }
         crate::backend::record_published(&published);
         Ok(published)
     }
@@ -336,7 +387,12 @@ impl Subscription for EmbeddedSubscription {
         loop {
             // Register interest before looking, so a publish between the look and the wait
             // is not missed.
-            let changed = self.bus.shared.changed.notified();
+            let notify = self
+                .bus
+                .lock()
+                .changed_of(&self.durable)
+                .ok_or_else(|| Error::NoConsumer(self.durable.clone()))?;
+            let changed = notify.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             let (batch, next_due) = self.take_due(max.max(1), Instant::now())?;
@@ -407,7 +463,9 @@ impl Acker for EmbeddedAcker {
                 p.due = Instant::now() + delay;
             }
         });
-        self.bus.shared.changed.notify_waiters();
+        if let Some(changed) = self.bus.lock().changed_of(&self.durable) {
+            changed.notify_waiters();
+        }
         Ok(())
     }
 
