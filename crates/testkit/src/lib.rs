@@ -45,6 +45,7 @@ mod binary;
 mod error;
 mod nats;
 mod otlp;
+mod port;
 mod redis;
 mod server;
 #[cfg(test)]
@@ -57,6 +58,7 @@ pub use crate::{
     error::{Error, Result},
     nats::NatsServer,
     otlp::{OtlpReceiver, ReceivedSpan},
+    port::free_port,
     redis::RedisServer,
 };
 

@@ -3,7 +3,7 @@
 use std::{
     fs::{File, OpenOptions},
     io::{BufRead as _, BufReader, Read as _, Write as _},
-    net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream},
+    net::{Ipv4Addr, SocketAddr, TcpStream},
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
     thread,
@@ -249,7 +249,7 @@ impl Server {
         let deadline = Instant::now() + READY_TIMEOUT;
         let mut last_exit = None;
         for _ in 0..START_ATTEMPTS {
-            server.port = free_port()?;
+            server.port = crate::free_port()?;
             match server.spawn_until_ready(deadline) {
                 Ok(()) => return Ok(server),
                 Err(Attempt::Exited { status, probe }) => last_exit = Some((status, probe)),
@@ -430,17 +430,6 @@ impl Drop for Server {
 fn reap(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// A port that was free a moment ago: bind `127.0.0.1:0`, read the port, close the listener.
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| Error::io("cannot bind 127.0.0.1:0 to find a free port", e))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| Error::io("cannot read the free port", e))?
-        .port();
-    Ok(port)
 }
 
 /// The last [`LOG_TAIL_LINES`] lines of the log, or why it cannot be read.

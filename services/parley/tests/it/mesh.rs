@@ -55,12 +55,10 @@ pub struct Mesh {
     pub otlp: Option<String>,
 }
 
+/// A port for a service this test starts as a process (reserved across test processes,
+/// outside the range outgoing connections draw from).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    parley_testkit::free_port().unwrap()
 }
 
 impl Mesh {
