@@ -190,6 +190,18 @@ impl Agents {
             .find(|a| a.business == business && a.id == id)
     }
 
+    /// The agents of `business`, ordered by id.
+    pub fn of_business<'a>(&'a self, business: &'a str) -> impl Iterator<Item = &'a AgentEntry> {
+        let mut agents: Vec<&AgentEntry> = self
+            .entries
+            .iter()
+            .map(|(a, _)| a)
+            .filter(|a| a.business == business)
+            .collect();
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
+        agents.into_iter()
+    }
+
     /// The canned responses of `business`.
     pub fn canned(&self, business: &str) -> impl Iterator<Item = &CannedEntry> {
         self.canned.iter().filter(move |c| c.business == business)

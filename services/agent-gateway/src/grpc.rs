@@ -13,13 +13,14 @@ use parley_proto::{
     Event as _,
     v1::{
         AcceptAssignment, Actor, ActorKind, AgentCapacityChanged, AgentCommand, AgentEvent,
-        AgentPresence, AgentPresenceChanged, AgentReplied, AgentStatus, AttachmentChunk,
-        AuthenticateRequest, AuthenticateResponse, CannedResponse, CommandError, CommandResult,
-        ConversationKey as KeyProto, ConversationRef, ConversationState, ConversationSummary,
-        DeclineAssignment, EventMeta, GetAttachmentRequest, GetTranscriptRequest,
-        GetTranscriptResponse, ListCannedResponsesRequest, ListCannedResponsesResponse,
-        ListConversationsRequest, ListConversationsResponse, OutboundMessage, ResolveConversation,
-        ReturnToBot, RevokeSessionsRequest, RevokeSessionsResponse, RoutingCommand, SignOutRequest,
+        AgentPresence, AgentPresenceChanged, AgentReplied, AgentStatus, AgentSummary,
+        AttachmentChunk, AuthenticateRequest, AuthenticateResponse, CannedResponse, CommandError,
+        CommandResult, ConversationKey as KeyProto, ConversationRef, ConversationState,
+        ConversationSummary, DeclineAssignment, EventMeta, GetAttachmentRequest,
+        GetTranscriptRequest, GetTranscriptResponse, ListAgentsRequest, ListAgentsResponse,
+        ListCannedResponsesRequest, ListCannedResponsesResponse, ListConversationsRequest,
+        ListConversationsResponse, OutboundMessage, ResolveConversation, ReturnToBot,
+        RevokeSessionsRequest, RevokeSessionsResponse, RoutingCommand, SignOutRequest,
         SignOutResponse, TranscriptEntry, TransferConversation, TypingEnd, TypingStart,
         UploadAttachmentChunk, UploadAttachmentResponse, Welcome, agent_command, agent_event,
         agent_gateway_server::AgentGateway, outbound_message::Kind, reply, routing_command,
@@ -275,6 +276,13 @@ impl Inner {
         Ok(false)
     }
 
+    /// Whether the session's agent is a supervisor of its business.
+    fn is_supervisor(&self, session: &Session) -> bool {
+        self.agents
+            .entry(&session.business, &session.agent)
+            .is_some_and(|a| a.role == crate::agents::Role::Supervisor)
+    }
+
     /// Whether the session's agent may read the conversation's transcript: a supervisor of
     /// the business, the agent holding it, or an agent it was offered to before.
     async fn may_read(
@@ -283,11 +291,7 @@ impl Inner {
         key: &ConversationKey,
         reference: &str,
     ) -> Result<bool, String> {
-        let supervisor = self
-            .agents
-            .entry(&session.business, &session.agent)
-            .is_some_and(|a| a.role == crate::agents::Role::Supervisor);
-        if supervisor || self.owns(session, key).await? {
+        if self.is_supervisor(session) || self.owns(session, key).await? {
             return Ok(true);
         }
         self.store
@@ -641,7 +645,15 @@ impl Inner {
                 self.publish_outbound(session, &key, event_id, kind).await
             }
             C::Transfer(t) => {
-                let key = self.owned(session, t.conversation.as_ref()).await?;
+                // A supervisor reassigns any conversation of the business.
+                let key = if self.is_supervisor(session) {
+                    self.conversation(session, t.conversation.as_ref())
+                        .await
+                        .map_err(backend)?
+                        .ok_or_else(not_allowed)?
+                } else {
+                    self.owned(session, t.conversation.as_ref()).await?
+                };
                 let target = match t.target {
                     Some(transfer::Target::AgentId(a)) if !a.is_empty() => {
                         transfer_conversation::Target::ToAgentId(a)
@@ -1002,15 +1014,31 @@ impl AgentGateway for GatewayService {
         let span = span_for("ListConversations", request.metadata());
         async {
             let session = self.inner.session(request.metadata()).await?;
-            let tags = self
-                .inner
-                .pool
-                .assignments_of(&session.business, &session.agent)
-                .await
-                .map_err(unavailable)?;
+            let holders = if self.inner.is_supervisor(&session) {
+                self.inner
+                    .pool
+                    .agents(&session.business)
+                    .await
+                    .map_err(unavailable)?
+                    .into_iter()
+                    .map(|a| a.agent_id)
+                    .collect()
+            } else {
+                vec![session.agent.clone()]
+            };
+            let mut tags = Vec::new();
+            for holder in holders {
+                let held = self
+                    .inner
+                    .pool
+                    .assignments_of(&session.business, &holder)
+                    .await
+                    .map_err(unavailable)?;
+                tags.extend(held.into_iter().map(|tag| (holder.clone(), tag)));
+            }
             let mut conversations = Vec::with_capacity(tags.len());
             let prefix = format!("{}:", session.business);
-            for tag in tags {
+            for (holder, tag) in tags {
                 let opaque = tag.strip_prefix(&prefix).unwrap_or(&tag);
                 let Ok(key) = ConversationKey::parse(&session.business, opaque) else {
                     continue;
@@ -1024,6 +1052,7 @@ impl AgentGateway for GatewayService {
                         .as_ref()
                         .and_then(|s| s.last_customer_message_at),
                     queue: state.map(|s| s.queue).unwrap_or_default(),
+                    assigned_agent_id: holder,
                 });
             }
             Ok(Response::new(ListConversationsResponse { conversations }))
@@ -1180,12 +1209,7 @@ impl AgentGateway for GatewayService {
         async {
             let session = self.inner.session(request.metadata()).await?;
             let target = request.get_ref().agent_id.as_str();
-            let supervisor = self
-                .inner
-                .agents
-                .entry(&session.business, &session.agent)
-                .is_some_and(|a| a.role == crate::agents::Role::Supervisor);
-            if target != session.agent && !supervisor {
+            if target != session.agent && !self.inner.is_supervisor(&session) {
                 return Err(Status::permission_denied(
                     "only a supervisor revokes another agent's sessions",
                 ));
@@ -1199,6 +1223,51 @@ impl AgentGateway for GatewayService {
                 .await
                 .map_err(unavailable)?;
             Ok(Response::new(RevokeSessionsResponse {}))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_agents(
+        &self,
+        request: Request<ListAgentsRequest>,
+    ) -> Result<Response<ListAgentsResponse>, Status> {
+        let span = span_for("ListAgents", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            if !self.inner.is_supervisor(&session) {
+                return Err(Status::permission_denied(
+                    "only a supervisor lists the agents",
+                ));
+            }
+            let live = self
+                .inner
+                .pool
+                .agents(&session.business)
+                .await
+                .map_err(unavailable)?;
+            let agents = self
+                .inner
+                .agents
+                .of_business(&session.business)
+                .map(|entry| {
+                    let state = live.iter().find(|a| a.agent_id == entry.id);
+                    let status = match state.map(|a| a.status) {
+                        Some(PresenceStatus::Available) => AgentStatus::Available,
+                        Some(PresenceStatus::Away) => AgentStatus::Away,
+                        Some(PresenceStatus::Offline) | None => AgentStatus::Offline,
+                    };
+                    AgentSummary {
+                        agent_id: entry.id.clone(),
+                        display_name: entry.display_name.clone(),
+                        status: status as i32,
+                        capacity: state.map_or(0, |a| a.capacity),
+                        load: state.map_or(0, |a| a.load),
+                        skills: state.map(|a| a.skills.clone()).unwrap_or_default(),
+                    }
+                })
+                .collect();
+            Ok(Response::new(ListAgentsResponse { agents }))
         }
         .instrument(span)
         .await

@@ -12,11 +12,12 @@ use parley_proto::{
         Accept, Actor, ActorKind, AgentConversationContext, AgentStatus, AttachmentRef,
         CommandError, ConversationKey as KeyProto, ConversationState, DataRefFailure, Decline,
         DeliveryResult, EventMeta, GetAttachmentRequest, GetTranscriptRequest, InboundMessage,
-        InteractiveDataRef, InteractiveReply, LifecycleState, ListCannedResponsesRequest,
-        ListConversationsRequest, NewAssignment, OutboundText, RefusalReason, Refused, Reply,
-        ReturnConversationToBot, RevokeSessionsRequest, Sent, SetPresence, SignOutRequest,
-        UploadAttachmentChunk, agent_command::Command, agent_event, agent_task, delivery_result,
-        inbound_message, interactive_reply, reply, routing_command,
+        InteractiveDataRef, InteractiveReply, LifecycleState, ListAgentsRequest,
+        ListCannedResponsesRequest, ListConversationsRequest, NewAssignment, OutboundText,
+        RefusalReason, Refused, Reply, ReturnConversationToBot, RevokeSessionsRequest, Sent,
+        SetPresence, SignOutRequest, Transfer, UploadAttachmentChunk, agent_command::Command,
+        agent_event, agent_task, delivery_result, inbound_message, interactive_reply, reply,
+        routing_command, transfer,
     },
 };
 use parley_state::AgentPool as _;
@@ -712,4 +713,89 @@ async fn an_agent_downloads_its_conversations_files_and_replies_with_its_own_upl
         panic!("expected a text, got {:?}", out[0]);
     };
     assert_eq!(text.attachments, vec![uploaded]);
+}
+
+#[tokio::test]
+async fn a_supervisor_sees_every_agent_and_conversation_and_reassigns() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let key = platform.customer(BIZ, "QUICK").await;
+    platform.assign(&key, AGENT).await;
+    let owner_session = harness::session(addr, AGENT_TOKEN).await;
+    let mut owner = Agent::connect(addr, &owner_session, 0).await;
+    platform.offer(&key, AGENT).await;
+    let reference = offered_ref(&owner.next_logged().await);
+    let supervisor_session = harness::session(addr, SUPERVISOR_TOKEN).await;
+    let colleague_session = harness::session(addr, COLLEAGUE_TOKEN).await;
+
+    // Agents: only a supervisor lists them, with presence and load.
+    let agents = |session: String| async move {
+        client(addr)
+            .await
+            .list_agents(authed(ListAgentsRequest {}, &session))
+            .await
+            .map(|r| r.into_inner().agents)
+            .map_err(|s| s.code())
+    };
+    assert_eq!(
+        agents(colleague_session.clone()).await.err(),
+        Some(tonic::Code::PermissionDenied)
+    );
+    let listed = agents(supervisor_session.clone()).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|a| a.agent_id.as_str()).collect();
+    assert_eq!(ids, [AGENT, COLLEAGUE, harness::SUPERVISOR]);
+    let owner_row = &listed[0];
+    assert_eq!(owner_row.display_name, "Sam");
+    assert_eq!(owner_row.status, AgentStatus::Available as i32);
+    assert_eq!((owner_row.capacity, owner_row.load), (10, 1));
+    assert_eq!(listed[1].status, AgentStatus::Offline as i32);
+
+    // Conversations: the supervisor sees the agent's, with who holds it; a colleague not.
+    let conversations = |session: String| async move {
+        client(addr)
+            .await
+            .list_conversations(authed(ListConversationsRequest {}, &session))
+            .await
+            .unwrap()
+            .into_inner()
+            .conversations
+    };
+    let seen = conversations(supervisor_session.clone()).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].conversation.as_ref(), Some(&reference));
+    assert_eq!(seen[0].assigned_agent_id, AGENT);
+    assert!(conversations(colleague_session.clone()).await.is_empty());
+
+    // A colleague cannot move it; the supervisor reassigns it to the colleague.
+    let transfer = || {
+        Command::Transfer(Transfer {
+            conversation: Some(reference.clone()),
+            target: Some(transfer::Target::AgentId(COLLEAGUE.into())),
+            note: "Kim knows this customer".into(),
+        })
+    };
+    let mut colleague = Agent::connect(addr, &colleague_session, 0).await;
+    let refused = colleague.command(transfer()).await;
+    assert_eq!(
+        refused.error,
+        CommandError::NotAllowed as i32,
+        "{refused:?}"
+    );
+    let mut supervisor = Agent::connect(addr, &supervisor_session, 0).await;
+    let moved = supervisor.command(transfer()).await;
+    assert!(moved.ok, "{moved:?}");
+    let commands = platform.routing(1, Duration::from_secs(10)).await;
+    let targets: Vec<_> = commands
+        .iter()
+        .filter_map(|c| match &c.command {
+            Some(routing_command::Command::Transfer(t)) => Some(t.target.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [Some(
+            parley_proto::v1::transfer_conversation::Target::ToAgentId(COLLEAGUE.into())
+        )]
+    );
 }
