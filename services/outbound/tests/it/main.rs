@@ -10,6 +10,7 @@
 mod faults;
 mod gate;
 mod harness;
+mod late;
 mod retries;
 mod sending;
 mod transcript;
