@@ -19,10 +19,11 @@ use parley_proto::{
         ConversationSummary, DeclineAssignment, EventMeta, GetAttachmentRequest,
         GetTranscriptRequest, GetTranscriptResponse, ListAgentsRequest, ListAgentsResponse,
         ListCannedResponsesRequest, ListCannedResponsesResponse, ListConversationsRequest,
-        ListConversationsResponse, OutboundMessage, ResolveConversation, ReturnToBot,
-        RevokeSessionsRequest, RevokeSessionsResponse, RoutingCommand, SignOutRequest,
-        SignOutResponse, TranscriptEntry, TransferConversation, TypingEnd, TypingStart,
-        UploadAttachmentChunk, UploadAttachmentResponse, Welcome, agent_command, agent_event,
+        ListConversationsResponse, ListQueuesRequest, ListQueuesResponse, OutboundMessage,
+        QueueSummary, ResolveConversation, ReturnToBot, RevokeSessionsRequest,
+        RevokeSessionsResponse, RoutingCommand, SignOutRequest, SignOutResponse, TranscriptEntry,
+        TransferConversation, TypingEnd, TypingStart, UploadAttachmentChunk,
+        UploadAttachmentResponse, Welcome, agent_command, agent_event,
         agent_gateway_server::AgentGateway, outbound_message::Kind, reply, routing_command,
         transfer, transfer_conversation,
     },
@@ -120,6 +121,12 @@ fn carries_foreign_blob(kind: &Kind, key: &ConversationKey) -> bool {
         },
         _ => false,
     }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn now() -> prost_types::Timestamp {
@@ -274,6 +281,32 @@ impl Inner {
             }
         }
         Ok(false)
+    }
+
+    /// The conversations still waiting (the pool confirms each), oldest first, with their
+    /// 1-based place; only those `skills` cover when given.
+    async fn still_waiting(
+        &self,
+        business: &str,
+        skills: Option<&[String]>,
+    ) -> Result<Vec<(crate::store::Waiting, usize)>, String> {
+        let mut out = Vec::new();
+        for waiting in self.store.waiting(business).await? {
+            if let Some(skills) = skills
+                && !waiting.skills.iter().all(|s| skills.contains(s))
+            {
+                continue;
+            }
+            let place = self
+                .pool
+                .position(business, &waiting.queue, &waiting.opaque)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(place) = place {
+                out.push((waiting, place + 1));
+            }
+        }
+        Ok(out)
     }
 
     /// Whether the session's agent is a supervisor of its business.
@@ -1038,6 +1071,7 @@ impl AgentGateway for GatewayService {
             }
             let mut conversations = Vec::with_capacity(tags.len());
             let prefix = format!("{}:", session.business);
+            let supervisor = self.inner.is_supervisor(&session);
             for (holder, tag) in tags {
                 let opaque = tag.strip_prefix(&prefix).unwrap_or(&tag);
                 let Ok(key) = ConversationKey::parse(&session.business, opaque) else {
@@ -1053,6 +1087,49 @@ impl AgentGateway for GatewayService {
                         .and_then(|s| s.last_customer_message_at),
                     queue: state.map(|s| s.queue).unwrap_or_default(),
                     assigned_agent_id: holder,
+                    position: 0,
+                    waited_seconds: 0,
+                });
+            }
+            // Then what waits, for a supervisor all of it, for an agent what its declared
+            // skills cover.
+            let skills = if supervisor {
+                None
+            } else {
+                Some(
+                    self.inner
+                        .pool
+                        .agents(&session.business)
+                        .await
+                        .map_err(unavailable)?
+                        .into_iter()
+                        .find(|a| a.agent_id == session.agent)
+                        .map(|a| a.skills)
+                        .unwrap_or_default(),
+                )
+            };
+            let now_ms = now_ms();
+            for (waiting, place) in self
+                .inner
+                .still_waiting(&session.business, skills.as_deref())
+                .await
+                .map_err(unavailable)?
+            {
+                let Ok(key) = ConversationKey::parse(&session.business, &waiting.opaque) else {
+                    continue;
+                };
+                let reference = self.inner.store.ref_for(&key).await.map_err(unavailable)?;
+                let state = self.inner.state(&key).await.map_err(unavailable)?;
+                conversations.push(ConversationSummary {
+                    conversation: Some(ConversationRef { id: reference }),
+                    state: state.as_ref().map_or(0, |s| s.lifecycle),
+                    last_customer_message_at: state
+                        .as_ref()
+                        .and_then(|s| s.last_customer_message_at),
+                    queue: waiting.queue,
+                    assigned_agent_id: String::new(),
+                    position: u32::try_from(place).unwrap_or(u32::MAX),
+                    waited_seconds: now_ms.saturating_sub(waiting.since_ms) / 1000,
                 });
             }
             Ok(Response::new(ListConversationsResponse { conversations }))
@@ -1223,6 +1300,46 @@ impl AgentGateway for GatewayService {
                 .await
                 .map_err(unavailable)?;
             Ok(Response::new(RevokeSessionsResponse {}))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn list_queues(
+        &self,
+        request: Request<ListQueuesRequest>,
+    ) -> Result<Response<ListQueuesResponse>, Status> {
+        let span = span_for("ListQueues", request.metadata());
+        async {
+            let session = self.inner.session(request.metadata()).await?;
+            if !self.inner.is_supervisor(&session) {
+                return Err(Status::permission_denied(
+                    "only a supervisor lists the queues",
+                ));
+            }
+            let now_ms = now_ms();
+            let mut queues: std::collections::BTreeMap<String, QueueSummary> =
+                std::collections::BTreeMap::new();
+            for (waiting, _) in self
+                .inner
+                .still_waiting(&session.business, None)
+                .await
+                .map_err(unavailable)?
+            {
+                let summary = queues
+                    .entry(waiting.queue.clone())
+                    .or_insert_with(|| QueueSummary {
+                        queue: waiting.queue.clone(),
+                        ..QueueSummary::default()
+                    });
+                summary.waiting += 1;
+                summary.longest_wait_seconds = summary
+                    .longest_wait_seconds
+                    .max(now_ms.saturating_sub(waiting.since_ms) / 1000);
+            }
+            Ok(Response::new(ListQueuesResponse {
+                queues: queues.into_values().collect(),
+            }))
         }
         .instrument(span)
         .await

@@ -182,6 +182,7 @@ impl AgentGatewayService {
             Arc::new(SystemLines {
                 conversations: inner.conversations.clone(),
                 agents: inner.agents.clone(),
+                store: inner.store.clone(),
             }),
             ConsumeOptions {
                 drain_timeout: self.drain,

@@ -14,6 +14,9 @@
 //!   resolves under its own business.
 //! - `agent-gw:{<business>}:cmd:<outbound event id>` → the command id of an agent's reply,
 //!   so its delivery result names the command.
+//! - `agent-gw:{<business>}:waiting`: a hash, opaque id → `<queue>\n<since ms>\n<skills,…>`,
+//!   of the conversations routing queued and no agent took yet (kept from
+//!   `amb.events.conversation`; the pool says whether and where each still waits).
 //! - `agent-gw:{<business>}:offered:<agent>:<ref>`: the conversation was offered to the
 //!   agent (within the retention), so the agent may still read its transcript after it left.
 //! - `agent-gw:session:<sha256 of the session token>` → `<business>\n<agent>\n<generation>`,
@@ -39,6 +42,19 @@ use sha2::{Digest as _, Sha256};
 
 /// A Redis failure, as text.
 pub type Result<T> = std::result::Result<T, String>;
+
+/// A conversation recorded as waiting for an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// The customer's opaque id (never shown to agents).
+    pub opaque: String,
+    /// The queue.
+    pub queue: String,
+    /// Since when (ms since the epoch).
+    pub since_ms: u64,
+    /// The skills it asks for.
+    pub skills: Vec<String>,
+}
 
 const APPEND: &str = r"
 local prior = redis.call('GET', KEYS[3])
@@ -442,6 +458,103 @@ impl GatewayStore {
                 out.push((n, bytes));
             }
         }
+        Ok(out)
+    }
+
+    /// Records that a conversation waits in `queue` since `since_ms` for `skills`.
+    pub async fn put_waiting(
+        &self,
+        key: &ConversationKey,
+        queue: &str,
+        since_ms: u64,
+        skills: &[String],
+    ) -> Result<()> {
+        let business = key.business.as_str();
+        let hash = self.key(business, "waiting");
+        let value = format!("{queue}\n{since_ms}\n{}", skills.join(","));
+        let field = key.opaque.as_str().to_owned();
+        if let Some(mut memory) = self.memory() {
+            memory.set(
+                format!("{hash}\n{field}"),
+                value,
+                Duration::from_secs(self.secs()),
+            );
+            return Ok(());
+        }
+        let mut conn = self.conn()?;
+        let _: () = redis::pipe()
+            .hset(&hash, field, value)
+            .ignore()
+            .expire(&hash, i64::try_from(self.secs()).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err("HSET waiting"))?;
+        Ok(())
+    }
+
+    /// Forgets that a conversation waits (an agent took it, or it ended).
+    pub async fn drop_waiting(&self, key: &ConversationKey) -> Result<()> {
+        let hash = self.key(key.business.as_str(), "waiting");
+        if let Some(mut memory) = self.memory() {
+            memory
+                .values
+                .remove(&format!("{hash}\n{}", key.opaque.as_str()));
+            return Ok(());
+        }
+        let _: () = self
+            .conn()?
+            .hdel(hash, key.opaque.as_str())
+            .await
+            .map_err(redis_err("HDEL waiting"))?;
+        Ok(())
+    }
+
+    /// The conversations recorded as waiting: (opaque id, queue, since ms, skills).
+    pub async fn waiting(&self, business: &str) -> Result<Vec<Waiting>> {
+        let hash = self.key(business, "waiting");
+        let rows: Vec<(String, String)> = if let Some(mut memory) = self.memory() {
+            let prefix = format!("{hash}\n");
+            let keys: Vec<String> = memory
+                .values
+                .keys()
+                .filter(|k| k.starts_with(&prefix))
+                .cloned()
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| {
+                    let value = memory.get(&k)?;
+                    Some((k[prefix.len()..].to_owned(), value))
+                })
+                .collect()
+        } else {
+            self.conn()?
+                .hgetall(hash)
+                .await
+                .map_err(redis_err("HGETALL waiting"))?
+        };
+        let mut out: Vec<Waiting> = rows
+            .into_iter()
+            .filter_map(|(opaque, value)| {
+                let mut parts = value.splitn(3, '\n');
+                let queue = parts.next()?.to_owned();
+                let since_ms = parts.next()?.parse().ok()?;
+                let skills = parts
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                Some(Waiting {
+                    opaque,
+                    queue,
+                    since_ms,
+                    skills,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.since_ms, &a.opaque).cmp(&(b.since_ms, &b.opaque)));
         Ok(out)
     }
 

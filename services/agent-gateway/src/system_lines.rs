@@ -21,7 +21,7 @@ use parley_state::ConversationStore;
 use parley_types::ConversationKey;
 use prost::Message as _;
 
-use crate::agents::Agents;
+use crate::{agents::Agents, store::GatewayStore};
 
 /// The durable consumer the gateway reads lifecycle changes with (shared by every replica).
 pub fn conversation_consumer_spec(namespace: &Namespace) -> ConsumerSpec {
@@ -29,10 +29,12 @@ pub fn conversation_consumer_spec(namespace: &Namespace) -> ConsumerSpec {
         .with_filter(namespace.event_filter("conversation"))
 }
 
-/// Writes system lines into transcripts.
+/// Writes system lines into transcripts, and keeps the gateway's record of the
+/// conversations waiting for an agent (for `ListConversations` and `ListQueues`).
 pub(crate) struct SystemLines {
     pub(crate) conversations: Arc<dyn ConversationStore>,
     pub(crate) agents: Agents,
+    pub(crate) store: GatewayStore,
 }
 
 impl SystemLines {
@@ -121,6 +123,32 @@ impl Handler for SystemLines {
         if meta.event_id.is_empty() {
             return Outcome::Ack;
         }
+        let waiting = match event.transition.as_ref() {
+            Some(Transition::Queued(q)) => {
+                let since = event
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.state_entered_at)
+                    .or(meta.occurred_at)
+                    .map_or(0, |t| {
+                        u64::try_from(t.seconds)
+                            .unwrap_or(0)
+                            .saturating_mul(1000)
+                            .saturating_add(u64::try_from(t.nanos).unwrap_or(0) / 1_000_000)
+                    });
+                self.store
+                    .put_waiting(&key, &q.queue, since, &q.skills)
+                    .await
+            }
+            Some(_) => self.store.drop_waiting(&key).await,
+            None => Ok(()),
+        };
+        if let Err(error) = waiting {
+            return Outcome::Retry {
+                delay: std::time::Duration::from_millis(500),
+                reason: format!("waiting record: {error}"),
+            };
+        }
         let Some(text) = self.text(key.business.as_str(), &event) else {
             return Outcome::Ack;
         };
@@ -164,6 +192,7 @@ mod tests {
                 parley_state::StoreSettings::default(),
             )),
             agents,
+            store: GatewayStore::in_memory(std::time::Duration::from_secs(60)),
         }
     }
 

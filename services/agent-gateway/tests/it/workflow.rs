@@ -10,14 +10,14 @@ use parley_proto::{
     Event as _,
     v1::{
         Accept, Actor, ActorKind, AgentConversationContext, AgentStatus, AttachmentRef,
-        CommandError, ConversationKey as KeyProto, ConversationState, DataRefFailure, Decline,
-        DeliveryResult, EventMeta, GetAttachmentRequest, GetTranscriptRequest, InboundMessage,
-        InteractiveDataRef, InteractiveReply, LifecycleState, ListAgentsRequest,
-        ListCannedResponsesRequest, ListConversationsRequest, NewAssignment, OutboundText,
-        RefusalReason, Refused, Reply, ReturnConversationToBot, RevokeSessionsRequest, Sent,
-        SetPresence, SignOutRequest, Transfer, UploadAttachmentChunk, agent_command::Command,
-        agent_event, agent_task, delivery_result, inbound_message, interactive_reply, reply,
-        routing_command, transfer,
+        CommandError, ConversationEvent, ConversationKey as KeyProto, ConversationState,
+        DataRefFailure, Decline, DeliveryResult, EventMeta, GetAttachmentRequest,
+        GetTranscriptRequest, InboundMessage, InteractiveDataRef, InteractiveReply, LifecycleState,
+        ListAgentsRequest, ListCannedResponsesRequest, ListConversationsRequest, ListQueuesRequest,
+        NewAssignment, OutboundText, RefusalReason, Refused, Reply, ReturnConversationToBot,
+        RevokeSessionsRequest, Sent, SetPresence, SignOutRequest, Transfer, UploadAttachmentChunk,
+        agent_command::Command, agent_event, agent_task, conversation_event, delivery_result,
+        inbound_message, interactive_reply, reply, routing_command, transfer,
     },
 };
 use parley_state::AgentPool as _;
@@ -798,4 +798,173 @@ async fn a_supervisor_sees_every_agent_and_conversation_and_reassigns() {
             parley_proto::v1::transfer_conversation::Target::ToAgentId(COLLEAGUE.into())
         )]
     );
+}
+
+/// Queues `key` in the pool and tells the gateway, as routing does.
+async fn queued(
+    platform: &harness::Platform,
+    key: &parley_types::ConversationKey,
+    skills: &[&str],
+) {
+    let skills: Vec<String> = skills.iter().map(|s| (*s).to_owned()).collect();
+    platform
+        .pool
+        .enqueue(
+            BIZ,
+            "general",
+            &parley_state::QueueEntry {
+                conversation: key.opaque.as_str().to_owned(),
+                priority: 0,
+                enqueued_at_ms: 1,
+                required_skills: skills.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    conversation_event(
+        platform,
+        key,
+        conversation_event::Transition::Queued(parley_proto::v1::Queued {
+            queue: "general".into(),
+            skills,
+            ..Default::default()
+        }),
+    )
+    .await;
+}
+
+async fn conversation_event(
+    platform: &harness::Platform,
+    key: &parley_types::ConversationKey,
+    transition: conversation_event::Transition,
+) {
+    let partition = platform.config.partitions.of(key);
+    let id = uuid::Uuid::now_v7().to_string();
+    let event = ConversationEvent {
+        meta: Some(EventMeta {
+            event_id: id.clone(),
+            conversation: Some(KeyProto {
+                business_id: BIZ.into(),
+                opaque_id: key.opaque.as_str().to_owned(),
+            }),
+            partition: partition.get(),
+            occurred_at: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
+            ..Default::default()
+        }),
+        transition: Some(transition),
+        ..Default::default()
+    };
+    platform
+        .backends
+        .bus
+        .publish(Outgoing::new(
+            platform
+                .backends
+                .namespace
+                .event_subject("conversation", partition),
+            id,
+            ConversationEvent::TYPE,
+            event.encode_to_vec(),
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn waiting_conversations_are_listed_for_the_agents_who_can_take_them_and_supervisors() {
+    let platform = harness::platform().await;
+    let addr = platform.gateway().await;
+    let french = platform.customer(BIZ, "QUICK").await;
+    let anyone = platform.customer(BIZ, "QUICK").await;
+    queued(&platform, &french, &["fr"]).await;
+    queued(&platform, &anyone, &[]).await;
+
+    // The owner declares no skills, the colleague French.
+    let owner_session = harness::session(addr, AGENT_TOKEN).await;
+    let colleague_session = harness::session(addr, COLLEAGUE_TOKEN).await;
+    for (session, skills) in [
+        (&owner_session, vec![]),
+        (&colleague_session, vec!["fr".to_owned()]),
+    ] {
+        let mut agent = Agent::connect(addr, session, 0).await;
+        let set = agent
+            .command(Command::Presence(SetPresence {
+                status: AgentStatus::Available as i32,
+                capacity: 2,
+                skills,
+            }))
+            .await;
+        assert!(set.ok, "{set:?}");
+    }
+    let list = |session: String| async move {
+        client(addr)
+            .await
+            .list_conversations(authed(ListConversationsRequest {}, &session))
+            .await
+            .unwrap()
+            .into_inner()
+            .conversations
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let colleague = loop {
+        let seen = list(colleague_session.clone()).await;
+        if seen.len() == 2 {
+            break seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await; // the gateway's consumer lags
+    };
+    assert!(
+        colleague
+            .iter()
+            .all(|c| c.queue == "general" && c.assigned_agent_id.is_empty())
+    );
+    let mut places: Vec<u32> = colleague.iter().map(|c| c.position).collect();
+    places.sort_unstable();
+    assert_eq!(places, [1, 2]);
+    let owner = list(owner_session).await;
+    assert_eq!(owner.len(), 1, "only what its skills cover: {owner:?}");
+
+    let supervisor_session = harness::session(addr, SUPERVISOR_TOKEN).await;
+    let queues = |session: String| async move {
+        client(addr)
+            .await
+            .list_queues(authed(ListQueuesRequest {}, &session))
+            .await
+            .map(|r| r.into_inner().queues)
+            .map_err(|s| s.code())
+    };
+    assert_eq!(
+        queues(colleague_session).await.err(),
+        Some(tonic::Code::PermissionDenied)
+    );
+    let seen = queues(supervisor_session.clone()).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!((seen[0].queue.as_str(), seen[0].waiting), ("general", 2));
+    assert_eq!(list(supervisor_session.clone()).await.len(), 2);
+
+    // Once one is taken it no longer waits.
+    platform
+        .pool
+        .dequeue(BIZ, "general", french.opaque.as_str())
+        .await
+        .unwrap();
+    conversation_event(
+        &platform,
+        &french,
+        conversation_event::Transition::Assigned(parley_proto::v1::Assigned {
+            agent_id: COLLEAGUE.into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = queues(supervisor_session.clone()).await.unwrap();
+        if seen.first().map(|q| q.waiting) == Some(1) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await; // the gateway's consumer lags
+    }
 }
