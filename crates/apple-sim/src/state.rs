@@ -140,6 +140,15 @@ impl SimState {
         lock(&self.received).clone()
     }
 
+    /// What was accepted after the first `from` arrivals, in arrival order (a reader that
+    /// keeps its own count copies only what is new).
+    pub fn received_since(&self, from: usize) -> Vec<Received> {
+        lock(&self.received)
+            .get(from..)
+            .map(<[Received]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// What one customer was sent, in arrival order.
     pub fn received_by(&self, customer: &str) -> Vec<Received> {
         lock(&self.received)
