@@ -107,13 +107,27 @@ fn bearer(metadata: &MetadataMap) -> Result<&str, Status> {
         .ok_or_else(|| Status::unauthenticated("missing bearer session"))
 }
 
-/// Whether a reply names a blob that is not one of its conversation's files (an attachment
-/// or a rich link's image): outbound would send whatever blob it names.
+/// Whether a reply names a blob that is not one of its conversation's files (an attachment,
+/// a rich link's image, an interactive message's image): outbound would send whatever blob
+/// it names.
 fn carries_foreign_blob(kind: &Kind, key: &ConversationKey) -> bool {
     let foreign = |blob: Option<&parley_proto::v1::BlobRef>| {
         !blob.is_some_and(|b| crate::attachments::belongs_to(&b.key, key))
     };
+    let images = |common: Option<&parley_proto::v1::InteractiveCommon>| {
+        common.is_some_and(|c| {
+            c.images.iter().any(|i| match i.source.as_ref() {
+                Some(parley_proto::v1::interactive_image::Source::Blob(blob)) => {
+                    foreign(Some(blob))
+                }
+                Some(parley_proto::v1::interactive_image::Source::Data(_)) | None => false,
+            })
+        })
+    };
     match kind {
+        Kind::QuickReply(q) => images(q.common.as_ref()),
+        Kind::ListPicker(l) => images(l.common.as_ref()),
+        Kind::TimePicker(t) => images(t.common.as_ref()),
         Kind::Text(text) => text.attachments.iter().any(|a| foreign(a.blob.as_ref())),
         Kind::RichLink(link) => match link.image.as_ref().and_then(|i| i.source.as_ref()) {
             Some(parley_proto::v1::rich_link_image::Source::Blob(blob)) => foreign(Some(blob)),

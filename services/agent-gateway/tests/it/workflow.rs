@@ -588,6 +588,7 @@ async fn an_agent_downloads_its_conversations_files_and_replies_with_its_own_upl
     let blobs = parley_runtime::open_blob_store(&platform.config.blobs).unwrap();
     let photo = format!("inbound/{BIZ}/{}/in-1/0", key.opaque.redacted());
     let foreign = format!("inbound/{BIZ}/{}/in-9/0", other.opaque.redacted());
+    let photo_of_other = foreign.clone();
     let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     for path in [&photo, &foreign] {
         blobs
@@ -705,6 +706,40 @@ async fn an_agent_downloads_its_conversations_files_and_replies_with_its_own_upl
         }))
         .await;
     assert_eq!(link.error, CommandError::NotAllowed as i32, "{link:?}");
+    let quick = agent
+        .command(Command::Reply(Reply {
+            conversation: Some(reference.clone()),
+            content: Some(reply::Content::QuickReply(
+                parley_proto::v1::QuickReplyRequest {
+                    common: Some(parley_proto::v1::InteractiveCommon {
+                        images: vec![parley_proto::v1::InteractiveImage {
+                            identifier: "1".into(),
+                            source: Some(parley_proto::v1::interactive_image::Source::Blob(
+                                parley_proto::v1::BlobRef {
+                                    key: photo_of_other.clone(),
+                                    ..Default::default()
+                                },
+                            )),
+                            mime_type: "image/png".into(),
+                        }],
+                        ..Default::default()
+                    }),
+                    summary_text: "Pick one".into(),
+                    items: vec![
+                        parley_proto::v1::QuickReplyItem {
+                            identifier: "a".into(),
+                            title: "A".into(),
+                        },
+                        parley_proto::v1::QuickReplyItem {
+                            identifier: "b".into(),
+                            title: "B".into(),
+                        },
+                    ],
+                },
+            )),
+        }))
+        .await;
+    assert_eq!(quick.error, CommandError::NotAllowed as i32, "{quick:?}");
     let sent = agent.command(reply(uploaded.clone())).await;
     assert!(sent.ok, "{sent:?}");
     let out = platform.outbound(1, Duration::from_secs(10)).await;
