@@ -96,6 +96,10 @@ pub(crate) struct Offered {
     pub(crate) refused: u64,
     /// Ticks not offered because too many webhooks were in flight.
     pub(crate) skipped: u64,
+    /// `typing_start` webhooks sent before texts (`--typing`).
+    pub(crate) typing_sent: u64,
+    /// Of those, answered otherwise than 200, or not answered.
+    pub(crate) typing_refused: u64,
     /// When the last tick fired, epoch milliseconds.
     pub(crate) ended_ms: f64,
     /// How long the offering took.
@@ -103,12 +107,16 @@ pub(crate) struct Offered {
 }
 
 /// `rate` messages per second for `duration`, round-robin over `devices`, whatever the
-/// answers take (open loop): tick `i` is device `i % devices.len()`.
+/// answers take (open loop): tick `i` is device `i % devices.len()`. With `typing`, each
+/// text is preceded by a `typing_start` from the same device, as a real device sends it
+/// (the text's send time, from which latency counts, is taken after the typing webhook
+/// was answered).
 pub(crate) async fn open_loop(
     sender: &DeviceSender,
     devices: Arc<Vec<Device>>,
     rate: f64,
     duration: Duration,
+    typing: bool,
 ) -> Offered {
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
@@ -127,12 +135,15 @@ pub(crate) async fn open_loop(
         let (sender, devices) = (sender.clone(), devices.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = permit;
+            let device = &devices[index];
+            let typed = !typing
+                || matches!(sender.typing_start(device).await, Ok(sent) if sent.status == 200);
             let at = now_ms();
             let ok = matches!(
-                sender.text_only(&devices[index], CUSTOMER_TEXT).await,
+                sender.text_only(device, CUSTOMER_TEXT).await,
                 Ok(sent) if sent.status == 200
             );
-            (index, at, ok)
+            (index, at, ok, typed)
         }));
     }
     let ended_ms = now_ms();
@@ -145,12 +156,21 @@ pub(crate) async fn open_loop(
         ..Offered::default()
     };
     for task in tasks {
-        match task.await {
-            Ok((index, at, true)) => {
-                offered.accepted += 1;
-                offered.sends[index].push(at);
-            }
-            _ => offered.refused += 1,
+        let Ok((index, at, ok, typed)) = task.await else {
+            offered.refused += 1;
+            continue;
+        };
+        if typing {
+            offered.typing_sent += 1;
+        }
+        if !typed {
+            offered.typing_refused += 1;
+        }
+        if ok {
+            offered.accepted += 1;
+            offered.sends[index].push(at);
+        } else {
+            offered.refused += 1;
         }
     }
     for sends in &mut offered.sends {
@@ -187,53 +207,133 @@ pub(crate) struct Matched {
     pub(crate) latency: Latency,
 }
 
-/// Matches each device's messages, in order, to the answers Apple received for it, in
-/// order: message `k` is answered by the first unused answer at or after its send.
-pub(crate) fn correlate(offered: &Offered, devices: &[Device], received: &[Received]) -> Matched {
-    let index: HashMap<&str, usize> = devices
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.customer.as_str(), i))
-        .collect();
-    let mut answers: Vec<Vec<f64>> = vec![Vec::new(); devices.len()];
-    let mut ids = HashSet::new();
-    let mut matched = Matched::default();
-    for r in received.iter().filter(|r| is_answer(r)) {
-        let Some(&i) = index.get(r.customer.as_str()) else {
-            continue;
-        };
-        if !ids.insert(r.id.as_str()) {
-            matched.duplicated += 1;
-            continue;
+/// What Apple received, absorbed as it arrives: each answer (typing indicators are not
+/// answers) filed under its device, duplicates (the same message id) counted, and how many
+/// of each device's messages are answered kept current, so that a drain polling the
+/// simulator reads only the arrivals since its last look and re-matches only the devices
+/// that got one.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    index: HashMap<String, usize>,
+    /// Each device's answers, arrival milliseconds, sorted.
+    answers: Vec<Vec<f64>>,
+    /// Each device's messages answered so far.
+    answered: Vec<u64>,
+    ids: HashSet<String>,
+    duplicated: u64,
+    /// Arrivals read so far (answers or not): where the next read starts.
+    seen: usize,
+    total_answered: u64,
+}
+
+impl Tally {
+    pub(crate) fn new(devices: &[Device]) -> Self {
+        Self {
+            index: devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.customer.clone(), i))
+                .collect(),
+            answers: vec![Vec::new(); devices.len()],
+            answered: vec![0; devices.len()],
+            ids: HashSet::new(),
+            duplicated: 0,
+            seen: 0,
+            total_answered: 0,
         }
-        answers[i].push(r.received_at_ms as f64);
     }
-    let window_end = offered.ended_ms + 1000.0;
-    let mut latencies = Vec::with_capacity(offered.accepted as usize);
-    for (sends, answers) in offered.sends.iter().zip(&mut answers) {
-        answers.sort_by(f64::total_cmp);
+
+    /// How many arrivals were absorbed: the simulator's arrivals from this index on are new.
+    pub(crate) fn seen(&self) -> usize {
+        self.seen
+    }
+
+    /// Absorbs the arrivals that followed the ones already seen.
+    pub(crate) fn absorb(&mut self, offered: &Offered, arrivals: &[Received]) {
+        self.seen += arrivals.len();
+        let mut touched = HashSet::new();
+        for r in arrivals.iter().filter(|r| is_answer(r)) {
+            let Some(&i) = self.index.get(r.customer.as_str()) else {
+                continue;
+            };
+            if !self.ids.insert(r.id.clone()) {
+                self.duplicated += 1;
+                continue;
+            }
+            self.answers[i].push(r.received_at_ms as f64);
+            touched.insert(i);
+        }
+        for i in touched {
+            self.answers[i].sort_by(f64::total_cmp);
+            let sends = offered.sends.get(i).map_or(&[][..], Vec::as_slice);
+            let now = Self::walk(sends, &self.answers[i], |_, _| {}).0;
+            self.total_answered += now - self.answered[i];
+            self.answered[i] = now;
+        }
+    }
+
+    /// Messages answered so far.
+    pub(crate) fn answered(&self) -> u64 {
+        self.total_answered
+    }
+
+    /// Matches one device's messages, in order, to its answers, in order: message `k` is
+    /// answered by the first unused answer at or after its send. Calls `on_match(sent,
+    /// answer)` for each; returns (answered, lost, extra).
+    fn walk(sends: &[f64], answers: &[f64], mut on_match: impl FnMut(f64, f64)) -> (u64, u64, u64) {
+        let (mut answered, mut lost, mut extra) = (0, 0, 0);
         let mut next = 0;
         for &sent in sends {
             // Arrivals are whole milliseconds: allow the one being truncated.
             while next < answers.len() && answers[next] < sent - 1.0 {
-                matched.extra += 1;
+                extra += 1;
                 next += 1;
             }
             if let Some(&answer) = answers.get(next) {
                 next += 1;
-                matched.answered += 1;
-                if answer <= window_end {
-                    matched.answered_in_window += 1;
-                }
-                latencies.push((answer - sent).max(0.0));
+                answered += 1;
+                on_match(sent, answer);
             } else {
-                matched.lost += 1;
+                lost += 1;
             }
         }
-        matched.extra += (answers.len() - next) as u64;
+        extra += (answers.len() - next) as u64;
+        (answered, lost, extra)
     }
-    matched.latency = Latency::of(latencies);
-    matched
+
+    /// The matching of everything absorbed.
+    pub(crate) fn matched(&self, offered: &Offered) -> Matched {
+        let window_end = offered.ended_ms + 1000.0;
+        let mut latencies = Vec::with_capacity(offered.accepted as usize);
+        let mut matched = Matched {
+            duplicated: self.duplicated,
+            ..Matched::default()
+        };
+        let mut in_window = 0;
+        for (sends, answers) in offered.sends.iter().zip(&self.answers) {
+            let (answered, lost, extra) = Self::walk(sends, answers, |sent, answer| {
+                if answer <= window_end {
+                    in_window += 1;
+                }
+                latencies.push((answer - sent).max(0.0));
+            });
+            matched.answered += answered;
+            matched.lost += lost;
+            matched.extra += extra;
+        }
+        matched.answered_in_window = in_window;
+        matched.latency = Latency::of(latencies);
+        matched
+    }
+}
+
+/// Matches each device's messages, in order, to the answers Apple received for it, in
+/// order: message `k` is answered by the first unused answer at or after its send.
+#[cfg(test)]
+pub(crate) fn correlate(offered: &Offered, devices: &[Device], received: &[Received]) -> Matched {
+    let mut tally = Tally::new(devices);
+    tally.absorb(offered, received);
+    tally.matched(offered)
 }
 
 #[cfg(test)]
@@ -289,5 +389,24 @@ mod tests {
         assert_eq!(matched.duplicated, 1);
         assert_eq!(matched.extra, 0);
         assert_eq!(matched.latency.max_ms, 30.0);
+
+        // The same arrivals absorbed in pieces, as the drain reads them.
+        let mut tally = Tally::new(&devices);
+        tally.absorb(&offered, &received[..2]);
+        assert_eq!((tally.seen(), tally.answered()), (2, 1));
+        tally.absorb(&offered, &received[2..]);
+        assert_eq!((tally.seen(), tally.answered()), (4, 2));
+        let pieces = tally.matched(&offered);
+        assert_eq!(
+            (
+                pieces.answered,
+                pieces.lost,
+                pieces.duplicated,
+                pieces.extra
+            ),
+            (2, 1, 1, 0)
+        );
+        assert_eq!(pieces.answered_in_window, matched.answered_in_window);
+        assert_eq!(pieces.latency.max_ms, 30.0);
     }
 }

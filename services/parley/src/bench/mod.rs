@@ -8,7 +8,14 @@
 //! (steps of `--step-seconds`, doubling then bisecting) at which delivered = offered within
 //! 2 %, webhook-to-Apple p99 <= 250 ms, nothing lost and nothing duplicated. Load comes from
 //! the simulator's devices (JWT-signed, gzip-compressed webhooks) across `--conversations`
-//! conversations; answers are read at the simulated Apple.
+//! conversations (`--typing`: a `typing_start` before each text, as a real device sends);
+//! answers are read at the simulated Apple.
+//!
+//! Over NATS + Redis every steady-rate run also counts what each customer message costs the
+//! servers: Redis commands (`INFO commandstats`) and NATS messages (`/varz` of the private
+//! nats-server, started with its monitoring port, or `--nats-monitor`); a separate counting
+//! run at 100 msg/s adds the Redis requests clients sent (from `MONITOR`, which costs the
+//! server too much to leave on in the measured runs). See [`traffic`].
 //!
 //! The answerer is the built-in bot with the demo business's knowledge (`--answerer bot`,
 //! the default) or a trivial echo inside the bench (`--answerer echo`, see [`echo`]), which
@@ -19,15 +26,17 @@ mod baseline;
 mod cpu;
 mod echo;
 mod load;
+mod nats;
 mod report;
 mod stats;
+mod traffic;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use parley_apple_sim::{SimConfig, Simulator};
 use parley_bus::{ConsumerSpec, StreamKind, Topology};
 use parley_runtime::PlatformConfig;
-use parley_testkit::{NatsServer, RedisServer};
+use parley_testkit::RedisServer;
 
 use crate::{
     Error, Result, demo_business,
@@ -36,7 +45,9 @@ use crate::{
 use baseline::Throughput;
 use cpu::CpuMeter;
 pub use load::is_answer;
+use nats::MonitoredNats;
 use report::{Baselines, ModeReport, Report, Step};
+use traffic::Meters;
 
 /// `parley bench`'s command line.
 #[derive(Debug, Clone, clap::Args)]
@@ -47,6 +58,11 @@ pub struct BenchArgs {
     /// Use this NATS server instead of a private one.
     #[arg(long)]
     pub nats: Option<String>,
+    /// The monitoring endpoint (`http://host:port`, the server's `-m`) of the `--nats`
+    /// server, for counting NATS messages from `/varz`; without it they are not counted.
+    /// The private server's is always on.
+    #[arg(long, requires = "nats")]
+    pub nats_monitor: Option<String>,
     /// Use this Redis server instead of a private one.
     #[arg(long)]
     pub redis: Option<String>,
@@ -70,6 +86,10 @@ pub struct BenchArgs {
     /// Run only these backends: `embedded`, `nats` (NATS + Redis), or both (default).
     #[arg(long, value_delimiter = ',', default_value = "embedded,nats")]
     pub backends: Vec<String>,
+    /// Realistic device traffic in the mesh runs: a `typing_start` webhook before each text
+    /// (latency counts from the text; ingest alone still sends texts only).
+    #[arg(long)]
+    pub typing: bool,
 }
 
 /// How long each part runs.
@@ -79,6 +99,8 @@ pub(crate) struct Durations {
     ingest: Duration,
     latency: Duration,
     step: Duration,
+    /// The counting run (Redis `MONITOR` on) at 100 msg/s.
+    counting: Duration,
     drain: Duration,
     max_steps: usize,
 }
@@ -91,6 +113,7 @@ impl Durations {
                 ingest: Duration::from_secs(1),
                 latency: Duration::from_secs(args.latency_seconds.unwrap_or(3)),
                 step: Duration::from_secs(args.step_seconds.unwrap_or(3)),
+                counting: Duration::from_secs(3),
                 drain: Duration::from_secs(10),
                 max_steps: 0,
             }
@@ -100,6 +123,7 @@ impl Durations {
                 ingest: Duration::from_secs(10),
                 latency: Duration::from_secs(args.latency_seconds.unwrap_or(60)),
                 step: Duration::from_secs(args.step_seconds.unwrap_or(60)),
+                counting: Duration::from_secs(args.latency_seconds.unwrap_or(60).min(20)),
                 drain: Duration::from_secs(15),
                 max_steps: 8,
             }
@@ -112,14 +136,16 @@ struct Servers {
     nats_url: String,
     redis_url: String,
     meter: CpuMeter,
-    _nats: Option<NatsServer>,
+    /// Where the NATS + Redis runs' traffic is counted.
+    meters: Meters,
+    _nats: Option<MonitoredNats>,
     _redis: Option<RedisServer>,
 }
 
-fn start_servers(args: &BenchArgs) -> Result<Servers> {
+async fn start_servers(args: &BenchArgs) -> Result<Servers> {
     let nats = match &args.nats {
         Some(_) => None,
-        None => Some(NatsServer::start().map_err(|e| Error::Bench(e.to_string()))?),
+        None => Some(MonitoredNats::start().await?),
     };
     let redis = match &args.redis {
         Some(_) => None,
@@ -127,20 +153,26 @@ fn start_servers(args: &BenchArgs) -> Result<Servers> {
     };
     let pids = nats
         .iter()
-        .filter_map(NatsServer::pid)
+        .map(MonitoredNats::pid)
         .chain(redis.iter().filter_map(RedisServer::pid))
         .collect();
+    let redis_url = args
+        .redis
+        .clone()
+        .or_else(|| redis.as_ref().map(RedisServer::url))
+        .unwrap_or_default();
+    let nats_monitor = args
+        .nats_monitor
+        .clone()
+        .or_else(|| nats.as_ref().map(MonitoredNats::monitor_url));
     Ok(Servers {
         nats_url: args
             .nats
             .clone()
-            .or_else(|| nats.as_ref().map(NatsServer::url))
+            .or_else(|| nats.as_ref().map(MonitoredNats::url))
             .unwrap_or_default(),
-        redis_url: args
-            .redis
-            .clone()
-            .or_else(|| redis.as_ref().map(RedisServer::url))
-            .unwrap_or_default(),
+        meters: Meters::new(&redis_url, nats_monitor)?,
+        redis_url,
         meter: CpuMeter::new(pids),
         _nats: nats,
         _redis: redis,
@@ -319,6 +351,16 @@ struct Plan {
     conversations: usize,
     drain: Duration,
     echo: bool,
+    typing: bool,
+}
+
+/// What a mesh step counts at the servers (NATS + Redis only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counting {
+    /// Redis commands and NATS messages (`INFO`, `/varz`: read twice, no load added).
+    Commands,
+    /// Those and the Redis requests (`MONITOR` on for the whole step).
+    Requests,
 }
 
 async fn mesh_step(
@@ -328,6 +370,7 @@ async fn mesh_step(
     plan: &Plan,
     rate: f64,
     duration: Duration,
+    counting: Counting,
 ) -> Result<Step> {
     let (conversations, echo) = (plan.conversations, plan.echo);
     let platform = start_platform(mode, servers, blobs, true, !echo).await?;
@@ -344,28 +387,39 @@ async fn mesh_step(
         demo_business::BUSINESS_ID,
         conversations,
     )?);
+    let window = match mode {
+        BackendKind::Server => Some(servers.meters.start(counting == Counting::Requests).await?),
+        BackendKind::Embedded => None,
+    };
     let before = servers.meter.read();
-    let offered = load::open_loop(sim.devices(), devices.clone(), rate, duration).await;
+    let offered =
+        load::open_loop(sim.devices(), devices.clone(), rate, duration, plan.typing).await;
     let expected = offered.accepted;
     let state = sim.state().clone();
     // Drain: until every accepted message has its answer (answers that match no message,
-    // a greeting, do not count), or the bound.
+    // a greeting, do not count), or the bound. Each look reads only the new arrivals.
     let deadline = tokio::time::Instant::now() + plan.drain;
-    let matched = loop {
-        let matched = load::correlate(&offered, &devices, &state.received());
-        if matched.answered >= expected || tokio::time::Instant::now() > deadline {
-            break matched;
+    let mut tally = load::Tally::new(&devices);
+    loop {
+        tally.absorb(&offered, &state.received_since(tally.seen()));
+        if tally.answered() >= expected || tokio::time::Instant::now() > deadline {
+            break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    }
+    let matched = tally.matched(&offered);
     let cpu = servers.meter.read().since(&before);
+    let traffic = match window {
+        Some(window) => Some(window.finish(&servers.meters, offered.accepted).await?),
+        None => None,
+    };
     platform.stop().await?;
     if let Some(answerer) = answerer
         && let Ok(Err(error)) = answerer.await
     {
         tracing::warn!(%error, "echo answerer failed");
     }
-    Ok(Step::new(rate, duration, &offered, matched, cpu))
+    Ok(Step::new(rate, duration, &offered, matched, cpu, traffic))
 }
 
 fn mode_name(mode: BackendKind) -> &'static str {
@@ -394,14 +448,53 @@ async fn run_mode(
         conversations: args.conversations,
         drain: durations.drain,
         echo: args.answerer == "echo",
+        typing: args.typing,
     };
-    let at_100 = mesh_step(mode, servers, blobs, &plan, 100.0, durations.latency).await?;
+    let at_100 = mesh_step(
+        mode,
+        servers,
+        blobs,
+        &plan,
+        100.0,
+        durations.latency,
+        Counting::Commands,
+    )
+    .await?;
     crate::say(format!("bench [{name}]: {}", at_100.summary()));
+    let counting_run = match mode {
+        BackendKind::Server => {
+            crate::say(format!(
+                "bench [{name}]: counting run (Redis MONITOR on) at 100 msg/s ..."
+            ));
+            let step = mesh_step(
+                mode,
+                servers,
+                blobs,
+                &plan,
+                100.0,
+                durations.counting,
+                Counting::Requests,
+            )
+            .await?;
+            crate::say(format!("bench [{name}]: counting run: {}", step.summary()));
+            Some(step)
+        }
+        BackendKind::Embedded => None,
+    };
     let mut steps = Vec::new();
     let (mut best, mut failed): (Option<f64>, Option<f64>) = (None, None);
     let mut rate: f64 = 200.0;
     for _ in 0..durations.max_steps {
-        let step = mesh_step(mode, servers, blobs, &plan, rate, durations.step).await?;
+        let step = mesh_step(
+            mode,
+            servers,
+            blobs,
+            &plan,
+            rate,
+            durations.step,
+            Counting::Commands,
+        )
+        .await?;
         crate::say(format!("bench [{name}]: {}", step.summary()));
         let passed = step.passed;
         steps.push(step);
@@ -433,6 +526,7 @@ async fn run_mode(
         ingest,
         ingest_stored: stored,
         at_100,
+        counting_run,
         sustained_rate: best,
         steps,
     })
@@ -453,7 +547,8 @@ pub async fn run(args: BenchArgs, env: Vec<(String, String)>) -> Result<()> {
         log_format: parley_telemetry::LogFormat::Text,
     })
     .map_err(|e| Error::Bench(e.to_string()))?;
-    let outcome = bench(&args).await;
+    // Boxed: the whole benchmark's state machine is large (clippy::large_futures).
+    let outcome = Box::pin(bench(&args)).await;
     telemetry.shutdown().await;
     let report = outcome?;
     crate::say(report.markdown());
@@ -481,7 +576,7 @@ async fn bench(args: &BenchArgs) -> Result<Report> {
     }
     let durations = Durations::of(args);
     let blobs = std::env::temp_dir().join(format!("parley-bench-{:08x}", rand::random::<u32>()));
-    let servers = start_servers(args)?;
+    let servers = start_servers(args).await?;
     crate::say("bench: measuring one inbound event's size ...");
     let size = probe_message_size(&servers, &blobs).await?;
     crate::say(format!(
@@ -548,6 +643,7 @@ async fn bench(args: &BenchArgs) -> Result<Report> {
     Ok(Report {
         quick: args.quick,
         conversations: args.conversations,
+        typing: args.typing,
         cores: std::thread::available_parallelism().map_or(0, usize::from),
         message_bytes: size,
         load_average: (load_at_start, load_average()),

@@ -8,6 +8,7 @@ use crate::bench::{
     baseline::Throughput,
     load::{Matched, Offered},
     stats::Latency,
+    traffic::Traffic,
 };
 
 /// The sustained-rate criteria (`reliability-and-performance.md` §8).
@@ -23,8 +24,14 @@ pub(crate) struct Step {
     pub(crate) accepted: u64,
     pub(crate) refused: u64,
     pub(crate) skipped: u64,
+    /// `typing_start` webhooks sent before the texts (`--typing`), and how many of them
+    /// were not answered 200.
+    pub(crate) typing_sent: u64,
+    pub(crate) typing_refused: u64,
     pub(crate) matched: Matched,
     pub(crate) cpu_seconds_per_1000: Option<f64>,
+    /// What the step cost the servers (NATS + Redis only; see `bench::traffic`).
+    pub(crate) traffic: Option<Traffic>,
     pub(crate) passed: bool,
 }
 
@@ -35,11 +42,13 @@ impl Step {
         offered: &Offered,
         matched: Matched,
         cpu: Option<f64>,
+        traffic: Option<Traffic>,
     ) -> Self {
         let target = rate * duration.as_secs_f64();
         let accepted = offered.accepted;
         let passed = offered.refused == 0
             && offered.skipped == 0
+            && offered.typing_refused == 0
             && (accepted as f64) >= target * (1.0 - DELIVERED_WITHIN)
             && (matched.answered_in_window as f64) >= accepted as f64 * (1.0 - DELIVERED_WITHIN)
             && matched.latency.p99_ms <= P99_LIMIT_MS
@@ -56,10 +65,13 @@ impl Step {
             accepted,
             refused: offered.refused,
             skipped: offered.skipped,
+            typing_sent: offered.typing_sent,
+            typing_refused: offered.typing_refused,
             cpu_seconds_per_1000: cpu
                 .filter(|_| accepted > 0)
                 .map(|c| c * 1000.0 / accepted as f64),
             matched,
+            traffic,
             passed,
         }
     }
@@ -69,7 +81,7 @@ impl Step {
             "{:.0} msg/s for {:.0} s: {} accepted, {} refused, {} not offered, {} answered \
              ({} in the window), {} unanswered after the drain, {} duplicated; p50 {:.1} ms, \
              p99 {:.1} ms, \
-             p99.9 {:.1} ms: {}",
+             p99.9 {:.1} ms{}; {}: {}",
             self.target_rate,
             self.seconds,
             self.accepted,
@@ -82,6 +94,15 @@ impl Step {
             self.matched.latency.p50_ms,
             self.matched.latency.p99_ms,
             self.matched.latency.p999_ms,
+            if self.typing_sent > 0 {
+                format!(
+                    "; {} typing_start sent, {} refused",
+                    self.typing_sent, self.typing_refused
+                )
+            } else {
+                String::new()
+            },
+            Traffic::line(self.traffic.as_ref()),
             if self.passed { "pass" } else { "FAIL" }
         )
     }
@@ -105,6 +126,9 @@ pub(crate) struct ModeReport {
     pub(crate) ingest: Throughput,
     pub(crate) ingest_stored: u64,
     pub(crate) at_100: Step,
+    /// NATS + Redis: a run at 100 msg/s with Redis `MONITOR` on, for the Redis requests
+    /// per customer message (its latency and CPU are skewed by `MONITOR`, not reported).
+    pub(crate) counting_run: Option<Step>,
     pub(crate) sustained_rate: Option<f64>,
     pub(crate) steps: Vec<Step>,
 }
@@ -114,6 +138,8 @@ pub(crate) struct ModeReport {
 pub(crate) struct Report {
     pub(crate) quick: bool,
     pub(crate) conversations: usize,
+    /// `--typing`: a `typing_start` before each text in the mesh runs.
+    pub(crate) typing: bool,
     pub(crate) cores: usize,
     pub(crate) message_bytes: usize,
     /// `/proc/loadavg` when the run started and ended: other work on the machine skews
@@ -132,6 +158,10 @@ fn ratio(value: f64, baseline: f64) -> String {
     }
 }
 
+fn per_message(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.1}"))
+}
+
 fn cpu(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
 }
@@ -142,14 +172,19 @@ impl Report {
         let b = &self.baselines;
         let mut out = String::new();
         out.push_str(&format!(
-            "\n## parley bench{}\n\n{} cores (load average {} at the start, {} at the end), {} conversations, inbound event {} B, answerer: {}\n\n",
+            "\n## parley bench{}\n\n{} cores (load average {} at the start, {} at the end), {} conversations, inbound event {} B, answerer: {}, device traffic: {}\n\n",
             if self.quick { " --quick (smoke run: counts, not speed)" } else { "" },
             self.cores,
             self.load_average.0,
             self.load_average.1,
             self.conversations,
             self.message_bytes,
-            self.answerer
+            self.answerer,
+            if self.typing {
+                "a typing_start before each text"
+            } else {
+                "texts only"
+            }
         ));
         out.push_str("| baseline (same run) | value |\n|---|---|\n");
         out.push_str(&format!(
@@ -215,6 +250,17 @@ impl Report {
                     },
                 ),
                 (
+                    "at 100 msg/s: Redis commands and NATS messages".to_owned(),
+                    Traffic::line(m.at_100.traffic.as_ref()),
+                    String::new(),
+                ),
+                (
+                    "counting run at 100 msg/s (Redis MONITOR on): Redis requests, commands, NATS messages"
+                        .to_owned(),
+                    Traffic::line(m.counting_run.as_ref().and_then(|s| s.traffic.as_ref())),
+                    String::new(),
+                ),
+                (
                     "at 100 msg/s: accepted / answered / unanswered after the drain / duplicated"
                         .to_owned(),
                     format!(
@@ -241,12 +287,16 @@ impl Report {
             .collect();
         if !steps.is_empty() {
             out.push_str(
-                "\n| backends | offered msg/s | accepted | answered in window | unanswered after the drain | dup | p50 ms | p99 ms | p99.9 ms | CPU s/1,000 | pass |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+                "\n| backends | offered msg/s | accepted | answered in window | unanswered after the drain | dup | p50 ms | p99 ms | p99.9 ms | CPU s/1,000 | Redis commands / msg | NATS messages / msg | pass |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             );
             for (backends, s) in steps {
                 let l = &s.matched.latency;
+                let per = s
+                    .traffic
+                    .map(|t| t.per_customer_message)
+                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "| {backends} | {:.0} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} |\n",
+                    "| {backends} | {:.0} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |\n",
                     s.target_rate,
                     s.accepted,
                     s.matched.answered_in_window,
@@ -256,6 +306,8 @@ impl Report {
                     l.p99_ms,
                     l.p999_ms,
                     cpu(s.cpu_seconds_per_1000),
+                    per_message(per.redis_commands),
+                    per_message(per.nats_messages),
                     if s.passed { "yes" } else { "no" }
                 ));
             }
@@ -264,7 +316,8 @@ impl Report {
     }
 
     /// Err when a count is wrong: an accepted webhook without exactly one stored event, a
-    /// refused webhook, or a message lost or duplicated at 100 msg/s.
+    /// refused webhook, or a message lost or duplicated at 100 msg/s (and in the counting
+    /// run).
     pub(crate) fn check_counts(&self) -> Result<(), String> {
         let mut wrong = Vec::new();
         if self.baselines.jetstream.operations == 0 {
@@ -277,12 +330,26 @@ impl Report {
                     m.backends, m.ingest.operations, m.ingest_stored
                 ));
             }
-            let s = &m.at_100;
-            if s.accepted == 0 || s.refused > 0 || s.matched.lost > 0 || s.matched.duplicated > 0 {
-                wrong.push(format!(
-                    "{}: at 100 msg/s {} accepted, {} refused, {} lost, {} duplicated",
-                    m.backends, s.accepted, s.refused, s.matched.lost, s.matched.duplicated
-                ));
+            let runs = std::iter::once(("at 100 msg/s", &m.at_100))
+                .chain(m.counting_run.iter().map(|s| ("in the counting run", s)));
+            for (run, s) in runs {
+                if s.accepted == 0
+                    || s.refused > 0
+                    || s.typing_refused > 0
+                    || s.matched.lost > 0
+                    || s.matched.duplicated > 0
+                {
+                    wrong.push(format!(
+                        "{}: {run} {} accepted, {} refused ({} typing_start refused), {} lost, \
+                         {} duplicated",
+                        m.backends,
+                        s.accepted,
+                        s.refused,
+                        s.typing_refused,
+                        s.matched.lost,
+                        s.matched.duplicated
+                    ));
+                }
             }
         }
         if wrong.is_empty() {
