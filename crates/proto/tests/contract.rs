@@ -815,6 +815,7 @@ mod fixtures {
                 offer_expires_at: Some(ts(1_700_000_060)),
                 previous_agent_id: "agent-3".into(),
                 transfer_note: "over to you".into(),
+                response_target_seconds: 300,
             })),
         }
     }
