@@ -427,7 +427,10 @@ async fn the_transcript_holds_typed_entries_of_both_sides_and_no_opaque_id() {
         unreachable!()
     };
     assert_eq!(offer.queue, "general");
-    assert_eq!(offer.response_target_seconds, 300, "the queue's response target");
+    assert_eq!(
+        offer.response_target_seconds, 300,
+        "the queue's response target"
+    );
     let conversation = offer.conversation.unwrap();
     console
         .command(agent_command::Command::Accept(Accept {
