@@ -201,8 +201,7 @@ impl Handler for TaskHandler {
     }
 
     async fn on_panic(&self, delivery: &Delivery) {
-        if let Some((key, sequence)) = parley_wire::meta::position::<AgentTask>(&delivery.payload)
-        {
+        if let Some((key, sequence)) = parley_wire::meta::position::<AgentTask>(&delivery.payload) {
             ordered::release_after_panic(&*self.conversations, &key, STAGE, sequence).await;
         }
     }
