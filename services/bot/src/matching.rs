@@ -115,10 +115,24 @@ fn similarity(a: &Term, b: &Term) -> f64 {
     if a.text == b.text {
         return 1.0;
     }
-    if a.gram || b.gram {
+    if a.gram || b.gram || script(&a.text) != script(&b.text) {
         return 0.0;
     }
     word_similarity(&a.text, &b.text)
+}
+
+/// A coarse script of a word's first letter: words of two scripts are never alike, and
+/// telling so first skips most comparisons between a sentence and another script's
+/// vocabulary.
+fn script(word: &str) -> u8 {
+    match word.chars().next().map_or(0, u32::from) {
+        0..=0x024F => 1,      // Latin
+        0x0370..=0x03FF => 2, // Greek
+        0x0400..=0x052F => 3, // Cyrillic
+        0x0590..=0x05FF => 4, // Hebrew
+        0x0600..=0x06FF => 5, // Arabic
+        _ => 0,
+    }
 }
 
 fn word_similarity(a: &str, b: &str) -> f64 {
