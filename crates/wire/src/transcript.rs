@@ -12,8 +12,9 @@
 //! the customer or the business wrote it).
 
 use parley_proto::v1::{
-    Actor, ActorKind, ApplePayStatus, AuthenticationStatus, InboundAttachment, InboundMessage,
-    OutboundMessage, ReactionType, TranscriptEntry, inbound_attachment, inbound_message,
+    Actor, ActorKind, ApplePayStatus, AuthenticationStatus, FailureCause, InboundAttachment,
+    InboundMessage, OutboundMessage, ReactionType, RefusalReason, TranscriptDelivery,
+    TranscriptEntry, delivery_result, inbound_attachment, inbound_message,
     interactive_reply::Reply, outbound_message,
 };
 
@@ -55,6 +56,7 @@ pub fn from_inbound(
         at: Some(at),
         text,
         message_id: message.apple_message_id.clone(),
+        ..TranscriptEntry::default()
     })
 }
 
@@ -159,7 +161,59 @@ pub fn from_outbound(
         at: Some(at),
         text,
         message_id: message.apple_message_id.clone(),
+        delivery: TranscriptDelivery::Sent as i32,
+        delivery_detail: String::new(),
     })
+}
+
+/// The entry for a business message whose final outcome is `outcome` (at `at`): sent, or a
+/// reply that was refused or failed, with why in a few fixed words (never Apple's text, which
+/// may quote the request). `None` for typing indicators, retry notices, notifications that
+/// were not sent (a customer who never opted in has no conversation to show them in) and a
+/// bot's reply dropped because a human took over (not a message the customer missed).
+pub fn from_outbound_outcome(
+    message: &OutboundMessage,
+    at: prost_types::Timestamp,
+    outcome: &delivery_result::Outcome,
+) -> Option<TranscriptEntry> {
+    use delivery_result::Outcome;
+    let (delivery, detail) = match outcome {
+        Outcome::Sent(_) => (TranscriptDelivery::Sent, String::new()),
+        Outcome::Retrying(_) => return None,
+        _ if message.business_initiated => return None,
+        Outcome::Refused(refused) => {
+            let why = match RefusalReason::try_from(refused.reason).unwrap_or_default() {
+                RefusalReason::BotNotOwner => return None,
+                RefusalReason::ConversationClosed => "the customer closed the conversation",
+                RefusalReason::NoConsent => "the customer did not opt in",
+                RefusalReason::CapabilityMissing => "the customer's device cannot show it",
+                RefusalReason::CustomerUnreachable => "the customer cannot be reached",
+                RefusalReason::Unspecified => "refused",
+            };
+            (TranscriptDelivery::Refused, why.to_owned())
+        }
+        Outcome::Failed(failed) => {
+            let why = match FailureCause::try_from(failed.cause).unwrap_or_default() {
+                FailureCause::BadRequest | FailureCause::InvalidMessage => {
+                    "Apple refused the message"
+                }
+                FailureCause::Unauthorized => "Apple refused Parley's credentials",
+                FailureCause::UnknownDestination => "Apple does not know the customer",
+                FailureCause::AttachmentUpload => "an attachment could not be uploaded",
+                FailureCause::Network
+                | FailureCause::Timeout
+                | FailureCause::ServerError
+                | FailureCause::RateLimited
+                | FailureCause::CircuitOpen => "Apple could not be reached in time",
+                FailureCause::Unspecified => "sending failed",
+            };
+            (TranscriptDelivery::Failed, why.to_owned())
+        }
+    };
+    let mut entry = from_outbound(message, at)?;
+    entry.delivery = delivery as i32;
+    entry.delivery_detail = detail;
+    Some(entry)
 }
 
 fn received_title(common: Option<&parley_proto::v1::InteractiveCommon>) -> &str {
@@ -534,5 +588,69 @@ mod tests {
             ..OutboundMessage::default()
         };
         assert!(from_outbound(&typing, at()).is_none());
+    }
+
+    #[test]
+    fn a_refused_or_failed_reply_says_why_in_fixed_words_and_a_notification_is_left_out() {
+        use parley_proto::v1::{Failed, Refused, Retrying};
+        let reply = OutboundMessage {
+            apple_message_id: "out-2".into(),
+            kind: Some(outbound_message::Kind::Text(OutboundText {
+                body: "Hello?".into(),
+                attachments: Vec::new(),
+            })),
+            ..OutboundMessage::default()
+        };
+        let refused = |reason: RefusalReason| {
+            delivery_result::Outcome::Refused(Refused {
+                reason: reason as i32,
+                missing_capabilities: Vec::new(),
+                detail: format!("closed {OPAQUE}"),
+            })
+        };
+        let entry =
+            from_outbound_outcome(&reply, at(), &refused(RefusalReason::ConversationClosed))
+                .unwrap();
+        assert_eq!(entry.delivery, TranscriptDelivery::Refused as i32);
+        assert_eq!(
+            entry.delivery_detail,
+            "the customer closed the conversation"
+        );
+        let failed = delivery_result::Outcome::Failed(Failed {
+            cause: FailureCause::BadRequest as i32,
+            http_status: 400,
+            detail: format!("400 for {OPAQUE}"),
+            ..Failed::default()
+        });
+        let entry = from_outbound_outcome(&reply, at(), &failed).unwrap();
+        assert_eq!(entry.delivery, TranscriptDelivery::Failed as i32);
+        assert!(!format!("{entry:?}").contains(OPAQUE));
+        assert!(
+            from_outbound_outcome(&reply, at(), &refused(RefusalReason::BotNotOwner)).is_none(),
+            "a bot's reply dropped for a human is no line"
+        );
+        assert!(
+            from_outbound_outcome(
+                &reply,
+                at(),
+                &delivery_result::Outcome::Retrying(Retrying::default())
+            )
+            .is_none()
+        );
+        let notification = OutboundMessage {
+            business_initiated: true,
+            ..reply
+        };
+        assert!(
+            from_outbound_outcome(&notification, at(), &refused(RefusalReason::NoConsent))
+                .is_none()
+        );
+        let sent = from_outbound_outcome(
+            &notification,
+            at(),
+            &delivery_result::Outcome::Sent(parley_proto::v1::Sent { data_ref: None }),
+        )
+        .unwrap();
+        assert_eq!(sent.delivery, TranscriptDelivery::Sent as i32);
     }
 }

@@ -752,6 +752,7 @@ impl Inner {
                     at: Some(now()),
                     text: line,
                     message_id: event_id,
+                    ..TranscriptEntry::default()
                 };
                 self.conversations
                     .append_transcript(&key, entry.encode_to_vec().into())

@@ -160,6 +160,7 @@ impl Handler for SystemLines {
             at: meta.occurred_at,
             text,
             message_id: meta.event_id.clone(),
+            ..TranscriptEntry::default()
         };
         match self
             .conversations

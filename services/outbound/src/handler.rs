@@ -362,9 +362,7 @@ impl Shared {
             Result_::Retrying(_) => "retrying",
         };
         metrics::counter!("parley_outbound_results_total", "result" => label).increment(1);
-        if matches!(result, Result_::Sent(_))
-            && let Err(error) = self.record_in_transcript(event, key).await
-        {
+        if let Err(error) = self.record_in_transcript(event, key, &result).await {
             self.release(key, sequence).await;
             return retry_store(&error);
         }
@@ -403,18 +401,21 @@ impl Shared {
         settle
     }
 
-    /// Writes the business's message to the conversation's transcript once Apple accepted
-    /// it. Outbound is the one writer of the business's side, whoever wrote the message
-    /// (bot, agent, notification, Parley's own lines): every one of them passes here, and
-    /// only here is it known that the customer was sent it (a refused or failed message is
-    /// not part of the conversation; its delivery result says why). A redelivery after the
-    /// send appends the same message id again; readers keep one entry per message id.
+    /// Writes the business's message to the conversation's transcript with its final
+    /// outcome: sent, or a reply refused or failed with why (see
+    /// `parley_wire::transcript::from_outbound_outcome` for what is left out). Outbound is the
+    /// one writer of the business's side, whoever wrote the message (bot, agent,
+    /// notification, Parley's own lines): every one of them passes here, and only here is it
+    /// known whether the customer was sent it. A redelivery after the send appends the same
+    /// message id again; readers keep one entry per message id.
     async fn record_in_transcript(
         &self,
         event: &OutboundMessage,
         key: &ConversationKey,
+        result: &Result_,
     ) -> Result<(), parley_state::Error> {
-        match parley_wire::transcript::from_outbound(event, timestamp(SystemTime::now())) {
+        let at = timestamp(SystemTime::now());
+        match parley_wire::transcript::from_outbound_outcome(event, at, result) {
             Some(entry) => {
                 self.store
                     .append_transcript(key, entry.encode_to_vec().into())

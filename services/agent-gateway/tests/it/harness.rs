@@ -371,6 +371,7 @@ pub fn customer_entry(text: &str, message_id: &str) -> parley_proto::v1::Transcr
         }),
         text: text.into(),
         message_id: message_id.into(),
+        ..Default::default()
     }
 }
 

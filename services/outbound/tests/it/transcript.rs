@@ -1,19 +1,20 @@
 //! The business's side of the transcript: outbound writes each message Apple accepted, with
-//! its sender, and nothing it refused.
+//! its sender, and each reply it refused with why; not a notification nobody opted in to.
 
 use std::time::Duration;
 
 use parley_apple_sim::DeviceKind;
 use parley_proto::v1::{
-    Actor, ActorKind, OutboundText, TranscriptEntry, TypingStart, delivery_result,
-    outbound_message::Kind,
+    Actor, ActorKind, OutboundText, TranscriptDelivery, TranscriptEntry, TypingStart,
+    delivery_result, outbound_message::Kind,
 };
 use prost::Message as _;
 
 use crate::harness::platform;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sent_message_is_in_the_transcript_with_its_sender_and_a_refused_one_is_not() {
+async fn sent_messages_and_refused_replies_are_in_the_transcript_and_a_refused_notification_is_not()
+{
     let p = platform().await;
     let (_device, key) = p.customer(DeviceKind::Iphone).await;
     let text = |body: &str| {
@@ -98,4 +99,37 @@ async fn a_sent_message_is_in_the_transcript_with_its_sender_and_a_refused_one_i
         ]
     );
     assert!(entries.iter().all(|e| e.at.is_some()));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.delivery == TranscriptDelivery::Sent as i32)
+    );
+
+    // Once the customer closed the conversation, a reply is refused, and the transcript
+    // says so.
+    p.backends
+        .store
+        .raise_field(&key, parley_state::facts::CUSTOMER_CLOSED_AT, 2)
+        .await
+        .unwrap();
+    let late = p.event(&key, text("Are you still there?")).await;
+    p.publish(&late).await;
+    let outcome = p.outcome_of(&late, Duration::from_secs(10)).await.outcome;
+    assert!(
+        matches!(outcome, Some(delivery_result::Outcome::Refused(_))),
+        "{outcome:?}"
+    );
+    let last = p
+        .backends
+        .store
+        .transcript(&key, 100)
+        .await
+        .unwrap()
+        .last()
+        .map(|bytes| TranscriptEntry::decode(bytes.as_ref()).unwrap())
+        .unwrap();
+    assert_eq!(last.message_id, late.apple_message_id);
+    assert_eq!(last.text, "Are you still there?");
+    assert_eq!(last.delivery, TranscriptDelivery::Refused as i32);
+    assert_eq!(last.delivery_detail, "the customer closed the conversation");
 }
