@@ -117,7 +117,7 @@ impl State {
         };
         let horizon = now.checked_sub(stream.spec.duplicate_window);
         while let Some((at, _)) = stream.recent_order.front() {
-            if !horizon.is_some_and(|h| *at < h) {
+            if horizon.is_none_or(|h| *at >= h) {
                 break;
             }
             if let Some((at, id)) = stream.recent_order.pop_front()

@@ -11,8 +11,8 @@ use bytes::Bytes;
 use parley_types::{ConversationKey, Sequence};
 
 use crate::{
-    CasOutcome, ConversationStore, Error, GateDecision, GatePolicy, Result, StoreSettings,
-    Versioned, gate::GateFields, routing::PoolState,
+    CasOutcome, Commit, CommitOutcome, ConversationStore, Error, GateDecision, GatePolicy, Result,
+    StoreSettings, Versioned, gate::GateFields, routing::PoolState,
 };
 
 /// The in-process store. Expiry is checked when a conversation is touched.
@@ -121,6 +121,59 @@ impl ConversationStore for EmbeddedStore {
             c.state = Some(Versioned { version, state });
             CasOutcome::Applied { version }
         }))
+    }
+
+    async fn commit(&self, key: &ConversationKey, commit: Commit<'_>) -> Result<CommitOutcome> {
+        let cap = self.settings.transcript_cap.max(1);
+        let drawn = self.write(key, |c, _| {
+            let current = c.state.as_ref().map_or(0, |v| v.version);
+            if current != commit.expected {
+                return Err(current);
+            }
+            let version = current + 1;
+            c.state = Some(Versioned {
+                version,
+                state: commit.state,
+            });
+            let drawn: Vec<u64> = commit
+                .allocate
+                .iter()
+                .map(|counter| {
+                    let next = c.counters.entry((*counter).to_owned()).or_default();
+                    *next += 1;
+                    *next
+                })
+                .collect();
+            for (name, value) in commit.fields {
+                c.fields.insert(name.to_owned(), value);
+            }
+            if let Some(name) = commit.sequences_field {
+                let joined: Vec<String> = drawn.iter().map(u64::to_string).collect();
+                c.fields.insert(name.to_owned(), joined.join(","));
+            }
+            if let Some(entry) = commit.transcript {
+                c.log.push_back(entry);
+                while c.log.len() > cap {
+                    c.log.pop_front();
+                }
+            }
+            Ok((version, drawn))
+        });
+        match drawn {
+            Err(current) => Ok(CommitOutcome::Conflict { current }),
+            Ok((version, drawn)) => Ok(CommitOutcome::Applied {
+                version,
+                sequences: drawn
+                    .into_iter()
+                    .map(|n| {
+                        Sequence::new(n).map_err(|e| Error::Protocol {
+                            operation: "commit",
+                            reason: e.to_string(),
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            }),
+        }
     }
 
     async fn allocate_sequence(

@@ -19,6 +19,8 @@ mod embedded;
 mod error;
 pub mod facts;
 mod gate;
+#[cfg(feature = "testing")]
+pub mod intercept;
 mod keys;
 mod redis_store;
 pub mod routing;
@@ -35,4 +37,4 @@ pub use routing::{
     QueueEntry,
 };
 pub use settings::StoreSettings;
-pub use store::{CasOutcome, ConversationStore, Versioned};
+pub use store::{CasOutcome, Commit, CommitOutcome, ConversationStore, Versioned};

@@ -12,8 +12,8 @@ use parley_types::{ConversationKey, Sequence};
 use redis::{Script, aio::ConnectionManager};
 
 use crate::{
-    CasOutcome, ConversationKeys, ConversationStore, Error, GateDecision, GatePolicy, Result,
-    Skipped, StoreSettings, Versioned, WaitReason,
+    CasOutcome, Commit, CommitOutcome, ConversationKeys, ConversationStore, Error, GateDecision,
+    GatePolicy, Result, Skipped, StoreSettings, Versioned, WaitReason,
 };
 
 /// How to reach Redis.
@@ -120,6 +120,30 @@ if current ~= tonumber(ARGV[1]) then return {0, current} end
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', current + 1)
 touch(ARGV[3])
 return {1, current + 1}
+";
+
+/// CAS, then (only if it applies) draw numbers, set fields and append to the transcript:
+/// ConversationStore::commit. ARGV: expected version, state, ttl, transcript entry ("" for
+/// none), transcript cap, the field keeping the numbers ("" for none), how many numbers n,
+/// n counter names, then name, value pairs. Returns {1, version, numbers...} or {0, current}.
+const COMMIT: &str = r"
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current ~= tonumber(ARGV[1]) then return {0, current} end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'version', current + 1)
+local n = tonumber(ARGV[7])
+local out = {1, current + 1}
+for i = 1, n do
+  out[2 + i] = redis.call('HINCRBY', KEYS[1], 'seq:' .. ARGV[7 + i], 1)
+end
+for i = 8 + n, #ARGV - 1, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
+if ARGV[6] ~= '' then
+  local drawn = {}
+  for i = 1, n do drawn[i] = tostring(out[2 + i]) end
+  redis.call('HSET', KEYS[1], 'f:' .. ARGV[6], table.concat(drawn, ','))
+end
+if ARGV[4] ~= '' then redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 'e', ARGV[4]) end
+touch(ARGV[3])
+return out
 ";
 
 /// KEYS[5] is the allocation set. ARGV: counter, idempotency id ("" for none), how many
@@ -334,6 +358,7 @@ return redis.call('DEL', unpack(KEYS))
 
 struct Scripts {
     cas: Script,
+    commit: Script,
     allocate: Script,
     set_fields_allocate: Script,
     set_fields: Script,
@@ -355,6 +380,7 @@ impl Scripts {
         let with_prelude = |body: &str| Script::new(&format!("{PRELUDE}{body}"));
         Self {
             cas: with_prelude(CAS),
+            commit: with_prelude(COMMIT),
             allocate: with_prelude(ALLOCATE),
             set_fields_allocate: with_prelude(SET_FIELDS_ALLOCATE),
             set_fields: with_prelude(SET_FIELDS),
@@ -481,6 +507,45 @@ impl ConversationStore for RedisStore {
         } else {
             CasOutcome::Conflict { current: version }
         })
+    }
+
+    async fn commit(&self, key: &ConversationKey, commit: Commit<'_>) -> Result<CommitOutcome> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let empty: &[u8] = b"";
+        let mut invocation = self.invocation(&self.scripts.commit, &keys);
+        invocation
+            .arg(commit.expected)
+            .arg(commit.state.as_ref())
+            .arg(self.settings.retention_ms())
+            .arg(commit.transcript.as_ref().map_or(empty, |e| e.as_ref()))
+            .arg(self.settings.transcript_cap.max(1))
+            .arg(commit.sequences_field.unwrap_or(""))
+            .arg(commit.allocate.len());
+        for counter in &commit.allocate {
+            invocation.arg(*counter);
+        }
+        for (name, value) in &commit.fields {
+            invocation.arg(*name).arg(value.as_str());
+        }
+        let reply: Vec<u64> = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("commit"))?;
+        match reply.as_slice() {
+            [1, version, drawn @ ..] => Ok(CommitOutcome::Applied {
+                version: *version,
+                sequences: drawn
+                    .iter()
+                    .map(|n| sequence_of(*n, "commit"))
+                    .collect::<Result<_>>()?,
+            }),
+            [0, current] => Ok(CommitOutcome::Conflict { current: *current }),
+            other => Err(Error::Protocol {
+                operation: "commit",
+                reason: format!("reply {other:?}"),
+            }),
+        }
     }
 
     async fn allocate_sequence(

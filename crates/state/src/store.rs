@@ -32,12 +32,86 @@ pub enum CasOutcome {
     },
 }
 
+/// A compare-and-set with what must be written with it, atomically (see
+/// [`ConversationStore::commit`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit<'a> {
+    /// The version the writer read.
+    pub expected: u64,
+    /// The new state.
+    pub state: Bytes,
+    /// Counters to draw the next number of, one entry per number, in order (a counter may
+    /// appear more than once).
+    pub allocate: Vec<&'a str>,
+    /// The field that keeps the numbers drawn, comma-separated in `allocate`'s order (for a
+    /// writer that republishes after a crash); `None` keeps them nowhere.
+    pub sequences_field: Option<&'a str>,
+    /// Fields to set (as [`ConversationStore::set_fields`]).
+    pub fields: Vec<(&'a str, String)>,
+    /// A transcript entry to append.
+    pub transcript: Option<Bytes>,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Everything was written.
+    Applied {
+        /// The version now stored.
+        version: u64,
+        /// The numbers drawn, in `Commit::allocate`'s order.
+        sequences: Vec<Sequence>,
+    },
+    /// Someone else wrote first: nothing was written, no number was drawn.
+    Conflict {
+        /// The version stored.
+        current: u64,
+    },
+}
+
 /// Per-conversation storage. Every write refreshes the time to live of all of the
 /// conversation's keys.
 #[async_trait]
 pub trait ConversationStore: Send + Sync + 'static {
     /// The state and its version, or `None` if the conversation has none (or expired).
     async fn load(&self, key: &ConversationKey) -> Result<Option<Versioned>>;
+
+    /// A compare-and-set that, only if it applies, also draws sequence numbers, sets fields
+    /// and appends a transcript entry, all or nothing. A writer whose effects depend on its
+    /// state (routing) keeps them in a field with the state, so a losing attempt leaves
+    /// nothing anywhere and a crash after the write loses nothing.
+    ///
+    /// The default is the parts one after another (not atomic); both backends override it.
+    async fn commit(&self, key: &ConversationKey, commit: Commit<'_>) -> Result<CommitOutcome> {
+        let version = match self
+            .compare_and_set(key, commit.expected, commit.state)
+            .await?
+        {
+            CasOutcome::Conflict { current } => return Ok(CommitOutcome::Conflict { current }),
+            CasOutcome::Applied { version } => version,
+        };
+        let mut sequences = Vec::with_capacity(commit.allocate.len());
+        for counter in &commit.allocate {
+            sequences.push(self.allocate_sequence(key, counter, None).await?);
+        }
+        let mut fields: Vec<(&str, String)> = commit.fields;
+        let joined = sequences
+            .iter()
+            .map(|s| s.get().to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        if let Some(name) = commit.sequences_field {
+            fields.push((name, joined));
+        }
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        if !pairs.is_empty() {
+            self.set_fields(key, &pairs).await?;
+        }
+        if let Some(entry) = commit.transcript {
+            self.append_transcript(key, entry).await?;
+        }
+        Ok(CommitOutcome::Applied { version, sequences })
+    }
 
     /// Writes `state` if the stored version is `expected` (0 = nothing stored yet).
     async fn compare_and_set(

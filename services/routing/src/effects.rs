@@ -18,6 +18,7 @@ use prost::Message as _;
 use crate::{
     handler::{BOT_ID, Cause, Failure, STAGE_ROUTING, Shared, end_reason, now_ms, timestamp_ms},
     lifecycle::{Change, Effect, EndReason},
+    outbox::{self, Outbox, OutboxEvent},
 };
 
 impl Shared {
@@ -75,8 +76,11 @@ impl Shared {
             .map_err(|e| format!("publish: {e}"))
     }
 
+    /// The event `effect` publishes, for the outbox (published once the state is stored);
+    /// `None` for effects on the agent pool (applied after the state is stored) and for those
+    /// with nothing to send.
     #[allow(clippy::too_many_lines)]
-    pub(crate) async fn publish_effect(
+    pub(crate) fn build_effect(
         &self,
         key: &ConversationKey,
         effect: &Effect,
@@ -84,7 +88,7 @@ impl Shared {
         cause: &Cause<'_>,
         next: &ConversationState,
         place: Option<u32>,
-    ) -> Result<(), Failure> {
+    ) -> Option<OutboxEvent> {
         let partition = self.partitions.of(key);
         let bot_context = |new_conversation: bool| BotContext {
             bot_id: BOT_ID.into(),
@@ -169,36 +173,33 @@ impl Shared {
                     }),
                     transition: Some(transition_proto),
                 };
-                self.publish(
-                    key,
-                    self.namespace.event_subject("conversation", partition),
-                    id,
-                    ConversationEvent::TYPE,
-                    event.encode_to_vec(),
-                )
-                .await
+                Some(OutboxEvent {
+                    subject: self.namespace.event_subject("conversation", partition),
+                    id: id.to_string(),
+                    event_type: ConversationEvent::TYPE.to_owned(),
+                    counter: String::new(),
+                    payload: event.encode_to_vec(),
+                })
             }
             Effect::SendToBot { .. } => {
-                let Some(inbound) = cause.inbound else {
-                    return Ok(());
-                };
+                let inbound = cause.inbound?;
                 let task = BotTask {
-                    meta: Some(self.sequenced_meta(key, id, cause, "bot").await?),
+                    meta: Some(self.meta(key, id, cause, 0)),
                     context: Some(bot_context(next.reopen_count == 0 && next.version == 1)),
                     task: Some(bot_task::Task::CustomerMessage(inbound.clone())),
                 };
-                self.publish_bot(key, id, &task).await
+                Some(self.pending(key, StreamKind::Bot, id, &task))
             }
             Effect::ReturnedToBot { agent, note } => {
                 let task = BotTask {
-                    meta: Some(self.sequenced_meta(key, id, cause, "bot").await?),
+                    meta: Some(self.meta(key, id, cause, 0)),
                     context: Some(bot_context(false)),
                     task: Some(bot_task::Task::ReturnedFromAgent(ReturnedFromAgent {
                         agent_id: agent.clone(),
                         note: note.clone(),
                     })),
                 };
-                self.publish_bot(key, id, &task).await
+                Some(self.pending(key, StreamKind::Bot, id, &task))
             }
             Effect::StopBot { reason } => {
                 let task = match reason {
@@ -214,15 +215,15 @@ impl Shared {
                     }),
                 };
                 let task = BotTask {
-                    meta: Some(self.sequenced_meta(key, id, cause, "bot").await?),
+                    meta: Some(self.meta(key, id, cause, 0)),
                     context: Some(bot_context(false)),
                     task: Some(task),
                 };
-                self.publish_bot(key, id, &task).await
+                Some(self.pending(key, StreamKind::Bot, id, &task))
             }
             Effect::AssignAgent { agent, queue } => {
                 let task = AgentTask {
-                    meta: Some(self.sequenced_meta(key, id, cause, "agent").await?),
+                    meta: Some(self.meta(key, id, cause, 0)),
                     agent_id: agent.clone(),
                     assignment_id: next.assignment_id.clone(),
                     task: Some(agent_task::Task::NewAssignment(NewAssignment {
@@ -244,11 +245,11 @@ impl Shared {
                         ..Default::default()
                     })),
                 };
-                self.publish_agent(key, id, &task).await
+                Some(self.pending(key, StreamKind::Agent, id, &task))
             }
             Effect::ReleaseAgent { agent, reason } => {
                 let task = AgentTask {
-                    meta: Some(self.sequenced_meta(key, id, cause, "agent").await?),
+                    meta: Some(self.meta(key, id, cause, 0)),
                     agent_id: agent.clone(),
                     assignment_id: String::new(),
                     task: Some(agent_task::Task::AssignmentEnded(AssignmentEnded {
@@ -256,19 +257,17 @@ impl Shared {
                         next_owner: next.assigned_agent_id.clone(),
                     })),
                 };
-                self.publish_agent(key, id, &task).await
+                Some(self.pending(key, StreamKind::Agent, id, &task))
             }
             Effect::ForwardToAgent { agent, .. } => {
-                let Some(inbound) = cause.inbound else {
-                    return Ok(());
-                };
+                let inbound = cause.inbound?;
                 let task = AgentTask {
-                    meta: Some(self.sequenced_meta(key, id, cause, "agent").await?),
+                    meta: Some(self.meta(key, id, cause, 0)),
                     agent_id: agent.clone(),
                     assignment_id: next.assignment_id.clone(),
                     task: Some(agent_task::Task::CustomerMessage(inbound.clone())),
                 };
-                self.publish_agent(key, id, &task).await
+                Some(self.pending(key, StreamKind::Agent, id, &task))
             }
             Effect::TellCustomerHours {
                 message,
@@ -279,24 +278,25 @@ impl Shared {
                     Some((day, time)) => format!("{message} We open {} at {time}.", day.name()),
                     None => message.clone(),
                 };
-                self.tell_customer(key, id, cause, body).await
+                Some(self.customer_notice(key, id, cause, body))
             }
             // Pool changes wait until the state is stored.
-            Effect::Enqueue { .. } | Effect::Dequeue { .. } => Ok(()),
+            Effect::Enqueue { .. } | Effect::Dequeue { .. } => None,
         }
     }
 
-    /// Sends the customer a notice from routing (business hours, queue position), as an
-    /// automated reply in the conversation's outbound order.
-    pub(crate) async fn tell_customer(
+    /// A notice to the customer from routing (business hours, queue position), as an
+    /// automated reply in the conversation's outbound order (its number is drawn when the
+    /// state is stored).
+    pub(crate) fn customer_notice(
         &self,
         key: &ConversationKey,
         id: &EventId,
         cause: &Cause<'_>,
         body: String,
-    ) -> Result<(), Failure> {
+    ) -> OutboxEvent {
         let event = OutboundMessage {
-            meta: Some(self.sequenced_meta(key, id, cause, "outbound").await?),
+            meta: Some(self.meta(key, id, cause, 0)),
             apple_message_id: id.apple_message_id(),
             sender: Some(Actor {
                 kind: ActorKind::System as i32,
@@ -310,32 +310,63 @@ impl Shared {
             })),
             ..Default::default()
         };
-        self.publish(
-            key,
-            self.namespace
-                .subject(StreamKind::Outbound, self.partitions.of(key)),
-            id,
-            OutboundMessage::TYPE,
-            event.encode_to_vec(),
-        )
-        .await
+        self.pending(key, StreamKind::Outbound, id, &event)
     }
 
-    pub(crate) async fn publish_bot(
+    /// An outbox event of a work stream, numbered from that stream's conversation counter.
+    pub(crate) fn pending<E: parley_proto::Event>(
         &self,
         key: &ConversationKey,
+        kind: StreamKind,
         id: &EventId,
-        task: &BotTask,
+        event: &E,
+    ) -> OutboxEvent {
+        let counter = match kind {
+            StreamKind::Bot => "bot",
+            StreamKind::Agent => "agent",
+            _ => parley_state::facts::COUNTER_OUTBOUND,
+        };
+        OutboxEvent {
+            subject: self.namespace.subject(kind, self.partitions.of(key)),
+            id: id.to_string(),
+            event_type: E::TYPE.to_owned(),
+            counter: counter.to_owned(),
+            payload: event.encode_to_vec(),
+        }
+    }
+
+    /// Publishes `outbox` (its events numbered with `sequences`, in order), then marks it
+    /// done, without waiting: an outbox found not done is published again, under the same
+    /// ids and numbers.
+    pub(crate) async fn publish_outbox(
+        &self,
+        key: &ConversationKey,
+        outbox: &Outbox,
+        sequences: &[parley_types::Sequence],
     ) -> Result<(), Failure> {
-        self.publish(
-            key,
-            self.namespace
-                .subject(StreamKind::Bot, self.partitions.of(key)),
-            id,
-            BotTask::TYPE,
-            task.encode_to_vec(),
-        )
-        .await
+        let mut drawn = sequences.iter();
+        for event in &outbox.events {
+            let sequence = if event.counter.is_empty() {
+                None
+            } else {
+                Some(
+                    *drawn
+                        .next()
+                        .ok_or("outbox: fewer numbers than numbered events")?,
+                )
+            };
+            let payload = outbox::finalize(event, sequence)?;
+            let id = EventId::new(event.id.clone()).map_err(|e| format!("outbox: {e}"))?;
+            self.publish(key, event.subject.clone(), &id, &event.event_type, payload)
+                .await?;
+        }
+        let (store, key, cause) = (self.store.clone(), key.clone(), outbox.cause.clone());
+        tokio::spawn(async move {
+            if let Err(error) = store.set_fields(&key, &[(outbox::DONE, &cause)]).await {
+                tracing::debug!(%error, "outbox not marked done; the next input republishes it");
+            }
+        });
+        Ok(())
     }
 
     pub(crate) async fn publish_agent(

@@ -18,7 +18,7 @@ use parley_proto::{
     },
 };
 use parley_runtime::ordered::{self, Admission};
-use parley_state::{AgentPool, CasOutcome, ConversationStore, QueueEntry};
+use parley_state::{AgentPool, CasOutcome, Commit, CommitOutcome, ConversationStore, QueueEntry};
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 
@@ -26,6 +26,7 @@ use crate::{
     config::RoutingConfig,
     effects::effect_ids,
     lifecycle::{Context, Conversation, Effect, EndReason, Ignored, Input, TransferTarget, reduce},
+    outbox::{self, Outbox, OutboxEvent},
     rules::Rules,
 };
 
@@ -163,8 +164,10 @@ impl Shared {
             .unwrap_or(&self.default_rules)
     }
 
-    /// Loads, reduces, publishes the effects, stores the new state (retrying on a
-    /// conflict), then updates the agent pool.
+    /// Loads (publishing what the conversation's last input left unpublished), reduces,
+    /// stores the new state with its events and transcript line in one atomic step
+    /// (retrying on a conflict, which leaves nothing anywhere), publishes the events, then
+    /// updates the agent pool.
     pub(crate) async fn process(
         &self,
         key: &ConversationKey,
@@ -172,13 +175,24 @@ impl Shared {
         cause: &Cause<'_>,
     ) -> Result<Processed, Failure> {
         let rules = self.rules(&key.business);
-        let mut appended = false;
         for _ in 0..20 {
-            let loaded = self
+            let (loaded, fields) = self
                 .store
-                .load(key)
+                .load_with_fields(key, &[outbox::FIELD, outbox::SEQUENCES, outbox::DONE])
                 .await
                 .map_err(|e| format!("load: {e}"))?;
+            if let Some(stored) = outbox::stored(&fields)? {
+                // A crash between the last input's write and its publishes: publish them
+                // now, before anything newer, under the same ids and numbers.
+                if !stored.published {
+                    self.publish_outbox(key, &stored.outbox, &stored.sequences)
+                        .await?;
+                }
+                // This input is the one stored last (a redelivery): nothing more to do.
+                if stored.outbox.cause == cause.event_id.as_str() {
+                    return Ok(Processed::AlreadyApplied);
+                }
+            }
             let (version, state) = match loaded {
                 Some(v) => (
                     v.version,
@@ -195,9 +209,9 @@ impl Shared {
                     },
                 ),
             };
-            // A redelivery after a crash between the compare-and-set and the gate's completion.
-            // A late event is below the mark by nature; its copies are told apart by the gate
-            // (it stays a hole until completed) and its effects' ids are deterministic.
+            // A redelivery of an input applied before a later one. A late event is below the
+            // mark by nature; its copies are told apart by the gate (it stays a hole until
+            // completed) and by the outbox's cause.
             if let Some(sequence) = cause.sequence
                 && sequence <= state.last_inbound_sequence
                 && !cause.late
@@ -217,47 +231,53 @@ impl Shared {
             }
             // Routing is the one writer of the customer's side of the transcript (outbound
             // writes the business's): a typed entry, never the encoded event (which holds the
-            // opaque id and Apple's raw JSON). A redelivery after a crash before the
-            // compare-and-set may append it again; readers keep one entry per message id.
-            if let Some(event) = cause.inbound
-                && !appended
-                && matches!(input, Input::CustomerMessage { .. } | Input::CustomerClose)
-            {
-                let at = event
-                    .meta
-                    .as_ref()
-                    .and_then(|m| m.occurred_at)
-                    .unwrap_or_else(|| timestamp_ms(now_ms()));
-                if let Some(entry) = parley_wire::transcript::from_inbound(event, at) {
-                    self.store
-                        .append_transcript(key, entry.encode_to_vec().into())
-                        .await
-                        .map_err(|e| format!("transcript: {e}"))?;
-                }
-                appended = true;
-            }
+            // opaque id and Apple's raw JSON), stored with the state, so once.
+            let transcript = cause
+                .inbound
+                .filter(|_| matches!(input, Input::CustomerMessage { .. } | Input::CustomerClose))
+                .and_then(|event| {
+                    let at = event
+                        .meta
+                        .as_ref()
+                        .and_then(|m| m.occurred_at)
+                        .unwrap_or_else(|| timestamp_ms(now_ms()));
+                    parley_wire::transcript::from_inbound(event, at)
+                })
+                .map(|entry| entry.encode_to_vec().into());
             let next = self.next_state(key, &state, &outcome.conversation, version, now, cause);
             let place = self.place_in_queue(key, &outcome.effects, &next).await?;
-            for (effect, id) in outcome
+            let mut events: Vec<OutboxEvent> = outcome
                 .effects
                 .iter()
                 .zip(effect_ids(&cause.event_id, &outcome.effects))
-            {
-                self.publish_effect(key, effect, &id, cause, &next, place)
-                    .await?;
-            }
+                .filter_map(|(effect, id)| self.build_effect(key, effect, &id, cause, &next, place))
+                .collect();
             if let Some(place) = place {
-                self.tell_position(key, &next, cause, place).await?;
+                events.extend(self.position_notice(key, &next, cause, place));
             }
-            match self
+            let outbox = Outbox {
+                cause: cause.event_id.to_string(),
+                events,
+            };
+            let commit = Commit {
+                expected: version,
+                state: next.encode_to_vec().into(),
+                allocate: outbox.counters(),
+                sequences_field: Some(outbox::SEQUENCES),
+                fields: vec![(outbox::FIELD, outbox.to_field())],
+                transcript,
+            };
+            let sequences = match self
                 .store
-                .compare_and_set(key, version, next.encode_to_vec().into())
+                .commit(key, commit)
                 .await
-                .map_err(|e| format!("compare-and-set: {e}"))?
+                .map_err(|e| format!("commit: {e}"))?
             {
-                CasOutcome::Conflict { .. } => continue,
-                CasOutcome::Applied { .. } => {}
-            }
+                CommitOutcome::Conflict { .. } => continue,
+                CommitOutcome::Applied { sequences, .. } => sequences,
+            };
+            // A failure here is retried: the redelivery finds the outbox not done.
+            self.publish_outbox(key, &outbox, &sequences).await?;
             if let Some(why) = outcome.ignored {
                 return Ok(Processed::Ignored(why));
             }
@@ -403,28 +423,24 @@ impl Shared {
         Ok(Some(u32::try_from(ahead + 1).unwrap_or(u32::MAX)))
     }
 
-    /// Tells a customer who just entered an open queue their place in it (a closed queue
-    /// tells its hours instead). Published with the other effects, before the state is
-    /// stored, under an id derived from the cause: a redelivered cause republishes the same
-    /// notice, which the stream drops.
-    async fn tell_position(
+    /// The notice telling a customer who just entered an open queue their place in it (a
+    /// closed queue tells its hours instead), for the outbox, under an id derived from the
+    /// cause.
+    fn position_notice(
         &self,
         key: &ConversationKey,
         state: &ConversationState,
         cause: &Cause<'_>,
         place: u32,
-    ) -> Result<(), Failure> {
-        let Some(queue) = self.rules(&key.business).queue(&state.queue) else {
-            return Ok(());
-        };
+    ) -> Option<OutboxEvent> {
+        let queue = self.rules(&key.business).queue(&state.queue)?;
         if !queue.is_open(i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX)) {
-            return Ok(());
+            return None;
         }
         let id = cause
             .event_id
             .derived(&format!("{STAGE_ROUTING}.position.{}", queue.name()), 0);
-        self.tell_customer(key, &id, cause, queue.waiting_message(place as usize))
-            .await
+        Some(self.customer_notice(key, &id, cause, queue.waiting_message(place as usize)))
     }
 
     /// The pool entry of a conversation whose state is queued.

@@ -36,6 +36,7 @@ pub mod escalation;
 mod handler;
 pub mod hours;
 pub mod lifecycle;
+mod outbox;
 pub mod rules;
 mod service;
 

@@ -11,7 +11,8 @@ use std::{
 
 use bytes::Bytes;
 use parley_state::{
-    CasOutcome, GateDecision, GatePolicy, MAX_HOLES, Skipped, StoreSettings, WaitReason,
+    CasOutcome, Commit, CommitOutcome, GateDecision, GatePolicy, MAX_HOLES, Skipped, StoreSettings,
+    WaitReason,
 };
 use parley_types::{ConversationKey, Sequence};
 use rand::seq::{IndexedRandom as _, SliceRandom as _};
@@ -42,6 +43,7 @@ macro_rules! both_backends {
 
 both_backends!(
     concurrent_compare_and_set_never_loses_an_update,
+    commit_writes_all_or_nothing,
     sequences_start_at_one_per_conversation,
     gate_applies_shuffled_duplicated_events_exactly_once_in_order,
     gate_skips_a_gap_after_its_timeout_and_reports_it,
@@ -122,6 +124,80 @@ async fn concurrent_compare_and_set_never_loses_an_update(make: Make) {
         CasOutcome::Conflict { current: total }
     );
     eprintln!("{} conflicts retried", conflicts.load(Ordering::Relaxed));
+}
+
+/// A commit writes the state, draws numbers from the same counters allocate_sequence uses,
+/// sets fields (with the numbers drawn) and appends to the transcript, or, on a conflict,
+/// nothing at all.
+async fn commit_writes_all_or_nothing(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 12);
+    assert_eq!(
+        f.store.allocate_sequence(&k, "bot", None).await.unwrap(),
+        sequence(1)
+    );
+    let commit = |expected: u64, state: &'static [u8], entry: &'static [u8]| Commit {
+        expected,
+        state: Bytes::from_static(state),
+        allocate: vec!["bot", "agent", "bot"],
+        sequences_field: Some("outbox.seq"),
+        fields: vec![("outbox", format!("from {expected}"))],
+        transcript: Some(Bytes::from_static(entry)),
+    };
+    assert_eq!(
+        f.store
+            .commit(&k, commit(0, b"one", b"line one"))
+            .await
+            .unwrap(),
+        CommitOutcome::Applied {
+            version: 1,
+            sequences: vec![sequence(2), sequence(1), sequence(3)],
+        }
+    );
+    // A stale writer: nothing is written, no number is drawn.
+    assert_eq!(
+        f.store
+            .commit(&k, commit(0, b"stale", b"stale line"))
+            .await
+            .unwrap(),
+        CommitOutcome::Conflict { current: 1 }
+    );
+    let stored = f.store.load(&k).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.version, stored.state.as_ref()),
+        (1, b"one".as_ref())
+    );
+    assert_eq!(
+        f.store
+            .get_fields(&k, &["outbox", "outbox.seq"])
+            .await
+            .unwrap(),
+        [Some("from 0".to_owned()), Some("2,1,3".to_owned())]
+    );
+    assert_eq!(
+        f.store.transcript(&k, 10).await.unwrap(),
+        [Bytes::from_static(b"line one")]
+    );
+    assert_eq!(
+        f.store.allocate_sequence(&k, "bot", None).await.unwrap(),
+        sequence(4)
+    );
+    // Without numbers, fields or a transcript entry: a plain compare-and-set.
+    assert!(matches!(
+        f.store
+            .commit(
+                &k,
+                Commit {
+                    expected: 1,
+                    state: Bytes::from_static(b"two"),
+                    ..Commit::default()
+                }
+            )
+            .await
+            .unwrap(),
+        CommitOutcome::Applied { version: 2, ref sequences } if sequences.is_empty()
+    ));
+    assert_eq!(f.store.transcript(&k, 10).await.unwrap().len(), 1);
 }
 
 async fn sequences_start_at_one_per_conversation(make: Make) {

@@ -159,6 +159,18 @@ impl Platform {
         CancellationToken,
         tokio::task::JoinHandle<Result<(), String>>,
     ) {
+        self.start_on(self.backends.clone(), tune).await
+    }
+
+    /// [`Platform::start_with`] over `backends` (the platform's with another store, say).
+    pub async fn start_on(
+        &self,
+        backends: Backends,
+        tune: impl FnOnce(&mut RoutingConfig),
+    ) -> (
+        CancellationToken,
+        tokio::task::JoinHandle<Result<(), String>>,
+    ) {
         let mut rules = HashMap::new();
         rules.insert(
             BusinessId::new(BIZ).unwrap(),
@@ -172,7 +184,7 @@ impl Platform {
         tune(&mut routing);
         let instance = Routing::new(RoutingParts {
             config: self.config.clone(),
-            backends: self.backends.clone(),
+            backends,
             pool: self.pool.clone(),
             routing,
         })

@@ -14,6 +14,7 @@ mod harness;
 mod late;
 mod lifecycle;
 mod order;
+mod outbox;
 mod recovery;
 mod scale;
 mod transcript;
