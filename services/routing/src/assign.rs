@@ -90,6 +90,7 @@ impl Shared {
             inbound: None,
             sequence: None,
             late: false,
+            redelivered: false,
         };
         let input = Input::AgentAccept {
             agent: assignment.agent_id.clone(),
@@ -195,6 +196,7 @@ impl Shared {
                     inbound: None,
                     sequence: None,
                     late: false,
+                    redelivered: false,
                 };
                 let input = Input::AgentLost {
                     agent: agent.agent_id.clone(),
@@ -299,6 +301,7 @@ impl Shared {
                 inbound: None,
                 sequence: None,
                 late: false,
+                redelivered: false,
             };
             self.process(
                 &key,

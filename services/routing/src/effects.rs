@@ -344,6 +344,23 @@ impl Shared {
         outbox: &Outbox,
         sequences: &[parley_types::Sequence],
     ) -> Result<(), Failure> {
+        self.publish_events(key, outbox, sequences).await?;
+        let (store, key, cause) = (self.store.clone(), key.clone(), outbox.cause.clone());
+        tokio::spawn(async move {
+            if let Err(error) = store.set_fields(&key, &[(outbox::DONE, &cause)]).await {
+                tracing::debug!(%error, "outbox not marked done; the next input republishes it");
+            }
+        });
+        Ok(())
+    }
+
+    /// Publishes `outbox`'s events, numbered with `sequences` in order.
+    pub(crate) async fn publish_events(
+        &self,
+        key: &ConversationKey,
+        outbox: &Outbox,
+        sequences: &[parley_types::Sequence],
+    ) -> Result<(), Failure> {
         let mut drawn = sequences.iter();
         for event in &outbox.events {
             let sequence = if event.counter.is_empty() {
@@ -360,12 +377,6 @@ impl Shared {
             self.publish(key, event.subject.clone(), &id, &event.event_type, payload)
                 .await?;
         }
-        let (store, key, cause) = (self.store.clone(), key.clone(), outbox.cause.clone());
-        tokio::spawn(async move {
-            if let Err(error) = store.set_fields(&key, &[(outbox::DONE, &cause)]).await {
-                tracing::debug!(%error, "outbox not marked done; the next input republishes it");
-            }
-        });
         Ok(())
     }
 

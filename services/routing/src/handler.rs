@@ -64,6 +64,11 @@ pub(crate) struct Cause<'a> {
     /// The inbound event arrived after later ones were applied (a late arrival, a replayed
     /// dead letter): it is applied all the same, and leaves the newer facts alone.
     pub(crate) late: bool,
+    /// The input comes from a consumer, so it is delivered again until acknowledged (an
+    /// inbound message, a routing command). The tick's own decisions are not: nothing would
+    /// republish their outbox after a crash, so they publish before the write (see
+    /// [`Shared::process`]).
+    pub(crate) redelivered: bool,
 }
 
 /// What [`Shared::process`] did.
@@ -267,17 +272,49 @@ impl Shared {
                 fields: vec![(outbox::FIELD, outbox.to_field())],
                 transcript,
             };
-            let sequences = match self
-                .store
-                .commit(key, commit)
-                .await
-                .map_err(|e| format!("commit: {e}"))?
-            {
-                CommitOutcome::Conflict { .. } => continue,
-                CommitOutcome::Applied { sequences, .. } => sequences,
-            };
-            // A failure here is retried: the redelivery finds the outbox not done.
-            self.publish_outbox(key, &outbox, &sequences).await?;
+            if cause.redelivered {
+                let sequences = match self
+                    .store
+                    .commit(key, commit)
+                    .await
+                    .map_err(|e| format!("commit: {e}"))?
+                {
+                    CommitOutcome::Conflict { .. } => continue,
+                    CommitOutcome::Applied { sequences, .. } => sequences,
+                };
+                // A failure here is retried: the redelivery finds the outbox not done.
+                self.publish_outbox(key, &outbox, &sequences).await?;
+            } else {
+                // Nothing redelivers the tick's decision: its events are published before the
+                // write, numbered idempotently by their ids (a retry after a crash or a lost
+                // race republishes the same events, which the streams drop), and the write
+                // stores no outbox.
+                let mut sequences = Vec::new();
+                for event in outbox.events.iter().filter(|e| !e.counter.is_empty()) {
+                    sequences.push(
+                        self.store
+                            .allocate_sequence(key, &event.counter, Some(&event.id))
+                            .await
+                            .map_err(|e| format!("allocate sequence: {e}"))?,
+                    );
+                }
+                self.publish_events(key, &outbox, &sequences).await?;
+                let commit = Commit {
+                    allocate: Vec::new(),
+                    sequences_field: None,
+                    fields: Vec::new(),
+                    ..commit
+                };
+                match self
+                    .store
+                    .commit(key, commit)
+                    .await
+                    .map_err(|e| format!("commit: {e}"))?
+                {
+                    CommitOutcome::Conflict { .. } => continue,
+                    CommitOutcome::Applied { .. } => {}
+                }
+            }
             if let Some(why) = outcome.ignored {
                 return Ok(Processed::Ignored(why));
             }
@@ -562,6 +599,7 @@ impl Shared {
                     inbound: Some(event),
                     sequence: Some(meta.sequence),
                     late: claim.late,
+                    redelivered: true,
                 };
                 self.process(&key, &input, &cause).await
             }
@@ -609,6 +647,7 @@ impl Shared {
             inbound: None,
             sequence: None,
             late: false,
+            redelivered: false,
         };
         let notice = OrderingNotice {
             meta: Some(self.meta(key, &id, &causes, 0)),
@@ -656,6 +695,7 @@ impl Shared {
             inbound: Some(event),
             sequence: Some(sequence),
             late: false,
+            redelivered: false,
         };
         let id = event_id.derived(&format!("{STAGE_ROUTING}.typing"), 0);
         let task = AgentTask {
@@ -757,6 +797,7 @@ impl Shared {
             inbound: None,
             sequence: None,
             late: false,
+            redelivered: true,
         };
         // A transfer to a named agent takes a place of that agent's capacity first,
         // atomically, as the pool's own assignment does; an agent who cannot take it

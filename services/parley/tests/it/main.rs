@@ -7,6 +7,7 @@
     dead_code
 )]
 
+mod dlq;
 mod e2e;
 mod mesh;
 mod processes;
