@@ -100,12 +100,10 @@ impl Outbound {
             gate: GatePolicy {
                 gap_timeout: config.outbound.gap_timeout,
                 lease: config.outbound.claim_lease,
-                // Outbound's own retries of Apple's transient answers (`outbound.max_attempts`)
-                // are starts too; poison is what fails beyond them.
-                max_attempts: config
-                    .events
-                    .max_attempts
-                    .saturating_add(config.outbound.max_attempts),
+                // No poison bound through the gate here: outbound's retries (Apple's transient
+                // answers, its own rate limit, milliseconds apart) are starts too and would
+                // dead-letter healthy replies; outbound.max_attempts bounds Apple's failures.
+                max_attempts: u32::MAX,
             },
         });
         Ok(Self {
