@@ -66,8 +66,8 @@ pub struct EventSettings {
     /// gate, across replicas, crashes and panics) before it dead-letters it and goes on with
     /// the conversation's next event. The retries back off from 1 s to 1 min, so the
     /// default, 15, gives an event about ten minutes (an outage of NATS or Redis shorter than
-    /// that dead-letters nothing). Outbound adds `outbound.max_attempts`: its own retries of
-    /// Apple's transient answers are starts too.
+    /// that dead-letters nothing). Not outbound: its retries of Apple's transient answers and
+    /// of its rate limit are starts too; `outbound.max_attempts` bounds it.
     pub max_attempts: u32,
 }
 
