@@ -256,24 +256,6 @@ impl Shared {
                     if late {
                         tracing::warn!("an outbound message arrived after later ones; sending it");
                     }
-                    // A poison message (it panicked or failed the whole attempt budget,
-                    // counted by the gate across replicas): failed, dead-lettered, and the
-                    // conversation's next message goes on.
-                    if let Some(attempt) = self.gate.exhausted(&decision) {
-                        let detail = format!(
-                            "outbound: gave up after {} attempts",
-                            attempt.saturating_sub(1)
-                        );
-                        let result = failed(
-                            FailureCause::Unspecified,
-                            0,
-                            true,
-                            detail.clone(),
-                            &self.dead_letter_subject,
-                        );
-                        let settle = Outcome::DeadLetter { reason: detail };
-                        return self.finish(event, key, sequence, result, settle).await;
-                    }
                 }
                 Err(error) => return retry_store(&error),
             }
