@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use parley_bus::{ConsumeOptions, Outcome};
-use parley_state::{ConversationStore, GateDecision, GatePolicy, Skipped};
+use parley_state::{ClaimToken, ConversationStore, GateDecision, GatePolicy, Skipped};
 use parley_types::{ConversationKey, Sequence};
 
 /// How long an event that waits for an earlier one (or for another worker's claim) is
@@ -58,6 +58,44 @@ pub struct Claim {
     pub late: bool,
     /// How many times this stage has started this sequence, this one included.
     pub attempt: u32,
+    /// The token the claim is held under (a retry releases it by this token, never another
+    /// worker's claim on the same sequence).
+    pub token: ClaimToken,
+}
+
+/// How many times a claim is released after its release (or its grant) failed: the release
+/// is by token, so retrying it is harmless, and it spares the conversation the lease.
+const RELEASE_TRIES: u32 = 3;
+
+/// Releases the claim held under `token`, retrying a failed release a few times (bounded:
+/// [`RELEASE_TRIES`], tens of milliseconds apart). Also called when the gate's answer was
+/// lost: the gate may have run and granted the claim, and its holder, not knowing it, must
+/// drop it or the conversation waits for the lease. By token, this never drops the claim of
+/// another worker. Whether a claim was dropped; `false` also when every try failed (the
+/// claim, if any, then lapses with its lease).
+pub async fn release_claim(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    stage: &'static str,
+    sequence: Sequence,
+    token: ClaimToken,
+) -> bool {
+    for attempt in 1..=RELEASE_TRIES {
+        match store.release_claim(key, stage, sequence, token).await {
+            Ok(released) => return released,
+            Err(error) => {
+                tracing::warn!(stage, attempt, %error, "gate release failed");
+                if attempt < RELEASE_TRIES {
+                    tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
+                }
+            }
+        }
+    }
+    tracing::warn!(
+        stage,
+        "gate release failed; the claim lapses with its lease"
+    );
+    false
 }
 
 /// Asks `stage`'s gate about `sequence`. A duplicate is acknowledged, a wait is given back
@@ -70,9 +108,13 @@ pub async fn admit(
     sequence: Sequence,
     policy: &GatePolicy,
 ) -> Admission {
-    let decision = match store.gate(key, stage, sequence, policy).await {
+    let token = ClaimToken::fresh();
+    let decision = match store.gate_claim(key, stage, sequence, policy, token).await {
         Ok(decision) => decision,
         Err(error) => {
+            // The gate may have run and granted a claim whose answer was lost (a timeout):
+            // drop it now, or the conversation waits for the lease.
+            release_claim(store, key, stage, sequence, token).await;
             return Admission::Settle(Outcome::Retry {
                 delay: STORE_RETRY_DELAY,
                 reason: format!("gate: {error}"),
@@ -103,6 +145,7 @@ pub async fn admit(
                 skipped,
                 late,
                 attempt,
+                token,
             })
         }
     }
@@ -128,10 +171,9 @@ pub async fn finish(
             },
         },
         Outcome::Retry { delay, reason } => {
-            if let Err(error) = store.release(key, claim.stage, claim.sequence).await {
-                // The claim lapses with its lease; the next attempt counts it.
-                tracing::warn!(stage = claim.stage, %error, "gate release failed");
-            }
+            // By token: if this claim's lease lapsed meanwhile and another worker holds the
+            // sequence now, its claim stays.
+            release_claim(store, key, claim.stage, claim.sequence, claim.token).await;
             Outcome::Retry {
                 delay: policy.backoff(claim.attempt, delay),
                 reason,

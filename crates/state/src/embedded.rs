@@ -11,8 +11,8 @@ use bytes::Bytes;
 use parley_types::{ConversationKey, Sequence};
 
 use crate::{
-    CasOutcome, Commit, CommitOutcome, ConversationStore, Error, GateDecision, GatePolicy, Result,
-    StoreSettings, Versioned, gate::GateFields, routing::PoolState,
+    CasOutcome, ClaimToken, Commit, CommitOutcome, ConversationStore, Error, GateDecision,
+    GatePolicy, Result, StoreSettings, Versioned, gate::GateFields, routing::PoolState,
 };
 
 /// The in-process store. Expiry is checked when a conversation is touched.
@@ -90,6 +90,41 @@ impl EmbeddedStore {
             map.remove(key);
         }
         map.get(key).map(|c| f(c, now))
+    }
+}
+
+impl EmbeddedStore {
+    /// The gate (see [`crate::gate`]), a claim it grants held under `token`.
+    fn decide(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: Option<ClaimToken>,
+    ) -> Result<GateDecision> {
+        let duplicate = self
+            .read(key, |c, _| {
+                c.gates.get(stage).is_some_and(|g| {
+                    sequence.get() <= g.applied && !g.holes.contains(&sequence.get())
+                })
+            })
+            .unwrap_or(false);
+        let decision = if duplicate {
+            // A read: nothing is written for a duplicate (as in the Redis script).
+            GateDecision::Duplicate
+        } else {
+            self.write(key, |c, now| {
+                c.gates.entry(stage.to_owned()).or_default().decide_with(
+                    sequence.get(),
+                    now,
+                    policy,
+                    token,
+                )
+            })
+        };
+        crate::gate::observe(stage, &decision);
+        Ok(decision)
     }
 }
 
@@ -266,26 +301,32 @@ impl ConversationStore for EmbeddedStore {
         sequence: Sequence,
         policy: &GatePolicy,
     ) -> Result<GateDecision> {
-        let duplicate = self
-            .read(key, |c, _| {
-                c.gates.get(stage).is_some_and(|g| {
-                    sequence.get() <= g.applied && !g.holes.contains(&sequence.get())
-                })
-            })
-            .unwrap_or(false);
-        let decision = if duplicate {
-            // A read: nothing is written for a duplicate (as in the Redis script).
-            GateDecision::Duplicate
-        } else {
-            self.write(key, |c, now| {
-                c.gates
-                    .entry(stage.to_owned())
-                    .or_default()
-                    .decide(sequence.get(), now, policy)
-            })
-        };
-        crate::gate::observe(stage, &decision);
-        Ok(decision)
+        self.decide(key, stage, sequence, policy, None)
+    }
+
+    async fn gate_claim(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: ClaimToken,
+    ) -> Result<GateDecision> {
+        self.decide(key, stage, sequence, policy, Some(token))
+    }
+
+    async fn release_claim(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        token: ClaimToken,
+    ) -> Result<bool> {
+        Ok(self.write(key, |c, _| {
+            c.gates
+                .get_mut(stage)
+                .is_some_and(|g| g.release_claim(sequence.get(), token))
+        }))
     }
 
     async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {

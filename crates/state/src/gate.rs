@@ -27,6 +27,11 @@
 //!
 //! The claim makes the gate exactly-once across replicas and redeliveries: two copies of the
 //! same sequence cannot both be applied. A claim whose holder died lapses with its lease.
+//! A claim may be held under a [`ClaimToken`] (`ConversationStore::gate_claim`): its holder
+//! can then drop it with `release_claim` even when it never saw the grant (the gate's reply
+//! was lost to a timeout after the script ran), without the risk of dropping another
+//! worker's claim on the same sequence; without that, the conversation would wait for the
+//! lease.
 //! At most [`MAX_HOLES`] holes are kept per stage; an older one is forgotten with a warning
 //! and a metric (`parley_state_holes_forgotten_total`): a conversation with that many lost
 //! events has a producer bug, not a late message.
@@ -90,6 +95,29 @@ impl GatePolicy {
         u64::try_from(self.lease.as_millis())
             .unwrap_or(u64::MAX)
             .max(1)
+    }
+}
+
+/// Names one request for a claim, so that its holder, and only its holder, can release it
+/// (see [`crate::ConversationStore::release_claim`]). A fresh token per request: two
+/// deliveries of one event (a redelivery while the first is still being applied) must not
+/// share one, or each could drop the other's claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimToken(u128);
+
+impl ClaimToken {
+    /// A new token (random but for its first 48 bits, a clock).
+    pub fn fresh() -> Self {
+        Self(uuid::Uuid::now_v7().as_u128())
+    }
+
+    /// The token as the Redis scripts keep it (32 hexadecimal digits).
+    pub(crate) fn hex(self) -> String {
+        format!("{:032x}", self.0)
+    }
+
+    pub(crate) fn get(self) -> u128 {
+        self.0
     }
 }
 
@@ -233,6 +261,8 @@ pub(crate) struct GateFields {
     pub(crate) applied: u64,
     /// (sequence, lease end)
     pub(crate) claim: Option<(u64, u64)>,
+    /// The token the claim was granted under, if any.
+    pub(crate) claim_token: Option<u128>,
     /// (missing sequence, waiting since)
     pub(crate) gap: Option<(u64, u64)>,
     /// (sequence, times a claim on it was granted)
@@ -242,7 +272,19 @@ pub(crate) struct GateFields {
 }
 
 impl GateFields {
+    #[cfg(test)]
     pub(crate) fn decide(&mut self, seq: u64, now: u64, policy: &GatePolicy) -> GateDecision {
+        self.decide_with(seq, now, policy, None)
+    }
+
+    /// [`decide`](Self::decide), a claim it grants held under `token`.
+    pub(crate) fn decide_with(
+        &mut self,
+        seq: u64,
+        now: u64,
+        policy: &GatePolicy,
+        token: Option<ClaimToken>,
+    ) -> GateDecision {
         let late = seq <= self.applied;
         if late && !self.holes.contains(&seq) {
             return GateDecision::Duplicate;
@@ -273,6 +315,7 @@ impl GateFields {
         }
         if late || seq == self.applied + 1 {
             self.claim = Some((seq, now.saturating_add(policy.lease_ms())));
+            self.claim_token = token.map(ClaimToken::get);
             if !late {
                 self.gap = None;
             }
@@ -305,7 +348,19 @@ impl GateFields {
     pub(crate) fn release(&mut self, seq: u64) {
         if self.claim.is_some_and(|(s, _)| s == seq) {
             self.claim = None;
+            self.claim_token = None;
         }
+    }
+
+    /// Drops the claim on `seq` if it is held under `token`; whether it did.
+    pub(crate) fn release_claim(&mut self, seq: u64, token: ClaimToken) -> bool {
+        let ours =
+            self.claim.is_some_and(|(s, _)| s == seq) && self.claim_token == Some(token.get());
+        if ours {
+            self.claim = None;
+            self.claim_token = None;
+        }
+        ours
     }
 
     /// Moves past `seq` without applying it (its event is dead-lettered): it becomes a hole,
@@ -324,6 +379,7 @@ impl GateFields {
     fn drop_claim_and_tries(&mut self, seq: u64) {
         if self.claim.is_some_and(|(s, _)| s <= seq) {
             self.claim = None;
+            self.claim_token = None;
         }
         if self.gap.is_some_and(|(s, _)| s <= self.applied) {
             self.gap = None;
@@ -515,6 +571,26 @@ mod tests {
         assert_eq!(g.decide(2, 1, &P), late(2));
         g.complete(2);
         assert_eq!(g.decide(2, 2, &P), GateDecision::Duplicate);
+    }
+
+    #[test]
+    fn a_claim_is_released_by_its_token_only() {
+        let mut g = GateFields::default();
+        let (mine, theirs) = (ClaimToken::fresh(), ClaimToken::fresh());
+        assert_ne!(mine, theirs);
+        // Granted under `mine`; the holder never saw the answer.
+        assert_eq!(g.decide_with(1, 0, &P, Some(mine)), GateDecision::APPLY);
+        assert!(!g.release_claim(1, theirs));
+        assert!(!g.release_claim(2, mine));
+        assert!(matches!(g.decide(1, 1, &P), GateDecision::Wait { .. }));
+        assert!(g.release_claim(1, mine));
+        assert!(!g.release_claim(1, mine), "released once");
+        // The next worker's claim is not dropped by a retried release of the first.
+        assert_eq!(g.decide_with(1, 2, &P, Some(theirs)), apply(2));
+        assert!(!g.release_claim(1, mine));
+        assert!(g.claim.is_some());
+        g.complete(1);
+        assert_eq!(g.claim_token, None);
     }
 
     #[test]

@@ -29,7 +29,7 @@ mod store;
 
 pub use embedded::EmbeddedStore;
 pub use error::{Error, Result};
-pub use gate::{GateDecision, GatePolicy, MAX_HOLES, Skipped, WaitReason};
+pub use gate::{ClaimToken, GateDecision, GatePolicy, MAX_HOLES, Skipped, WaitReason};
 pub use keys::ConversationKeys;
 pub use redis_store::{RedisStore, RedisStoreOptions};
 pub use routing::{

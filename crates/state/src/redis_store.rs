@@ -12,8 +12,8 @@ use parley_types::{ConversationKey, Sequence};
 use redis::{Script, aio::ConnectionManager};
 
 use crate::{
-    CasOutcome, Commit, CommitOutcome, ConversationKeys, ConversationStore, Error, GateDecision,
-    GatePolicy, Result, Skipped, StoreSettings, Versioned, WaitReason,
+    CasOutcome, ClaimToken, Commit, CommitOutcome, ConversationKeys, ConversationStore, Error,
+    GateDecision, GatePolicy, Result, Skipped, StoreSettings, Versioned, WaitReason,
 };
 
 /// How to reach Redis.
@@ -40,7 +40,9 @@ impl RedisStoreOptions {
 
 /// Every script starts with this: `touch()` refreshes the time to live of every key passed
 /// (all keys of one conversation; PEXPIRE on a missing key does nothing), `now_ms()` reads
-/// the server clock, so all replicas share one clock, and `complete_stage(stage, seq)`
+/// the server clock, so all replicas share one clock, `claim_until(claim)` reads a claim's
+/// lease end (a claim is `seq:lease end`, or `seq:lease end:token` when it was asked for
+/// under a claim token), and `complete_stage(stage, seq)`
 /// records that `stage` applied `seq` (KEYS[1] is the record), closes it if it was a hole and
 /// drops its claim, its attempt count and a gap it closes. A stage's holes are one field,
 /// `holes:<stage>`, of comma-delimited sequences (`,2,9,`), oldest first, at most
@@ -55,6 +57,12 @@ local function now_ms()
 end
 local function head(pair)
   return tonumber(string.sub(pair, 1, string.find(pair, ':', 1, true) - 1))
+end
+local function claim_until(claim)
+  local rest = string.sub(claim, string.find(claim, ':', 1, true) + 1)
+  local sep = string.find(rest, ':', 1, true)
+  if sep then rest = string.sub(rest, 1, sep - 1) end
+  return tonumber(rest)
 end
 local function is_hole(stage, seq)
   local holes = redis.call('HGET', KEYS[1], 'holes:' .. stage)
@@ -218,7 +226,7 @@ return 1
 ";
 
 /// The gate (see crate::gate for the rules; GateFields::decide is the same logic in Rust).
-/// ARGV: stage, seq, gap timeout ms, lease ms, ttl.
+/// ARGV: stage, seq, gap timeout ms, lease ms, ttl, claim token ("" for none).
 /// Returns {decision, first skipped, late, attempt, holes forgotten, last skipped} with
 /// decision 0 apply, 1 duplicate, 2 wait-gap, 3 wait-claimed; a skip gives up on every
 /// missing number below `seq` at once, at most `gate::MAX_HOLES` (64).
@@ -234,10 +242,7 @@ if seq <= applied then
 end
 local now = now_ms()
 local claim = redis.call('HGET', KEYS[1], claim_f)
-if claim then
-  local sep = string.find(claim, ':', 1, true)
-  if tonumber(string.sub(claim, sep + 1)) > now then return {3, 0, 0, 0, 0, 0} end
-end
+if claim and claim_until(claim) > now then return {3, 0, 0, 0, 0, 0} end
 local skipped, skipped_last, forgotten = 0, 0, 0
 if late == 0 and seq > applied + 1 then
   local missing = applied + 1
@@ -265,7 +270,9 @@ if late == 0 and seq > applied + 1 then
 end
 local decision, attempt = 2, 0
 if late == 1 or seq == applied + 1 then
-  redis.call('HSET', KEYS[1], claim_f, seq .. ':' .. (now + tonumber(ARGV[4])))
+  local token = ''
+  if ARGV[6] and ARGV[6] ~= '' then token = ':' .. ARGV[6] end
+  redis.call('HSET', KEYS[1], claim_f, seq .. ':' .. (now + tonumber(ARGV[4])) .. token)
   if late == 0 then redis.call('HDEL', KEYS[1], gap_f) end
   local tries = redis.call('HGET', KEYS[1], 'tries:' .. stage)
   attempt = 1
@@ -293,6 +300,20 @@ if claim and head(claim) == tonumber(ARGV[2]) then
   redis.call('HDEL', KEYS[1], 'claim:' .. ARGV[1])
 end
 touch(ARGV[3])
+return 1
+";
+
+/// ARGV: stage, seq, claim token, ttl. Drops the claim only if it is on `seq` and held
+/// under the token (GateFields::release_claim). Returns 1 if it did.
+const RELEASE_CLAIM: &str = r"
+local f = 'claim:' .. ARGV[1]
+local claim = redis.call('HGET', KEYS[1], f)
+if not claim then return 0 end
+local prefix, suffix = ARGV[2] .. ':', ':' .. ARGV[3]
+if string.sub(claim, 1, #prefix) ~= prefix then return 0 end
+if #claim <= #prefix + #suffix or string.sub(claim, -#suffix) ~= suffix then return 0 end
+redis.call('HDEL', KEYS[1], f)
+touch(ARGV[4])
 return 1
 ";
 
@@ -367,6 +388,7 @@ struct Scripts {
     gate: Script,
     complete: Script,
     release: Script,
+    release_claim: Script,
     abandon: Script,
     remember: Script,
     remember_complete: Script,
@@ -389,6 +411,7 @@ impl Scripts {
             gate: with_prelude(GATE),
             complete: with_prelude(COMPLETE),
             release: with_prelude(RELEASE),
+            release_claim: with_prelude(RELEASE_CLAIM),
             abandon: with_prelude(ABANDON),
             remember: with_prelude(REMEMBER),
             remember_complete: with_prelude(REMEMBER_COMPLETE),
@@ -458,6 +481,68 @@ impl RedisStore {
             invocation.key(k);
         }
         invocation
+    }
+}
+
+impl RedisStore {
+    /// The gate script, a claim it grants held under `token`.
+    async fn decide(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: Option<ClaimToken>,
+    ) -> Result<GateDecision> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let (decision, skipped, late, attempt, forgotten, skipped_last): (
+            u8,
+            u64,
+            u8,
+            u32,
+            u64,
+            u64,
+        ) = self
+            .invocation(&self.scripts.gate, &keys)
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(policy.gap_ms())
+            .arg(policy.lease_ms())
+            .arg(self.settings.retention_ms())
+            .arg(token.map(ClaimToken::hex).unwrap_or_default())
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("gate"))?;
+        let skipped = match (Sequence::new(skipped), Sequence::new(skipped_last)) {
+            (Ok(first), Ok(last)) => Some(Skipped { first, last }),
+            _ => None,
+        };
+        if forgotten > 0 {
+            crate::gate::forgot_holes(usize::try_from(forgotten).unwrap_or(usize::MAX));
+        }
+        let decision = match decision {
+            0 => Ok(GateDecision::Apply {
+                skipped,
+                late: late == 1,
+                attempt,
+            }),
+            1 => Ok(GateDecision::Duplicate),
+            2 => Ok(GateDecision::Wait {
+                reason: WaitReason::Gap,
+                skipped,
+            }),
+            3 => Ok(GateDecision::Wait {
+                reason: WaitReason::Claimed,
+                skipped,
+            }),
+            other => Err(Error::Protocol {
+                operation: "gate",
+                reason: format!("decision {other}"),
+            }),
+        }?;
+        crate::gate::observe(stage, &decision);
+        Ok(decision)
     }
 }
 
@@ -729,56 +814,40 @@ impl ConversationStore for RedisStore {
         sequence: Sequence,
         policy: &GatePolicy,
     ) -> Result<GateDecision> {
+        self.decide(key, stage, sequence, policy, None).await
+    }
+
+    async fn gate_claim(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: ClaimToken,
+    ) -> Result<GateDecision> {
+        self.decide(key, stage, sequence, policy, Some(token)).await
+    }
+
+    async fn release_claim(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        token: ClaimToken,
+    ) -> Result<bool> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
-        let (decision, skipped, late, attempt, forgotten, skipped_last): (
-            u8,
-            u64,
-            u8,
-            u32,
-            u64,
-            u64,
-        ) = self
-            .invocation(&self.scripts.gate, &keys)
+        let released: u8 = self
+            .invocation(&self.scripts.release_claim, &keys)
             .arg(stage)
             .arg(sequence.get())
-            .arg(policy.gap_ms())
-            .arg(policy.lease_ms())
+            .arg(token.hex())
             .arg(self.settings.retention_ms())
             .invoke_async(&mut connection)
             .await
-            .map_err(unavailable("gate"))?;
-        let skipped = match (Sequence::new(skipped), Sequence::new(skipped_last)) {
-            (Ok(first), Ok(last)) => Some(Skipped { first, last }),
-            _ => None,
-        };
-        if forgotten > 0 {
-            crate::gate::forgot_holes(usize::try_from(forgotten).unwrap_or(usize::MAX));
-        }
-        let decision = match decision {
-            0 => Ok(GateDecision::Apply {
-                skipped,
-                late: late == 1,
-                attempt,
-            }),
-            1 => Ok(GateDecision::Duplicate),
-            2 => Ok(GateDecision::Wait {
-                reason: WaitReason::Gap,
-                skipped,
-            }),
-            3 => Ok(GateDecision::Wait {
-                reason: WaitReason::Claimed,
-                skipped,
-            }),
-            other => Err(Error::Protocol {
-                operation: "gate",
-                reason: format!("decision {other}"),
-            }),
-        }?;
-        crate::gate::observe(stage, &decision);
-        Ok(decision)
+            .map_err(unavailable("release_claim"))?;
+        Ok(released == 1)
     }
-
     async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();

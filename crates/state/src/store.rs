@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use parley_types::{ConversationKey, Sequence};
 
-use crate::{GateDecision, GatePolicy, Result};
+use crate::{ClaimToken, GateDecision, GatePolicy, Result};
 
 /// A conversation's state blob with its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +190,37 @@ pub trait ConversationStore: Send + Sync + 'static {
         sequence: Sequence,
         policy: &GatePolicy,
     ) -> Result<GateDecision>;
+
+    /// [`gate`](Self::gate), a claim it grants held under `token`, so that the caller can
+    /// drop it with [`release_claim`](Self::release_claim) even if this call's reply is lost
+    /// (a timeout after the gate ran). Both backends keep the token; the default ignores it.
+    async fn gate_claim(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: ClaimToken,
+    ) -> Result<GateDecision> {
+        let _ = token;
+        self.gate(key, stage, sequence, policy).await
+    }
+
+    /// Drops `stage`'s claim on `sequence` only if it is held under `token`; whether one was
+    /// dropped. Idempotent, so safe to retry after an error or a lost reply, and safe to call
+    /// when the caller does not know whether it holds the claim: a claim granted to another
+    /// worker (after this one's lease lapsed) is left alone. Both backends check the token;
+    /// the default drops the claim as [`release`](Self::release) does.
+    async fn release_claim(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        token: ClaimToken,
+    ) -> Result<bool> {
+        let _ = token;
+        self.release(key, stage, sequence).await.map(|()| true)
+    }
 
     /// Records that `stage` applied `sequence` and drops its claim.
     async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()>;

@@ -11,8 +11,8 @@ use std::{
 
 use bytes::Bytes;
 use parley_state::{
-    CasOutcome, Commit, CommitOutcome, GateDecision, GatePolicy, MAX_HOLES, Skipped, StoreSettings,
-    WaitReason,
+    CasOutcome, ClaimToken, Commit, CommitOutcome, GateDecision, GatePolicy, MAX_HOLES, Skipped,
+    StoreSettings, WaitReason,
 };
 use parley_types::{ConversationKey, Sequence};
 use rand::seq::{IndexedRandom as _, SliceRandom as _};
@@ -48,6 +48,7 @@ both_backends!(
     gate_applies_shuffled_duplicated_events_exactly_once_in_order,
     gate_skips_a_gap_after_its_timeout_and_reports_it,
     gate_claim_blocks_a_second_worker_until_released_or_lapsed,
+    a_claim_whose_grant_was_lost_is_released_by_its_token_only,
     gate_counts_attempts_and_abandon_lets_the_conversation_go_on,
     gate_keeps_the_newest_holes,
     gate_skips_a_wide_gap_in_one_timeout,
@@ -613,6 +614,136 @@ async fn gate_claim_blocks_a_second_worker_until_released_or_lapsed(make: Make) 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+/// The gate's reply to a claimant can be lost after the gate ran (a timeout): the claimant
+/// never learns it holds the claim, and without a way to drop it the conversation waits for
+/// the lease. Asked under a token, the claim is dropped by that token, and only by it.
+async fn a_claim_whose_grant_was_lost_is_released_by_its_token_only(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 21);
+    let policy = GatePolicy {
+        gap_timeout: Duration::from_secs(30),
+        lease: Duration::from_secs(120),
+        max_attempts: GatePolicy::DEFAULT_MAX_ATTEMPTS,
+    };
+    let claimed = GateDecision::Wait {
+        reason: WaitReason::Claimed,
+        skipped: None,
+    };
+    let apply = |attempt| GateDecision::Apply {
+        skipped: None,
+        late: false,
+        attempt,
+    };
+    let (lost, next) = (ClaimToken::fresh(), ClaimToken::fresh());
+    assert_ne!(lost, next);
+    // Granted under `lost`; say its holder never saw this answer.
+    assert_eq!(
+        f.store
+            .gate_claim(&k, "s", sequence(1), &policy, lost)
+            .await
+            .unwrap(),
+        apply(1)
+    );
+    assert_eq!(
+        f.store
+            .gate_claim(&k, "s", sequence(1), &policy, next)
+            .await
+            .unwrap(),
+        claimed
+    );
+    // Another token, or the same token on another sequence, drops nothing.
+    assert!(
+        !f.store
+            .release_claim(&k, "s", sequence(1), next)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .release_claim(&k, "s", sequence(2), lost)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
+        claimed
+    );
+    // Its holder drops it at once (not after two minutes), and a retry of that is harmless.
+    assert!(
+        f.store
+            .release_claim(&k, "s", sequence(1), lost)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .release_claim(&k, "s", sequence(1), lost)
+            .await
+            .unwrap()
+    );
+    // The next attempt goes in (the lost grant counted as an attempt).
+    assert_eq!(
+        f.store
+            .gate_claim(&k, "s", sequence(1), &policy, next)
+            .await
+            .unwrap(),
+        apply(2)
+    );
+    // A late retry of the first holder's release leaves the new claim alone.
+    assert!(
+        !f.store
+            .release_claim(&k, "s", sequence(1), lost)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
+        claimed
+    );
+    // Completing drops a claim whatever its token.
+    f.store.complete(&k, "s", sequence(1)).await.unwrap();
+    assert!(
+        !f.store
+            .release_claim(&k, "s", sequence(1), next)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(1), &policy).await.unwrap(),
+        GateDecision::Duplicate
+    );
+    // A claim asked for without a token is not dropped by one, and is still released by
+    // its sequence (as before tokens).
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(2), &policy).await.unwrap(),
+        apply(1)
+    );
+    assert!(
+        !f.store
+            .release_claim(&k, "s", sequence(2), lost)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(2), &policy).await.unwrap(),
+        claimed
+    );
+    f.store.release(&k, "s", sequence(2)).await.unwrap();
+    assert_eq!(
+        f.store
+            .gate_claim(&k, "s", sequence(2), &policy, lost)
+            .await
+            .unwrap(),
+        apply(2)
+    );
+    // ... and a token's claim is released by its sequence too (a panic's release).
+    f.store.release(&k, "s", sequence(2)).await.unwrap();
+    assert_eq!(
+        f.store.gate(&k, "s", sequence(2), &policy).await.unwrap(),
+        apply(3)
+    );
 }
 
 async fn writes_refresh_the_time_to_live(make: Make) {
