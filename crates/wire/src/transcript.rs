@@ -51,11 +51,23 @@ pub fn from_inbound(
             return None;
         }
     };
+    let attachments = match message.kind.as_ref() {
+        Some(inbound_message::Kind::Text(text)) => text
+            .attachments
+            .iter()
+            .filter_map(|a| match a.outcome.as_ref() {
+                Some(inbound_attachment::Outcome::Stored(stored)) => Some(stored.clone()),
+                Some(inbound_attachment::Outcome::Failed(_)) | None => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Some(TranscriptEntry {
         author: Some(author),
         at: Some(at),
         text,
         message_id: message.apple_message_id.clone(),
+        attachments,
         ..TranscriptEntry::default()
     })
 }
@@ -163,6 +175,10 @@ pub fn from_outbound(
         message_id: message.apple_message_id.clone(),
         delivery: TranscriptDelivery::Sent as i32,
         delivery_detail: String::new(),
+        attachments: match message.kind.as_ref() {
+            Some(Kind::Text(text)) => text.attachments.clone(),
+            _ => Vec::new(),
+        },
     })
 }
 
@@ -176,11 +192,25 @@ pub fn from_outbound_outcome(
     at: prost_types::Timestamp,
     outcome: &delivery_result::Outcome,
 ) -> Option<TranscriptEntry> {
+    let (delivery, detail) = delivery_of(outcome, message.business_initiated)?;
+    let mut entry = from_outbound(message, at)?;
+    entry.delivery = delivery as i32;
+    entry.delivery_detail = detail.to_owned();
+    Some(entry)
+}
+
+/// What a business message's outcome means to the agent who sent it: sent, or refused or
+/// failed with why in a few fixed words. `None` where the transcript shows nothing (see
+/// [`from_outbound_outcome`]).
+pub fn delivery_of(
+    outcome: &delivery_result::Outcome,
+    business_initiated: bool,
+) -> Option<(TranscriptDelivery, &'static str)> {
     use delivery_result::Outcome;
     let (delivery, detail) = match outcome {
-        Outcome::Sent(_) => (TranscriptDelivery::Sent, String::new()),
+        Outcome::Sent(_) => (TranscriptDelivery::Sent, ""),
         Outcome::Retrying(_) => return None,
-        _ if message.business_initiated => return None,
+        _ if business_initiated => return None,
         Outcome::Refused(refused) => {
             let why = match RefusalReason::try_from(refused.reason).unwrap_or_default() {
                 RefusalReason::BotNotOwner => return None,
@@ -190,7 +220,7 @@ pub fn from_outbound_outcome(
                 RefusalReason::CustomerUnreachable => "the customer cannot be reached",
                 RefusalReason::Unspecified => "refused",
             };
-            (TranscriptDelivery::Refused, why.to_owned())
+            (TranscriptDelivery::Refused, why)
         }
         Outcome::Failed(failed) => {
             let why = match FailureCause::try_from(failed.cause).unwrap_or_default() {
@@ -207,13 +237,10 @@ pub fn from_outbound_outcome(
                 | FailureCause::CircuitOpen => "Apple could not be reached in time",
                 FailureCause::Unspecified => "sending failed",
             };
-            (TranscriptDelivery::Failed, why.to_owned())
+            (TranscriptDelivery::Failed, why)
         }
     };
-    let mut entry = from_outbound(message, at)?;
-    entry.delivery = delivery as i32;
-    entry.delivery_detail = detail;
-    Some(entry)
+    Some((delivery, detail))
 }
 
 fn received_title(common: Option<&parley_proto::v1::InteractiveCommon>) -> &str {

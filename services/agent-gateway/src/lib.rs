@@ -49,7 +49,9 @@
 
 pub mod agents;
 mod attachments;
+mod console;
 mod delivery;
+mod desk;
 mod grpc;
 mod handler;
 mod service;
@@ -58,7 +60,9 @@ mod system_lines;
 
 pub use agents::{Agents, token_sha256};
 pub use attachments::MAX_UPLOAD_BYTES;
+pub use console::ConsoleOptions;
 pub use delivery::delivery_consumer_spec;
-pub use grpc::{GatewayOptions, GatewayService};
+pub use desk::GatewayOptions;
+pub use grpc::GatewayService;
 pub use service::{AgentGatewayService, GatewayArgs, GatewayParts, consumer_spec, run};
 pub use system_lines::conversation_consumer_spec;

@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     agents::Agents,
     delivery::{DeliveryHandler, delivery_consumer_spec},
-    grpc::{GatewayOptions, GatewayService, Inner},
+    desk::{Desk, GatewayOptions},
+    grpc::GatewayService,
     handler,
     store::GatewayStore,
     system_lines::{SystemLines, conversation_consumer_spec},
@@ -61,6 +62,7 @@ pub struct AgentGatewayService {
     conversation_spec: ConsumerSpec,
     drain: std::time::Duration,
     gate: parley_state::GatePolicy,
+    console: Option<(TcpListener, crate::console::ConsoleOptions)>,
 }
 
 impl AgentGatewayService {
@@ -120,7 +122,7 @@ impl AgentGatewayService {
             .map_err(|e| format!("agent-gateway consumer: {e}"))?;
         Ok(Self {
             service: GatewayService {
-                inner: Arc::new(Inner {
+                desk: Arc::new(Desk {
                     agents: parts.agents,
                     blobs: crate::attachments::Blobs::new(config.blobs.clone()),
                     store,
@@ -142,7 +144,19 @@ impl AgentGatewayService {
                 lease: config.outbound.claim_lease,
                 max_attempts: config.events.max_attempts,
             },
+            console: None,
         })
+    }
+
+    /// Also serves the web console (HTTP) on `listener`, over the same desk as gRPC.
+    #[must_use]
+    pub fn with_console(
+        mut self,
+        listener: TcpListener,
+        options: crate::console::ConsoleOptions,
+    ) -> Self {
+        self.console = Some((listener, options));
+        self
     }
 
     /// Serves gRPC on `listener` and consumes `amb.agent` (and the agents' delivery results
@@ -150,7 +164,7 @@ impl AgentGatewayService {
     /// transcript's system lines) until the stop token given to
     /// [`AgentGatewayService::new`] fires.
     pub async fn run(self, listener: TcpListener) -> Result<(), String> {
-        let inner = self.service.inner.clone();
+        let inner = self.service.desk.clone();
         let stop = inner.stop.clone();
         let consumer = run_consumer(
             inner.bus.clone(),
@@ -219,8 +233,18 @@ impl AgentGatewayService {
                 tonic::transport::server::TcpIncoming::from(listener),
                 stop.clone().cancelled_owned(),
             );
-        let (consumed, delivered, lines, served) =
-            tokio::join!(consumer, deliveries, lifecycle, server);
+        let console = async {
+            let Some((listener, options)) = self.console else {
+                return Ok(());
+            };
+            let router = crate::console::router(inner.clone(), options);
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.clone().cancelled_owned())
+                .await
+        };
+        let (consumed, delivered, lines, served, console) =
+            tokio::join!(consumer, deliveries, lifecycle, server, console);
+        console.map_err(|e| format!("console server: {e}"))?;
         let report = consumed.map_err(|e| format!("agent-gateway consumer: {e}"))?;
         let deliveries = delivered.map_err(|e| format!("agent-gateway delivery consumer: {e}"))?;
         let lines = lines.map_err(|e| format!("agent-gateway conversation consumer: {e}"))?;

@@ -151,7 +151,7 @@ pub async fn run(args: AgentArgs) -> Result<()> {
                         continue;
                     }
                     Some(Typed::Accept(n)) => conversation(n).map(|c| Command::Accept(Accept { conversation: Some(c) })),
-                    Some(Typed::Resolve(n)) => conversation(n).map(|c| Command::Resolve(Resolve { conversation: Some(c), note: String::new() })),
+                    Some(Typed::Resolve(n)) => conversation(n).map(|c| Command::Resolve(Resolve { conversation: Some(c), ..Resolve::default() })),
                     Some(Typed::Reply(n, text)) => conversation(n).map(|c| Command::Reply(Reply {
                         conversation: Some(c),
                         content: Some(reply::Content::Text(OutboundText { body: text, attachments: vec![] })),

@@ -163,7 +163,7 @@ async fn every_rpc_with_another_business_session_is_refused() {
             })),
             Case::Resolve => command(Command::Resolve(Resolve {
                 conversation,
-                note: String::new(),
+                ..Resolve::default()
             })),
             Case::RevokeSessions => {
                 let e = c

@@ -116,6 +116,7 @@ async fn the_agent_lists_its_conversations_reads_transcripts_and_resolves() {
         .command(Command::Resolve(Resolve {
             conversation: Some(reference),
             note: "done".into(),
+            resolution_code: "answered".into(),
         }))
         .await;
     assert!(resolved.ok, "{resolved:?}");
@@ -129,6 +130,10 @@ async fn the_agent_lists_its_conversations_reads_transcripts_and_resolves() {
         .expect("a resolve on amb.routing");
     assert_eq!(resolve.1.agent_id, AGENT);
     assert_eq!(resolve.1.note, "done");
+    assert_eq!(
+        resolve.1.resolution_code, "answered",
+        "the wrap-up code reaches routing"
+    );
     let conversation = resolve.0.meta.unwrap().conversation.unwrap();
     assert_eq!(conversation.opaque_id, key.opaque.as_str());
 }

@@ -285,7 +285,7 @@ async fn run_agent(
                     id,
                     agent_command::Command::Resolve(Resolve {
                         conversation: Some(conversation),
-                        note: String::new(),
+                        ..Resolve::default()
                     }),
                 ))
                 .await;
