@@ -30,9 +30,12 @@ use parley_wire::{capabilities, consent::preference_topic};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    hours::Status,
+    hours::{LocalTime, Status},
     knowledge::{IntentKind, Knowledge, QuickReply, Text, localized},
+    locale::{self as conventions, script_language},
+    matching::Match,
     normalize::bare_number,
+    stemming::primary,
     triggers::{TriggerAction, trigger},
 };
 
@@ -50,6 +53,9 @@ pub const HUMAN_CHOICE: &str = "human";
 const CLARIFY_CANDIDATES: usize = 3;
 /// A candidate for a clarifying question scores at least this share of the threshold.
 const CLARIFY_FLOOR: f64 = 0.5;
+/// How far below the best language's score the device's language may score and still be
+/// the language of the answer.
+const DEVICE_LANGUAGE_MARGIN: f64 = 0.05;
 
 /// What the bot remembers of a conversation between tasks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +125,8 @@ impl Reply {
 struct Turn<'a> {
     k: &'a Knowledge,
     ctx: &'a BotContext,
+    /// The device's language tag, as routing gave it (`en_US`).
+    device: String,
     locale: String,
     now: i64,
     memory: Memory,
@@ -150,6 +158,7 @@ pub fn answer(k: &Knowledge, task: &BotTask, memory: &Memory, now_unix_seconds: 
     let mut turn = Turn {
         k,
         ctx,
+        device,
         locale,
         now: now_unix_seconds,
         memory: memory.clone(),
@@ -307,8 +316,9 @@ impl Turn<'_> {
         }
         if let Some(found) = self.k.matcher.best(body) {
             self.memory.misses = 0;
-            self.locale = found.locale.clone();
-            self.memory.locale = found.locale;
+            let locale = self.answer_language(&found, body);
+            self.locale.clone_from(&locale);
+            self.memory.locale = locale;
             self.greet_if_new();
             self.intent(found.intent, EscalationReason::CustomerChoice);
             return;
@@ -316,8 +326,84 @@ impl Turn<'_> {
         self.miss(body);
     }
 
+    /// The file's language for the device's tag, if the file has that language.
+    fn device_locale(&self) -> Option<String> {
+        let tag = self.device.trim().to_ascii_lowercase().replace('_', "-");
+        if tag.is_empty() {
+            return None;
+        }
+        let locale = self.k.locale_for(&tag);
+        (primary(&locale) == primary(&tag)).then_some(locale)
+    }
+
+    /// The language to answer a matched sentence in: the language of the phrase that
+    /// matched, unless the device's language reads the sentence about as well (its script,
+    /// and its own phrases of the intent scoring within [`DEVICE_LANGUAGE_MARGIN`] of the
+    /// best): `営業時間` on a Japanese device is Japanese although Chinese writes it too,
+    /// while `tienen wifi?` on an English device stays Spanish.
+    fn answer_language(&self, found: &Match, body: &str) -> String {
+        let Some(device) = self.device_locale() else {
+            return found.locale.clone();
+        };
+        let language = primary(&device);
+        if language == primary(&found.locale) {
+            return found.locale.clone();
+        }
+        let fits = match script_language(body) {
+            Some(script) => script == language || (language == "ja" && script == "zh"),
+            None => script_language(&self.k.text(&device, Text::MenuTitle)).is_none(),
+        };
+        let score = self.k.matcher.score_in(body, found.intent, language);
+        if fits
+            && score >= self.k.matcher.threshold()
+            && score + DEVICE_LANGUAGE_MARGIN >= found.score
+        {
+            device
+        } else {
+            found.locale.clone()
+        }
+    }
+
+    /// A message whose letters give its language away (Hebrew, Arabic, kana, Han, …) is
+    /// answered in that language when the file has it, even not understood.
+    fn script_locale(&mut self, body: &str) {
+        let Some(language) = script_language(body) else {
+            return;
+        };
+        if primary(&self.locale) == language
+            || (language == "zh" && primary(&self.locale) == "ja")
+            || !self.k.locales.contains(language)
+        {
+            return;
+        }
+        language.clone_into(&mut self.locale);
+        language.clone_into(&mut self.memory.locale);
+    }
+
+    /// The clock times are shown on: the device's when the answer is in the device's
+    /// language (`en_US`: 12-hour, `en_GB`: 24-hour), else the answer language's.
+    fn clock(&self) -> conventions::Clock {
+        let device = self.device.trim().to_ascii_lowercase().replace('_', "-");
+        if !device.is_empty() && primary(&device) == primary(&self.locale) {
+            conventions::clock(&device)
+        } else {
+            conventions::clock(&self.locale)
+        }
+    }
+
+    fn time(&self, at: LocalTime) -> String {
+        conventions::format_time(at, self.clock())
+    }
+
+    /// A text of the answer's language with its placeholders filled (isolated in a
+    /// right-to-left language, see [`conventions::fill`]).
+    fn fill(&self, template: &str, values: &[(&str, &str)]) -> String {
+        conventions::fill(&self.locale, template, values)
+    }
+
     fn miss(&mut self, body: &str) {
         self.missed = true;
+        self.script_locale(body);
         if self.k.intents.is_empty() {
             self.escalate(
                 EscalationReason::NoBot,
@@ -478,7 +564,7 @@ impl Turn<'_> {
         };
         let name = self.location_name(index);
         let (template, time, day) = match location.schedule.status(self.now) {
-            Status::Open { until } => (Text::OpenUntil, until.to_string(), String::new()),
+            Status::Open { until } => (Text::OpenUntil, self.time(until), String::new()),
             Status::Closed { holiday, opens } => match opens {
                 None => (Text::Closed, String::new(), String::new()),
                 Some(opening) => {
@@ -492,15 +578,14 @@ impl Turn<'_> {
                     } else {
                         Text::OpensAt
                     };
-                    (template, opening.at.to_string(), day)
+                    (template, self.time(opening.at), day)
                 }
             },
         };
-        self.k
-            .text(&self.locale, template)
-            .replace("{location}", &name)
-            .replace("{time}", &time)
-            .replace("{day}", &day)
+        self.fill(
+            &self.k.text(&self.locale, template),
+            &[("location", &name), ("time", &time), ("day", &day)],
+        )
     }
 
     fn location(&mut self, index: usize) {
@@ -853,10 +938,14 @@ impl Turn<'_> {
             1 => self.k.text(&self.locale, Text::Tomorrow),
             _ => self.k.day_name(&self.locale, local.weekday),
         };
-        let text = confirmed
-            .replace("{location}", &self.location_name(appointment.location))
-            .replace("{time}", &local.at.to_string())
-            .replace("{day}", &day);
+        let text = self.fill(
+            &confirmed,
+            &[
+                ("location", &self.location_name(appointment.location)),
+                ("time", &self.time(local.at)),
+                ("day", &day),
+            ],
+        );
         self.say_with_hint(&text);
     }
 
@@ -905,10 +994,10 @@ impl Turn<'_> {
             // Routing itself tells a customer entering a queue their place in it (or, for a
             // closed queue, when the business opens); the bot adds nothing unless the update
             // carries a position routing did not announce.
-            EscalationStatus::Queued if update.position > 0 => self
-                .k
-                .text(&self.locale, Text::QueuedPosition)
-                .replace("{position}", &update.position.to_string()),
+            EscalationStatus::Queued if update.position > 0 => self.fill(
+                &self.k.text(&self.locale, Text::QueuedPosition),
+                &[("position", &update.position.to_string())],
+            ),
             EscalationStatus::Queued => return,
             EscalationStatus::NoAgentsAvailable => self.k.text(&self.locale, Text::NoAgents),
             EscalationStatus::OutsideBusinessHours => self.k.text(&self.locale, Text::OutsideHours),

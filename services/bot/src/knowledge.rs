@@ -16,6 +16,8 @@ use crate::{
     hours::{DAY_KEYS, Schedule},
     matching::Matcher,
     normalize::fold,
+    stemming::primary,
+    texts::{builtin, builtin_days},
     triggers::TriggerAction,
 };
 
@@ -101,6 +103,8 @@ pub struct Messages {
     pub opens_at: Option<String>,
     pub closed_holiday: Option<String>,
     pub closed: Option<String>,
+    pub hours_on: Option<String>,
+    pub closed_on: Option<String>,
     pub today: Option<String>,
     pub tomorrow: Option<String>,
     pub clarify: Option<String>,
@@ -131,6 +135,10 @@ pub enum Text {
     OpensAt,
     ClosedHoliday,
     Closed,
+    /// One location's hours on a day asked about (`{location}`, `{day}`, `{hours}`).
+    HoursOn,
+    /// A location closed on a day asked about (`{location}`, `{day}`).
+    ClosedOn,
     Today,
     Tomorrow,
     Clarify,
@@ -159,6 +167,8 @@ impl Messages {
             Text::OpensAt => &self.opens_at,
             Text::ClosedHoliday => &self.closed_holiday,
             Text::Closed => &self.closed,
+            Text::HoursOn => &self.hours_on,
+            Text::ClosedOn => &self.closed_on,
             Text::Today => &self.today,
             Text::Tomorrow => &self.tomorrow,
             Text::Clarify => &self.clarify,
@@ -168,49 +178,6 @@ impl Messages {
         value.as_deref()
     }
 }
-
-/// The built-in English texts.
-pub fn builtin(text: Text) -> &'static str {
-    match text {
-        Text::Greeting => "Hi! I'm the {business} assistant.",
-        Text::HumanHint => "Type \"agent\" at any time to talk to a person.",
-        Text::Fallback => "Sorry, I didn't understand that.",
-        Text::FallbackEscalate => {
-            "Sorry, I still didn't get that. Let me find a person who can help."
-        }
-        Text::Escalating => "I'm connecting you with a person.",
-        Text::Queued => "You're in line; a person will answer shortly.",
-        Text::QueuedPosition => "You're number {position} in line; a person will answer shortly.",
-        Text::NoAgents => {
-            "No one is available right now; a person will answer as soon as possible."
-        }
-        Text::OutsideHours => "We're closed right now; a person will answer when we open.",
-        Text::Assigned => "",
-        Text::Returned => "I'm back. How else can I help?",
-        Text::MenuTitle => "How can I help?",
-        Text::LocationsTitle => "Our locations",
-        Text::ReplyWithNumber => "Reply with a number.",
-        Text::OpenUntil => "{location}: open now until {time}.",
-        Text::OpensAt => "{location}: closed now, opens {day} at {time}.",
-        Text::ClosedHoliday => "{location}: closed today for a holiday, opens {day} at {time}.",
-        Text::Closed => "{location}: closed.",
-        Text::Today => "today",
-        Text::Tomorrow => "tomorrow",
-        Text::Clarify => "Sorry, I'm not sure what you mean. Is it one of these?",
-        Text::TalkToPerson => "Talk to a person",
-        Text::NoSlots => "There is no free time in the next days.",
-    }
-}
-
-const BUILTIN_DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -841,35 +808,55 @@ impl Knowledge {
         self.default_locale.clone()
     }
 
-    /// A fixed text in `locale` (then the default language, then built-in English), with
-    /// `{business}` filled in.
+    /// A fixed text in `locale`: the file's, else Parley's built-in text of that language
+    /// (see [`crate::texts`]), else the file's default language's, else built-in English;
+    /// with `{business}` filled in.
     pub fn text(&self, locale: &str, text: Text) -> String {
         let found = self
             .messages
             .get(locale)
             .and_then(|m| m.get(text))
+            .or_else(|| self.messages.get(primary(locale)).and_then(|m| m.get(text)))
+            .or_else(|| builtin(primary(locale), text))
             .or_else(|| {
                 self.messages
                     .get(&self.default_locale)
                     .and_then(|m| m.get(text))
             })
-            .unwrap_or_else(|| builtin(text));
+            .or_else(|| builtin(primary(&self.default_locale), text))
+            .or_else(|| builtin("en", text))
+            .unwrap_or_default();
         found.replace("{business}", &self.name)
     }
 
-    /// The name of a day of the week (0 = Monday) in `locale`.
-    pub fn day_name(&self, locale: &str, weekday: u8) -> String {
-        let index = usize::from(weekday.min(6));
+    /// Whether the file itself writes `text` in `locale` (not a built-in text).
+    pub fn writes(&self, locale: &str, text: Text) -> bool {
         self.messages
             .get(locale)
-            .and_then(|m| m.days.as_ref())
-            .or_else(|| {
-                self.messages
-                    .get(&self.default_locale)
-                    .and_then(|m| m.days.as_ref())
-            })
-            .and_then(|d| d.get(index).cloned())
-            .unwrap_or_else(|| BUILTIN_DAYS[index].to_owned())
+            .and_then(|m| m.get(text))
+            .is_some()
+    }
+
+    /// The name of a day of the week (0 = Monday) in `locale`: the file's, else Parley's
+    /// built-in names of that language, else the default language's, else English.
+    pub fn day_name(&self, locale: &str, weekday: u8) -> String {
+        let index = usize::from(weekday.min(6));
+        let file = |tag: &str| {
+            self.messages
+                .get(tag)
+                .and_then(|m| m.days.as_ref())
+                .and_then(|d| d.get(index).cloned())
+        };
+        let built = |tag: &str| {
+            builtin_days(primary(tag)).and_then(|d| d.get(index).map(|day| (*day).to_owned()))
+        };
+        file(locale)
+            .or_else(|| file(primary(locale)))
+            .or_else(|| built(locale))
+            .or_else(|| file(&self.default_locale))
+            .or_else(|| built(&self.default_locale))
+            .or_else(|| built("en"))
+            .unwrap_or_default()
     }
 
     /// The index of an intent by id.

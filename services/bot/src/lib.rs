@@ -28,6 +28,9 @@
 //!   language), on [`analyze`] (a text made terms: [`letters`], [`hanzi`], [`segment`],
 //!   [`stopwords`], [`stemming`], [`synonyms`], [`entities`]);
 //! - [`hours`]: opening hours with IANA time zones, DST and holidays;
+//! - [`locale`]: the customer's conventions (12- or 24-hour clock, the language a script
+//!   gives away, placeholders isolated in right-to-left texts); [`texts`]: the built-in
+//!   fixed texts in every language the matcher understands;
 //! - [`knowledge`]: the knowledge file format and its validation.
 
 pub mod analyze;
@@ -39,6 +42,7 @@ pub mod hanzi;
 pub mod hours;
 pub mod knowledge;
 pub mod letters;
+pub mod locale;
 pub mod matching;
 pub mod normalize;
 pub mod segment;
@@ -46,6 +50,7 @@ pub mod service;
 pub mod stemming;
 pub mod stopwords;
 pub mod synonyms;
+pub mod texts;
 pub mod triggers;
 
 pub use answer::{Action, Memory, Reply, answer};

@@ -504,6 +504,15 @@ impl Matcher {
         out
     }
 
+    /// The best score of `intent`'s phrases of `language` (a primary subtag) for `text`; 0
+    /// when it has none there.
+    pub fn score_in(&self, text: &str, intent: usize, language: &str) -> f64 {
+        self.scores(text)
+            .filter(|(i, locale, _)| *i == intent && primary(locale) == language)
+            .map(|(_, _, score)| score)
+            .fold(0.0, f64::max)
+    }
+
     /// The threshold a score must reach to count as understood.
     pub fn threshold(&self) -> f64 {
         self.threshold

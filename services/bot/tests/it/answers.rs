@@ -46,6 +46,7 @@ fn list_items(reply: &parley_bot::Reply) -> Vec<(String, String)> {
 fn hours_per_location_in_its_own_time_zone() {
     let k = acme();
     // Wednesday 15 July 2026, 14:00 UTC: New York 10:00, Paris and Madrid 16:00 (siesta).
+    // An en-US device reads a 12-hour clock.
     let reply = say(
         &k,
         "en-US",
@@ -59,15 +60,15 @@ fn hours_per_location_in_its_own_time_zone() {
         "{text}"
     );
     assert!(
-        text.contains("Downtown (New York): open now until 19:00."),
+        text.contains("Downtown (New York): open now until 7:00 PM."),
         "{text}"
     );
     assert!(
-        text.contains("Paris Marais: open now until 19:00."),
+        text.contains("Paris Marais: open now until 7:00 PM."),
         "{text}"
     );
     assert!(
-        text.contains("Madrid Sol: closed now, opens today at 17:00."),
+        text.contains("Madrid Sol: closed now, opens today at 5:00 PM."),
         "{text}"
     );
     assert!(
@@ -88,11 +89,13 @@ fn hours_on_a_holiday_and_in_french_with_local_day_names() {
         1_798_210_800,
     ));
     assert!(
-        text.contains("Downtown (New York): closed today for a holiday, opens tomorrow at 08:00."),
+        text.contains(
+            "Downtown (New York): closed today for a holiday, opens tomorrow at 8:00 AM."
+        ),
         "{text}"
     );
     assert!(
-        text.contains("Paris Marais: closed today for a holiday, opens tomorrow at 09:00."),
+        text.contains("Paris Marais: closed today for a holiday, opens tomorrow at 9:00 AM."),
         "{text}"
     );
     // Sunday 19 July 2026, 12:00 UTC, asked in French: Paris is closed Sunday and Monday.
@@ -339,7 +342,7 @@ fn arabic_answers_pass_through_untouched() {
     let text = joined(&reply);
     assert!(text.starts_with("ساعات العمل لدينا الآن:\n"), "{text}");
     assert!(
-        text.contains("وسط المدينة (نيويورك): مفتوح الآن حتى 19:00."),
+        text.contains("وسط المدينة (نيويورك): مفتوح الآن حتى 7:00 م."),
         "{text}"
     );
     assert_eq!(reply.memory.locale, "ar");

@@ -217,8 +217,9 @@ fn a_time_picker_offers_slots_from_the_opening_hours_and_a_chosen_slot_is_confir
     );
     let confirmed = answer(&k, &picked, &shown.memory, WEDNESDAY_NOON);
     assert!(
-        joined(&confirmed)
-            .starts_with("You're booked: coffee tasting at Downtown (New York), today at 12:00."),
+        joined(&confirmed).starts_with(
+            "You're booked: coffee tasting at Downtown (New York), today at 12:00 PM."
+        ),
         "{}",
         joined(&confirmed)
     );
@@ -240,7 +241,7 @@ fn a_time_picker_offers_slots_from_the_opening_hours_and_a_chosen_slot_is_confir
     );
     let confirmed = answer(&k, &by_time, &shown.memory, WEDNESDAY_NOON);
     assert!(
-        joined(&confirmed).contains("today at 11:00"),
+        joined(&confirmed).contains("today at 11:00 AM"),
         "{}",
         joined(&confirmed)
     );

@@ -10,6 +10,7 @@
 )]
 
 mod answers;
+mod conversation;
 #[path = "../../examples/external_bot.rs"]
 mod example;
 mod external;

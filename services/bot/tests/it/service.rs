@@ -460,8 +460,9 @@ async fn a_time_picker_and_the_chosen_slot_are_answered_over_nats() {
         panic!("not a text");
     };
     assert!(
-        text.body
-            .starts_with("You're booked: coffee tasting at Downtown (New York), today at 11:00."),
+        text.body.starts_with(
+            "You're booked: coffee tasting at Downtown (New York), today at 11:00 AM."
+        ),
         "{}",
         text.body
     );
