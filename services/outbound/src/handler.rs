@@ -15,7 +15,7 @@ use parley_proto::v1::{
     OutboundMessage, Refused, Retrying, Sent, delivery_result::Outcome as Result_,
 };
 use parley_state::{
-    ConversationStore, GateDecision, GatePolicy,
+    ClaimToken, ConversationStore, GateDecision, GatePolicy,
     facts::{
         CUSTOMER_ACTIVE_AT, CUSTOMER_CLOSED_AT, CUSTOMER_UNREACHABLE_AT, DEVICE_AGENT,
         DEVICE_CAPABILITIES, SCOPE_SENT, STAGE_OUTBOUND,
@@ -48,6 +48,11 @@ pub(crate) struct Shared {
     /// Apple attempts per outbound event in this replica (a restart starts again; the
     /// backoff keeps the total bounded in time).
     pub(crate) attempts: Mutex<HashMap<String, u32>>,
+    /// Outbound event ids Apple accepted in this replica whose sent record could not be
+    /// written yet, with when: their redelivery writes the record and never POSTs them again
+    /// (see `Shared::record_sent`). An entry leaves once its record is written, or after
+    /// `dedup_ttl`.
+    pub(crate) accepted: Mutex<HashMap<String, Instant>>,
     pub(crate) max_attempts: u32,
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
@@ -201,11 +206,16 @@ impl Shared {
         // answers are used as if asked one after the other: a sent message goes to `finish`
         // whatever the gate said (as before, without asking it), and a claim the gate gave
         // is completed by `finish` or released on a store error below.
+        // The claim is asked for under a token: if the gate's answer is lost (a timeout
+        // after it ran), the claim it may have granted is released by that token instead of
+        // holding the conversation for the lease, and a release never drops another
+        // worker's claim.
+        let token = ClaimToken::fresh();
         let gate = async {
             match sequence {
                 Some(sequence) => Some(
                     self.store
-                        .gate(key, STAGE_OUTBOUND, sequence, &self.gate)
+                        .gate_claim(key, STAGE_OUTBOUND, sequence, &self.gate, token)
                         .await,
                 ),
                 None => None,
@@ -222,6 +232,7 @@ impl Shared {
                         event,
                         key,
                         sequence,
+                        token,
                         Result_::Sent(Sent { data_ref: None }),
                         Outcome::Ack,
                     )
@@ -229,8 +240,8 @@ impl Shared {
             }
             Ok(false) => {}
             Err(error) => {
-                if claimed {
-                    self.release(key, sequence).await;
+                if claimed || matches!(gate, Some(Err(_))) {
+                    self.release(key, sequence, token).await;
                 }
                 return retry_store(&error);
             }
@@ -257,8 +268,37 @@ impl Shared {
                         tracing::warn!("an outbound message arrived after later ones; sending it");
                     }
                 }
-                Err(error) => return retry_store(&error),
+                Err(error) => {
+                    // The gate may have granted the claim and its answer been lost.
+                    self.release(key, sequence, token).await;
+                    return retry_store(&error);
+                }
             }
+        }
+        // Apple accepted it in this replica but its sent record was not written: write it
+        // now and never POST it again (whatever the gate of the customer's facts says now:
+        // the customer has the message).
+        if self.was_accepted(&event_id) {
+            return match self.record_sent(key, &event_id, sequence).await {
+                Ok(completed) => {
+                    self.forget_accepted(&event_id);
+                    let sequence = if completed { None } else { sequence };
+                    self.finish(
+                        event,
+                        key,
+                        sequence,
+                        token,
+                        Result_::Sent(Sent { data_ref: None }),
+                        Outcome::Ack,
+                    )
+                    .await
+                }
+                Err(error) => {
+                    self.release(key, sequence, token).await;
+                    let (delay, reason) = unrecorded(&error);
+                    Outcome::Retry { delay, reason }
+                }
+            };
         }
         match self.attempt(event, key, sequence).await {
             Step::Final {
@@ -267,7 +307,8 @@ impl Shared {
                 completed,
             } => {
                 let sequence = if completed { None } else { sequence };
-                self.finish(event, key, sequence, result, settle).await
+                self.finish(event, key, sequence, token, result, settle)
+                    .await
             }
             Step::Retry {
                 delay,
@@ -290,8 +331,73 @@ impl Shared {
                         tracing::warn!(%error, "retry notice not published");
                     }
                 }
-                self.release(key, sequence).await;
+                self.release(key, sequence, token).await;
                 Outcome::Retry { delay, reason }
+            }
+        }
+    }
+
+    fn was_accepted(&self, event_id: &str) -> bool {
+        self.accepted
+            .lock()
+            .is_ok_and(|accepted| accepted.contains_key(event_id))
+    }
+
+    fn remember_accepted(&self, event_id: &str) {
+        let mut accepted = self
+            .accepted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ttl = self.dedup_ttl;
+        accepted.retain(|_, at| at.elapsed() < ttl);
+        accepted.insert(event_id.to_owned(), Instant::now());
+    }
+
+    fn forget_accepted(&self, event_id: &str) {
+        if let Ok(mut accepted) = self.accepted.lock() {
+            accepted.remove(event_id);
+        }
+    }
+
+    /// Records that Apple accepted `event_id` and (with a sequence, in the same atomic step)
+    /// completes the gate: Apple has it, so the conversation's next message may go. `true`
+    /// if the gate was completed with it. A failed write is tried again a few times at once
+    /// (bounded, tens of milliseconds apart) before the error is returned.
+    async fn record_sent(
+        &self,
+        key: &ConversationKey,
+        event_id: &str,
+        sequence: Option<Sequence>,
+    ) -> Result<bool, parley_state::Error> {
+        const TRIES: u64 = 3;
+        let mut tried = 0;
+        loop {
+            tried += 1;
+            let recorded = match sequence {
+                Some(sequence) => self
+                    .store
+                    .remember_then_complete(
+                        key,
+                        SCOPE_SENT,
+                        event_id,
+                        self.dedup_ttl,
+                        STAGE_OUTBOUND,
+                        sequence,
+                    )
+                    .await
+                    .map(|_| true),
+                None => self
+                    .store
+                    .remember(key, SCOPE_SENT, event_id, self.dedup_ttl)
+                    .await
+                    .map(|_| false),
+            };
+            match recorded {
+                Err(error) if tried < TRIES => {
+                    tracing::warn!(%error, tried, "sent, but the sent record not written yet; trying again");
+                    tokio::time::sleep(Duration::from_millis(25 * tried)).await;
+                }
+                recorded => return recorded,
             }
         }
     }
@@ -313,12 +419,18 @@ impl Shared {
         *count
     }
 
-    async fn release(&self, key: &ConversationKey, sequence: Option<Sequence>) {
-        if let Some(sequence) = sequence
-            && let Err(error) = self.store.release(key, STAGE_OUTBOUND, sequence).await
-        {
-            // The claim lapses with its lease.
-            tracing::warn!(%error, "gate claim not released");
+    /// Releases the claim held under `token` (by token, retried a bounded few times; if every
+    /// try fails, the claim lapses with its lease).
+    async fn release(&self, key: &ConversationKey, sequence: Option<Sequence>, token: ClaimToken) {
+        if let Some(sequence) = sequence {
+            parley_runtime::ordered::release_claim(
+                &*self.store,
+                key,
+                STAGE_OUTBOUND,
+                sequence,
+                token,
+            )
+            .await;
         }
     }
 
@@ -328,6 +440,7 @@ impl Shared {
         event: &OutboundMessage,
         key: &ConversationKey,
         sequence: Option<Sequence>,
+        token: ClaimToken,
         result: Result_,
         settle: Outcome,
     ) -> Outcome {
@@ -345,7 +458,7 @@ impl Shared {
         };
         metrics::counter!("parley_outbound_results_total", "result" => label).increment(1);
         if let Err(error) = self.record_in_transcript(event, key, &result).await {
-            self.release(key, sequence).await;
+            self.release(key, sequence, token).await;
             return retry_store(&error);
         }
         if let Err(error) = delivery::publish(
@@ -359,7 +472,7 @@ impl Shared {
         )
         .await
         {
-            self.release(key, sequence).await;
+            self.release(key, sequence, token).await;
             return Outcome::Retry {
                 delay: Duration::from_millis(500),
                 reason: format!("delivery result not published: {error}"),
@@ -612,39 +725,34 @@ impl Shared {
             Ok(_) => {
                 self.breaker.success();
                 // Recorded as sent before anything else, and (one round trip) the gate
-                // completed with it: Apple has it, so the conversation's next message may
-                // go. The delivery result is published after; if that fails, the
-                // redelivery finds the record and only publishes it.
-                let recorded = match sequence {
-                    Some(sequence) => self
-                        .store
-                        .remember_then_complete(
-                            key,
-                            SCOPE_SENT,
-                            &event_id,
-                            self.dedup_ttl,
-                            STAGE_OUTBOUND,
-                            sequence,
-                        )
-                        .await
-                        .map(|_| true),
-                    None => self
-                        .store
-                        .remember(key, SCOPE_SENT, &event_id, self.dedup_ttl)
-                        .await
-                        .map(|_| false),
-                };
-                let completed = match recorded {
-                    Ok(completed) => completed,
+                // completed with it. The delivery result is published after; if that fails,
+                // the redelivery finds the record and only publishes it.
+                //
+                // If the record cannot be written, the message is not acknowledged (a
+                // redelivery would find no record, and a lost ack would redeliver it too):
+                // it is retried, and this replica remembers that Apple has it, so the retry
+                // writes the record without POSTing it again. Apple's documentation does not
+                // say that it drops a second POST of the same message id
+                // (../shared/docs/apple-mfb-api.md, open question 3), so outbound must not
+                // count on it: the one case left where Apple can get a copy is that retry
+                // delivered to another replica (or after a restart) while Redis still refuses
+                // the record; the copy then carries the same `id`, for Apple to drop if it
+                // does.
+                match self.record_sent(key, &event_id, sequence).await {
+                    Ok(completed) => Step::Final {
+                        result: Result_::Sent(Sent { data_ref: None }),
+                        settle: Outcome::Ack,
+                        completed,
+                    },
                     Err(error) => {
-                        tracing::warn!(%error, "sent, but not recorded as sent; a redelivery would send it again");
-                        false
+                        self.remember_accepted(&event_id);
+                        let (delay, reason) = unrecorded(&error);
+                        Step::Retry {
+                            delay,
+                            reason,
+                            notice: None,
+                        }
                     }
-                };
-                Step::Final {
-                    result: Result_::Sent(Sent { data_ref: None }),
-                    settle: Outcome::Ack,
-                    completed,
                 }
             }
             Err(error) => self.failure(&event_id, key, &facts, &error, false).await,
@@ -737,6 +845,16 @@ fn retry_store(error: &parley_state::Error) -> Outcome {
         delay: Duration::from_secs(1),
         reason: format!("state store: {error}"),
     }
+}
+
+/// Apple accepted the message, but its sent record could not be written: retried (the
+/// redelivery writes the record; see `Shared::was_accepted`).
+fn unrecorded(error: &parley_state::Error) -> (Duration, String) {
+    tracing::warn!(%error, "sent, but not recorded as sent; retrying the record, not the send");
+    (
+        Duration::from_millis(500),
+        format!("sent, but not recorded as sent: {error}"),
+    )
 }
 
 fn step_store(error: &parley_state::Error) -> Step {

@@ -93,6 +93,7 @@ impl Outbound {
                 config.outbound.burst_per_business,
             ),
             attempts: Mutex::new(HashMap::new()),
+            accepted: Mutex::new(HashMap::new()),
             max_attempts: config.outbound.max_attempts,
             backoff_initial: config.outbound.backoff_initial,
             backoff_max: config.outbound.backoff_max,

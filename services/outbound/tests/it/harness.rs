@@ -15,7 +15,7 @@ use parley_proto::{
     },
 };
 use parley_runtime::{Backends, PlatformConfig, Secret, open_blob_store};
-use parley_state::facts;
+use parley_state::{ConversationStore, facts};
 use parley_testkit::{NatsServer, RedisServer};
 use parley_types::{BusinessId, ConversationKey, EventId};
 use prost::Message as _;
@@ -91,6 +91,15 @@ pub async fn platform() -> Platform {
 }
 
 pub async fn platform_with(adjust: impl FnOnce(&mut PlatformConfig)) -> Platform {
+    platform_with_store(adjust, |store| store).await
+}
+
+/// [`platform_with`], outbound's store being `wrap` of the platform's (the test's own calls,
+/// through `Platform::backends`, use the platform's).
+pub async fn platform_with_store(
+    adjust: impl FnOnce(&mut PlatformConfig),
+    wrap: impl FnOnce(Arc<dyn ConversationStore>) -> Arc<dyn ConversationStore>,
+) -> Platform {
     parley_testkit::init_tracing();
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
@@ -124,9 +133,11 @@ pub async fn platform_with(adjust: impl FnOnce(&mut PlatformConfig)) -> Platform
     let dead_letters = backends.bus.subscribe(&dead_spec).await.unwrap();
     let blobs = open_blob_store(&config.blobs).unwrap();
     let stop = CancellationToken::new();
+    let mut outbound_backends = backends.clone();
+    outbound_backends.store = wrap(backends.store.clone());
     let outbound = Outbound::new(OutboundParts {
         config: config.clone(),
-        backends: backends.clone(),
+        backends: outbound_backends,
         blobs: blobs.clone(),
     })
     .await

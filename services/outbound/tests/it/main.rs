@@ -13,4 +13,5 @@ mod harness;
 mod late;
 mod retries;
 mod sending;
+mod sent_record;
 mod transcript;
