@@ -30,6 +30,7 @@ use parley_wire::{capabilities, consent::preference_topic};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    entities::{self, Day},
     hours::{LocalTime, Status},
     knowledge::{IntentKind, Knowledge, QuickReply, Text, localized},
     locale::{self as conventions, script_language},
@@ -53,6 +54,9 @@ pub const HUMAN_CHOICE: &str = "human";
 const CLARIFY_CANDIDATES: usize = 3;
 /// A candidate for a clarifying question scores at least this share of the threshold.
 const CLARIFY_FLOOR: f64 = 0.5;
+/// How long the last question's topic is remembered for a follow-up ("and on Sunday?"), in
+/// seconds of the conversation's own time (the tasks' `occurred_at`).
+pub const CONTEXT_SECONDS: i64 = 15 * 60;
 /// How far below the best language's score the device's language may score and still be
 /// the language of the answer.
 const DEVICE_LANGUAGE_MARGIN: f64 = 0.05;
@@ -69,6 +73,45 @@ pub struct Memory {
     /// The language of the last message understood (empty: the device's).
     #[serde(default)]
     pub locale: String,
+    /// The id of the intent last answered, for a follow-up (empty: none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub topic: String,
+    /// When it was answered (seconds since the Unix epoch, the task's time).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub topic_at: i64,
+    /// The day it was about ([`Day::key`]; empty: none named).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub day: String,
+    /// The location it was about (its id; empty: none named).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub location: String,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// What a question is about besides its intent: a day and a location (an index).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// The day or moment named.
+    pub day: Option<Day>,
+    /// The location named.
+    pub location: Option<usize>,
+}
+
+impl Asked {
+    /// The day and location `text` names in the knowledge of `k`.
+    pub fn of(k: &Knowledge, text: &str) -> Self {
+        Self {
+            day: entities::day(text),
+            location: k.places.find(text),
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        self.day.is_none() && self.location.is_none()
+    }
 }
 
 /// One thing the service must do, in order.
@@ -128,6 +171,8 @@ struct Turn<'a> {
     /// The device's language tag, as routing gave it (`en_US`).
     device: String,
     locale: String,
+    /// What the question being answered is about.
+    asked: Asked,
     now: i64,
     memory: Memory,
     actions: Vec<Action>,
@@ -160,6 +205,7 @@ pub fn answer(k: &Knowledge, task: &BotTask, memory: &Memory, now_unix_seconds: 
         ctx,
         device,
         locale,
+        asked: Asked::default(),
         now: now_unix_seconds,
         memory: memory.clone(),
         actions: Vec::new(),
@@ -314,16 +360,54 @@ impl Turn<'_> {
             self.choose(&choice);
             return;
         }
+        let mut asked = Asked::of(self.k, body);
+        // "and on Sunday?", "what about the Paris one?": a follow-up, whatever else its
+        // words come close to.
+        if entities::sounds_like_a_follow_up(body) && self.follow_up(body, asked) {
+            return;
+        }
         if let Some(found) = self.k.matcher.best(body) {
             self.memory.misses = 0;
             let locale = self.answer_language(&found, body);
             self.locale.clone_from(&locale);
             self.memory.locale = locale;
             self.greet_if_new();
+            // An hours question naming a day but no store, right after a store was talked
+            // about, is about that store.
+            let hours = self
+                .k
+                .intents
+                .get(found.intent)
+                .is_some_and(|i| i.kind == IntentKind::Hours);
+            if hours
+                && asked.day.is_some()
+                && asked.location.is_none()
+                && self.recent_topic().is_some()
+            {
+                asked.location = self
+                    .k
+                    .locations
+                    .iter()
+                    .position(|l| l.id == self.memory.location);
+            }
+            self.asked = asked;
             self.intent(found.intent, EscalationReason::CustomerChoice);
             return;
         }
+        if self.follow_up(body, asked) {
+            return;
+        }
         self.miss(body);
+    }
+
+    /// The intent last answered, if within [`CONTEXT_SECONDS`].
+    fn recent_topic(&self) -> Option<usize> {
+        if self.memory.topic.is_empty()
+            || self.now.abs_diff(self.memory.topic_at) > CONTEXT_SECONDS.unsigned_abs()
+        {
+            return None;
+        }
+        self.k.intent(&self.memory.topic)
     }
 
     /// The file's language for the device's tag, if the file has that language.
@@ -378,6 +462,54 @@ impl Turn<'_> {
         }
         language.clone_into(&mut self.locale);
         language.clone_into(&mut self.memory.locale);
+    }
+
+    /// A follow-up of the last question ("and on Sunday?", "what about the Paris one?"):
+    /// a sentence not understood on its own that names a day or a location, within
+    /// [`CONTEXT_SECONDS`] of an hours or locations answer, answers that question again
+    /// for what it names (a day without a location keeps the location asked about, and
+    /// the other way round). A day after a location's answer asks for its hours.
+    fn follow_up(&mut self, body: &str, asked: Asked) -> bool {
+        if asked.is_empty() {
+            return false;
+        }
+        let Some(topic) = self.recent_topic() else {
+            return false;
+        };
+        let remembered = Asked {
+            day: Day::from_key(&self.memory.day),
+            location: self
+                .k
+                .locations
+                .iter()
+                .position(|l| l.id == self.memory.location),
+        };
+        let asked = Asked {
+            day: asked.day.or(remembered.day),
+            location: asked.location.or(remembered.location),
+        };
+        let kind = self.k.intents.get(topic).map(|i| i.kind);
+        let index = match kind {
+            Some(IntentKind::Hours) => topic,
+            Some(IntentKind::Locations) if asked.day.is_some() => {
+                let Some(hours) = self
+                    .k
+                    .intents
+                    .iter()
+                    .position(|i| i.kind == IntentKind::Hours)
+                else {
+                    return false;
+                };
+                hours
+            }
+            Some(IntentKind::Locations) => topic,
+            _ => return false,
+        };
+        self.script_locale(body);
+        self.memory.misses = 0;
+        self.asked = asked;
+        self.intent(index, EscalationReason::CustomerChoice);
+        true
     }
 
     /// The clock times are shown on: the device's when the answer is in the device's
@@ -473,6 +605,17 @@ impl Turn<'_> {
         } else if let Some(id) = choice.strip_prefix(LOCATION_CHOICE)
             && let Some(index) = self.k.locations.iter().position(|l| l.id == id)
         {
+            if let Some(topic) = self
+                .k
+                .intents
+                .iter()
+                .find(|i| i.kind == IntentKind::Locations)
+            {
+                self.memory.topic.clone_from(&topic.id);
+                self.memory.topic_at = self.now;
+                self.memory.day.clear();
+                id.clone_into(&mut self.memory.location);
+            }
             self.location(index);
         } else if choice == HUMAN_CHOICE {
             self.human();
@@ -497,6 +640,15 @@ impl Turn<'_> {
             return;
         };
         let answer = localized(&intent.answers, &self.locale, &self.k.default_locale).cloned();
+        let asked = self.asked;
+        self.memory.topic.clone_from(&intent.id);
+        self.memory.topic_at = self.now;
+        self.memory.day = asked.day.map(|d| d.key().to_owned()).unwrap_or_default();
+        self.memory.location = asked
+            .location
+            .and_then(|i| self.k.locations.get(i))
+            .map(|l| l.id.clone())
+            .unwrap_or_default();
         match intent.kind {
             IntentKind::Answer => {
                 if let Some(answer) = answer {
@@ -526,15 +678,32 @@ impl Turn<'_> {
             }
             IntentKind::Hours => {
                 let mut lines = Vec::new();
-                if let Some(answer) = answer {
-                    lines.push(answer.text);
-                }
-                for location in 0..self.k.locations.len() {
-                    lines.push(self.status_line(location));
+                let which: Vec<usize> = match asked.location {
+                    Some(location) => vec![location],
+                    None => (0..self.k.locations.len()).collect(),
+                };
+                match asked.day.filter(|d| d.is_other_day()) {
+                    // Another day than today: that day's hours, per location.
+                    Some(day) => {
+                        for location in which {
+                            lines.push(self.day_line(location, day));
+                        }
+                    }
+                    None => {
+                        if let Some(answer) = answer {
+                            lines.push(answer.text);
+                        }
+                        for location in which {
+                            lines.push(self.status_line(location));
+                        }
+                    }
                 }
                 self.say_with_hint(&lines.join("\n"));
             }
-            IntentKind::Locations => self.locations(),
+            IntentKind::Locations => match asked.location {
+                Some(location) => self.location(location),
+                None => self.locations(),
+            },
             IntentKind::Menu => self.menu(),
             IntentKind::Appointment => self.appointment(index),
             IntentKind::Human => {
@@ -585,6 +754,44 @@ impl Turn<'_> {
         self.fill(
             &self.k.text(&self.locale, template),
             &[("location", &name), ("time", &time), ("day", &day)],
+        )
+    }
+
+    /// `Downtown (New York), Sunday: 9:00 AM–5:00 PM.`, or closed that day, for the next
+    /// such day in the location's own time zone.
+    fn day_line(&self, index: usize, day: Day) -> String {
+        let Some(location) = self.k.locations.get(index) else {
+            return String::new();
+        };
+        let schedule = &location.schedule;
+        let in_days = match day {
+            Day::Weekday(weekday) => schedule.days_until(self.now, weekday).unwrap_or(0),
+            Day::Tomorrow => 1,
+            Day::Now | Day::Today => 0,
+        };
+        let Some((weekday, _, intervals)) = schedule.day_after(self.now, in_days) else {
+            return self.status_line(index);
+        };
+        let name = self.location_name(index);
+        let day = match in_days {
+            0 => self.k.text(&self.locale, Text::Today),
+            1 => self.k.text(&self.locale, Text::Tomorrow),
+            _ => self.k.day_name(&self.locale, weekday),
+        };
+        if intervals.is_empty() {
+            return self.fill(
+                &self.k.text(&self.locale, Text::ClosedOn),
+                &[("location", &name), ("day", &day)],
+            );
+        }
+        let hours = intervals
+            .iter()
+            .map(|i| format!("{}–{}", self.time(i.opens()), self.time(i.closes())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.fill(
+            &self.k.text(&self.locale, Text::HoursOn),
+            &[("location", &name), ("day", &day), ("hours", &hours)],
         )
     }
 

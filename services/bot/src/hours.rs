@@ -43,6 +43,18 @@ pub struct Schedule {
     pub holidays: BTreeSet<Date>,
 }
 
+impl Interval {
+    /// The opening time.
+    pub fn opens(&self) -> LocalTime {
+        local(self.start)
+    }
+
+    /// The closing time (24:00 for midnight).
+    pub fn closes(&self) -> LocalTime {
+        local(self.end)
+    }
+}
+
 /// A local time of day, for display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalTime {
@@ -280,6 +292,39 @@ impl Schedule {
                 minute: u8::try_from(zoned.minute()).unwrap_or(0),
             },
         })
+    }
+
+    /// The local day `in_days` after the local date at `now` (0: today): its weekday
+    /// (0 = Monday), whether it is a holiday, and its opening intervals (none on a holiday).
+    pub fn day_after(
+        &self,
+        now_unix_seconds: i64,
+        in_days: u32,
+    ) -> Option<(u8, bool, Vec<Interval>)> {
+        let now = Timestamp::from_second(now_unix_seconds).ok()?;
+        let mut date = now.to_zoned_datetime(self.time_zone.clone()).date();
+        for _ in 0..in_days.min(LOOKAHEAD_DAYS.unsigned_abs()) {
+            date = date.tomorrow().ok()?;
+        }
+        let weekday = u8::try_from(date.weekday().to_monday_zero_offset()).ok()?;
+        Some((
+            weekday,
+            self.holidays.contains(&date),
+            self.day(date).to_vec(),
+        ))
+    }
+
+    /// How many local days from the local date at `now` until the next `weekday` (0 =
+    /// Monday): 0 when today is that day.
+    pub fn days_until(&self, now_unix_seconds: i64, weekday: u8) -> Option<u32> {
+        let now = Timestamp::from_second(now_unix_seconds).ok()?;
+        let today = now
+            .to_zoned_datetime(self.time_zone.clone())
+            .date()
+            .weekday()
+            .to_monday_zero_offset();
+        let today = u32::try_from(today).ok()?;
+        Some((u32::from(weekday.min(6)) + 7 - today) % 7)
     }
 
     /// The location's offset from UTC at an instant, in minutes.

@@ -12,6 +12,7 @@ use parley_types::BusinessId;
 use serde::Deserialize;
 
 use crate::{
+    entities::Places,
     error::{Error, Result},
     hours::{DAY_KEYS, Schedule},
     matching::Matcher,
@@ -399,6 +400,8 @@ pub struct Knowledge {
     pub locations: Vec<Location>,
     /// The phrase index.
     pub matcher: Matcher,
+    /// The words naming each location, for the location a sentence is about.
+    pub places: Places,
     messages: BTreeMap<String, Messages>,
 }
 
@@ -747,6 +750,12 @@ impl Knowledge {
             threshold,
             &file.synonyms,
         );
+        let places = Places::new(locations.iter().map(|l| {
+            (
+                l.id.as_str(),
+                l.names.values().map(String::as_str).collect::<Vec<_>>(),
+            )
+        }));
         Ok(Self {
             source: source.to_owned(),
             name: if file.name.is_empty() {
@@ -769,6 +778,7 @@ impl Knowledge {
             intents,
             locations,
             matcher,
+            places,
             messages: file.messages,
         })
     }
@@ -790,6 +800,7 @@ impl Knowledge {
             intents: Vec::new(),
             locations: Vec::new(),
             matcher: Matcher::default(),
+            places: Places::default(),
             messages: BTreeMap::new(),
         }
     }

@@ -53,7 +53,7 @@ pub mod synonyms;
 pub mod texts;
 pub mod triggers;
 
-pub use answer::{Action, Memory, Reply, answer};
+pub use answer::{Action, Asked, Memory, Reply, answer};
 pub use error::{Error, Result};
 pub use knowledge::{Knowledge, load_dir};
 pub use service::{Bot, BotArgs, BotConfig, BotParts, STAGE_BOT, configure, consumer_spec, run};

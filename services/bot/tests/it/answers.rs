@@ -497,6 +497,15 @@ fn no_input_panics_and_every_reply_offers_a_person() {
                 menu: vec!["intent:nope".into()],
                 misses: 1,
                 locale: "xx".into(),
+                ..Memory::default()
+            },
+            // A remembered topic that no longer makes sense: an unknown day and location.
+            Memory {
+                topic: "hours".into(),
+                topic_at: i64::MIN,
+                day: "someday".into(),
+                location: "atlantis".into(),
+                ..Memory::default()
             },
         ] {
             let reply = say(&k, "en-US", input, &memory, i64::MIN);

@@ -1,8 +1,13 @@
 //! Issue 16's conversation tests: answers in every language the matcher understands (the
 //! language from the sentence, its script or the device), right-to-left text kept
-//! right-to-left, times on the customer's clock.
+//! right-to-left, times on the customer's clock, and follow-ups ("and on Sunday?", "what
+//! about the Paris one?") answered from what the bot remembers of the last question.
 
 use parley_bot::{Knowledge, Memory, Reply, answer, knowledge::IntentKind, knowledge::Text};
+use parley_proto::v1::{
+    InteractiveReply, ListPickerItem, ListPickerReply, ListPickerSection, bot_task,
+    inbound_message, interactive_reply,
+};
 
 use super::fixtures::{ACME, WEDNESDAY_NOON, acme, all_caps, context, text_task};
 
@@ -240,4 +245,298 @@ fn times_are_on_the_customers_clock() {
         hours("es-MX", "cuál es su horario")
             .contains("Madrid Sol: cerrado, abre hoy a las 5:00 p. m.")
     );
+}
+
+#[test]
+fn a_named_day_gets_that_days_hours_per_location() {
+    let k = acme();
+    // Wednesday 15 July 2026; Sunday is the 19th.
+    let body = joined(&say(
+        &k,
+        "en-US",
+        "are you open on sunday?",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    ));
+    assert!(!body.contains("right now"), "{body}");
+    assert!(
+        body.contains("Downtown (New York), Sunday: 9:00 AM–5:00 PM."),
+        "{body}"
+    );
+    assert!(body.contains("Paris Marais: closed Sunday."), "{body}");
+    assert!(body.contains("Madrid Sol: closed Sunday."), "{body}");
+    // Two intervals, tomorrow, in German.
+    let body = joined(&say(
+        &k,
+        "de-DE",
+        "Haben Sie morgen geöffnet?",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    ));
+    assert!(
+        body.contains("Paris Marais, morgen: 08:00–12:30, 13:30–19:00."),
+        "{body}"
+    );
+    // A holiday is closed: Christmas is a Friday in 2026, asked on the Wednesday before.
+    let body = joined(&say(
+        &k,
+        "en-GB",
+        "are you open on friday",
+        &Memory::default(),
+        1_798_034_400,
+    ));
+    assert!(
+        body.contains("Downtown (New York): closed Friday."),
+        "{body}"
+    );
+    // Today and now ask for the moment.
+    let body = joined(&say(
+        &k,
+        "en-US",
+        "are you open today",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    ));
+    assert!(
+        body.contains("Downtown (New York): open now until 7:00 PM."),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_follow_up_answers_the_last_question_for_what_it_names() {
+    let k = acme();
+    let first = say(
+        &k,
+        "en-US",
+        "when are you open?",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    assert_eq!(first.memory.topic, "hours");
+    // "and on Sunday?" alone is not a question the matcher understands.
+    let alone = say(
+        &k,
+        "en-US",
+        "and on Sunday?",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    assert!(alone.missed, "{}", joined(&alone));
+
+    let sunday = say(
+        &k,
+        "en-US",
+        "and on Sunday?",
+        &first.memory,
+        WEDNESDAY_NOON + 60,
+    );
+    let body = joined(&sunday);
+    assert!(!sunday.missed, "{body}");
+    assert!(
+        body.contains("Downtown (New York), Sunday: 9:00 AM–5:00 PM."),
+        "{body}"
+    );
+    assert!(body.contains("Paris Marais: closed Sunday."), "{body}");
+    assert!(body.ends_with(&k.text("en", Text::HumanHint)), "{body}");
+    assert_eq!(sunday.memory.day, "sun");
+
+    // A location named: that location, on the day remembered.
+    let paris = say(
+        &k,
+        "en-US",
+        "what about the Paris one?",
+        &sunday.memory,
+        WEDNESDAY_NOON + 120,
+    );
+    let body = joined(&paris);
+    assert!(body.starts_with("Paris Marais: closed Sunday."), "{body}");
+    assert!(!body.contains("Downtown"), "{body}");
+    // Another day: the location remembered.
+    let tomorrow = say(
+        &k,
+        "en-US",
+        "and tomorrow?",
+        &paris.memory,
+        WEDNESDAY_NOON + 180,
+    );
+    let body = joined(&tomorrow);
+    assert!(
+        body.starts_with("Paris Marais, tomorrow: 8:00 AM–12:30 PM, 1:30 PM–7:00 PM."),
+        "{body}"
+    );
+    // "now" asks for the moment.
+    let now = say(
+        &k,
+        "en-US",
+        "and now?",
+        &tomorrow.memory,
+        WEDNESDAY_NOON + 240,
+    );
+    assert!(
+        joined(&now).contains("Paris Marais: open now until 7:00 PM."),
+        "{}",
+        joined(&now)
+    );
+
+    // A new question is a new topic; a follow-up after the memory's time is a miss.
+    let late = say(
+        &k,
+        "en-US",
+        "and on Sunday?",
+        &first.memory,
+        WEDNESDAY_NOON + 16 * 60,
+    );
+    assert!(late.missed, "{}", joined(&late));
+    let other = say(
+        &k,
+        "en-US",
+        "my mug arrived broken",
+        &first.memory,
+        WEDNESDAY_NOON + 60,
+    );
+    assert_eq!(other.memory.topic, "returns");
+    let after = say(
+        &k,
+        "en-US",
+        "and on Sunday?",
+        &other.memory,
+        WEDNESDAY_NOON + 120,
+    );
+    assert!(
+        after.missed,
+        "a returns answer has no day: {}",
+        joined(&after)
+    );
+}
+
+#[test]
+fn follow_ups_in_every_language() {
+    let k = acme();
+    for (device, question, follow_up, want) in [
+        (
+            "de-DE",
+            "Wann haben Sie geöffnet?",
+            "Und am Sonntag?",
+            "Downtown (New York), Sonntag: 09:00–17:00.",
+        ),
+        (
+            "fr-FR",
+            "quels sont vos horaires",
+            "et dimanche ?",
+            "Centre-ville (New York), dimanche : 09:00–17:00.",
+        ),
+        (
+            "es-ES",
+            "cuál es su horario",
+            "¿y el domingo?",
+            "Centro (Nueva York), domingo: 09:00–17:00.",
+        ),
+        (
+            "he-IL",
+            "באילו שעות אתם פתוחים",
+            "ומה לגבי יום ראשון?",
+            "מרכז העיר (ניו יורק), יום ראשון: 09:00–17:00.",
+        ),
+        (
+            "ar-SA",
+            "متى تفتحون",
+            "ويوم الأحد؟",
+            "وسط المدينة (نيويورك)، الأحد: 9:00 ص–5:00 م.",
+        ),
+        (
+            "zh-CN",
+            "你们什么时候营业",
+            "星期天呢？",
+            "市中心店（纽约），星期日：09:00–17:00。",
+        ),
+        (
+            "ja-JP",
+            "何時から営業していますか",
+            "日曜日は？",
+            "ダウンタウン店（ニューヨーク）、日曜日：09:00–17:00。",
+        ),
+    ] {
+        let first = say(&k, device, question, &Memory::default(), WEDNESDAY_NOON);
+        assert!(!first.missed, "{question:?}");
+        let next = say(&k, device, follow_up, &first.memory, WEDNESDAY_NOON + 30);
+        let body = joined(&next);
+        assert!(!next.missed, "{follow_up:?}: {body}");
+        assert!(body.contains(want), "{follow_up:?}: {body}");
+    }
+}
+
+#[test]
+fn a_store_named_in_a_question_or_chosen_is_what_follow_ups_are_about() {
+    let k = acme();
+    // Named in a locations question: that store, not the list.
+    let reply = say(
+        &k,
+        "en-US",
+        "where is your Paris store?",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    let body = joined(&reply);
+    assert!(
+        body.starts_with("Paris Marais\n5 rue des Archives, Paris"),
+        "{body}"
+    );
+    // Named in an hours question: that store's hours only.
+    let reply = say(
+        &k,
+        "en-US",
+        "when is the Madrid store open?",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    let body = joined(&reply);
+    assert!(
+        body.contains("Madrid Sol: closed now, opens today at 5:00 PM."),
+        "{body}"
+    );
+    assert!(!body.contains("Paris"), "{body}");
+    // Chosen from the list of stores, then a day: that store's hours on that day.
+    let list = say(
+        &k,
+        "en-US",
+        "store locations",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    let picked = parley_proto::v1::BotTask {
+        task: Some(bot_task::Task::CustomerMessage(
+            parley_proto::v1::InboundMessage {
+                kind: Some(inbound_message::Kind::InteractiveReply(InteractiveReply {
+                    reply: Some(interactive_reply::Reply::ListPicker(ListPickerReply {
+                        sections: vec![ListPickerSection {
+                            items: vec![ListPickerItem {
+                                identifier: "location:downtown".into(),
+                                ..ListPickerItem::default()
+                            }],
+                            ..ListPickerSection::default()
+                        }],
+                    })),
+                    ..InteractiveReply::default()
+                })),
+                ..parley_proto::v1::InboundMessage::default()
+            },
+        )),
+        ..text_task(context("en-US", &all_caps()), "")
+    };
+    let chosen = answer(&k, &picked, &list.memory, WEDNESDAY_NOON + 10);
+    assert_eq!(chosen.memory.location, "downtown");
+    let saturday = say(
+        &k,
+        "en-US",
+        "open on saturday?",
+        &chosen.memory,
+        WEDNESDAY_NOON + 20,
+    );
+    let body = joined(&saturday);
+    assert!(
+        body.starts_with("Downtown (New York), Saturday: 8:00 AM–9:00 PM."),
+        "{body}"
+    );
+    assert!(!body.contains("Paris"), "{body}");
 }

@@ -474,3 +474,26 @@ async fn a_time_picker_and_the_chosen_slot_are_answered_over_nats() {
         (1..=7).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_is_understood_from_the_memory_kept_in_redis() {
+    let p = platform().await;
+    let key = acme_key("follow-up");
+    p.say(&key, 1, "when are you open?").await;
+    let first = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&first), ["typing_start", "text", "typing_end"]);
+    p.say(&key, 2, "and on Sunday?").await;
+    let second = p.outbound_messages(3, WITHIN).await;
+    assert_eq!(kinds(&second), ["typing_start", "text", "typing_end"]);
+    let Some(Kind::Text(text)) = second[1].kind.as_ref() else {
+        panic!("not a text");
+    };
+    assert!(
+        text.body.starts_with(
+            "Downtown (New York), Sunday: 9:00 AM–5:00 PM.\nParis Marais: closed Sunday."
+        ),
+        "{}",
+        text.body
+    );
+    assert_eq!(sequences(&second), [4, 5, 6]);
+}
