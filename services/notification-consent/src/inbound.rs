@@ -7,6 +7,10 @@
 //! the customer's choice there opts in to the chosen topics and out of the others. This runs
 //! whoever answers the conversation (the bot, a person, an external bot): consent is a
 //! platform rule, not a conversation.
+//!
+//! A message skipped at the gate and applied late (after later ones) is applied for what it
+//! still decides: a topic keeps the newest customer decision by sequence (the record's mark,
+//! [`decision_field`]), so a late `subscribe` never undoes a later `stop`.
 
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
@@ -27,7 +31,7 @@ use tracing::Instrument as _;
 
 use crate::{
     keywords::{Keyword, keyword},
-    ledger::{Ledger, Message, PRODUCER, text},
+    ledger::{Ledger, Message, PRODUCER, decision_field, text},
     policy::{Policies, Policy, Text},
 };
 
@@ -86,7 +90,11 @@ impl Handler for InboundHandler {
             parley.conversation = %key.redacted(),
             parley.sequence = meta.sequence,
         );
-        let outcome = match self.apply(&key, &event_id, &event).instrument(span).await {
+        let outcome = match self
+            .apply(&key, &event_id, sequence, claim.late, &event)
+            .instrument(span)
+            .await
+        {
             Ok(()) => Outcome::Ack,
             Err(error) => retry(error),
         };
@@ -114,6 +122,8 @@ impl InboundHandler {
         &self,
         key: &ConversationKey,
         event_id: &EventId,
+        sequence: Sequence,
+        late: bool,
         event: &InboundMessage,
     ) -> Result<(), String> {
         let policy = self.policies.policy(&key.business);
@@ -158,7 +168,56 @@ impl InboundHandler {
             Decision::Keyword(found) => (ConsentSource::Keyword, found.word().to_owned()),
             Decision::Preferences(_) => (ConsentSource::PreferencesMenu, String::new()),
         };
+        // The topics this decision still changes: not those a newer customer decision set
+        // (only a late message can find one; messages in order are the newest by
+        // construction). A redelivery of this same message finds its own mark, equal, and
+        // applies again (every write is idempotent by id).
+        let fields: Vec<String> = policy.topics.iter().map(|t| decision_field(t)).collect();
+        let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let marks = self
+            .ledger
+            .store
+            .get_fields(key, &names)
+            .await
+            .map_err(|e| format!("read consent marks: {e}"))?;
+        let newer = |n: usize| {
+            marks
+                .get(n)
+                .cloned()
+                .flatten()
+                .and_then(|m| m.parse::<u64>().ok())
+                .is_some_and(|m| m > sequence.get())
+        };
+        let changed: Vec<usize> = (0..policy.topics.len()).filter(|&n| !newer(n)).collect();
+        if changed.len() < policy.topics.len() {
+            metrics::counter!("parley_consent_late_superseded_total")
+                .increment((policy.topics.len() - changed.len()) as u64);
+            tracing::warn!(
+                conversation = %key.redacted(),
+                sequence = sequence.get(),
+                late,
+                kept = policy.topics.len() - changed.len(),
+                "a customer's consent decision arrived after a newer one; the newer is kept"
+            );
+        }
+        if changed.is_empty() {
+            // Nothing to change, and nothing to confirm: the customer was told the newer.
+            return Ok(());
+        }
+        let value = sequence.get().to_string();
+        let marked: Vec<(&str, &str)> = changed
+            .iter()
+            .map(|&n| (names[n], value.as_str()))
+            .collect();
+        self.ledger
+            .store
+            .set_fields(key, &marked)
+            .await
+            .map_err(|e| format!("mark consent: {e}"))?;
         for (n, topic) in policy.topics.iter().enumerate() {
+            if !changed.contains(&n) {
+                continue;
+            }
             let id = event_id.derived(STAGE_CONSENT, u32::try_from(n).unwrap_or(u32::MAX));
             let opted_in = match &decision {
                 Decision::Keyword(Keyword::Unsubscribe(_)) => false,

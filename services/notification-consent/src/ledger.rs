@@ -33,6 +33,14 @@ pub fn disclosure_field(topic: &str) -> String {
     format!("consent_disclosure:{topic}")
 }
 
+/// The store field that keeps, per topic, the inbound sequence of the customer's decision
+/// (keyword or preferences reply) its record holds. A customer message applied late (its
+/// sequence was skipped at the gate and arrived after later ones) must not undo a newer
+/// decision: a decision changes a topic only if its sequence is not below this mark.
+pub fn decision_field(topic: &str) -> String {
+    format!("consent_decided_at:{topic}")
+}
+
 /// A message to send.
 pub(crate) struct Message<'a> {
     pub(crate) id: &'a EventId,

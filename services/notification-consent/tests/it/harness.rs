@@ -15,7 +15,7 @@ use parley_proto::{
     },
 };
 use parley_runtime::{Backends, PlatformConfig};
-use parley_state::facts;
+use parley_state::{ConversationStore, facts};
 use parley_testkit::{NatsServer, RedisServer};
 use parley_types::{BusinessId, ConversationKey};
 use prost::Message as _;
@@ -42,7 +42,16 @@ pub struct Platform {
     /// Each instance's gRPC address, in start order.
     pub grpc_urls: std::sync::Mutex<Vec<String>>,
     pub http: reqwest::Client,
+    /// The gate's gap timeout of every instance.
+    pub gap_timeout: Duration,
+    /// What every instance's store is made of the platform's (the test's own calls use the
+    /// platform's).
+    pub wrap_store: WrapStore,
 }
+
+/// Makes a service's store of the platform's.
+pub type WrapStore =
+    Arc<dyn Fn(Arc<dyn ConversationStore>) -> Arc<dyn ConversationStore> + Send + Sync>;
 
 impl Drop for Platform {
     fn drop(&mut self) {
@@ -82,6 +91,12 @@ fn policies() -> Policies {
 }
 
 pub async fn platform() -> Platform {
+    platform_with(Duration::from_secs(30), Arc::new(|store| store)).await
+}
+
+/// [`platform`], a missing message being given up on after `gap_timeout`, each instance's
+/// store being `wrap_store` of the platform's.
+pub async fn platform_with(gap_timeout: Duration, wrap_store: WrapStore) -> Platform {
     parley_testkit::init_tracing();
     // reqwest is built without a default TLS provider (the workspace picks ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -120,6 +135,8 @@ pub async fn platform() -> Platform {
         api: String::new(),
         grpc_urls: std::sync::Mutex::new(Vec::new()),
         http: reqwest::Client::new(),
+        gap_timeout,
+        wrap_store,
     };
     platform.api = platform.start().await;
     platform
@@ -129,11 +146,13 @@ impl Platform {
     /// Starts one more instance (replicas share the durable consumer); its API's base URL.
     pub async fn start(&self) -> String {
         let mut consent = ConsentConfig::new(policies());
-        consent.gate.gap_timeout = Duration::from_secs(30);
+        consent.gate.gap_timeout = self.gap_timeout;
         consent.gate.lease = Duration::from_secs(5);
+        let mut backends = self.backends.clone();
+        backends.store = (self.wrap_store)(backends.store.clone());
         let service = NotificationConsent::new(ConsentParts {
             config: self.config.clone(),
-            backends: self.backends.clone(),
+            backends,
             consent,
         })
         .await

@@ -10,7 +10,9 @@ use parley_proto::v1::{
 };
 use prost::Message as _;
 
-use super::harness::{ACME, FRENCH_UNSUBSCRIBED, WITHIN, key, platform, publish_inbound, text_of};
+use super::harness::{
+    ACME, FRENCH_UNSUBSCRIBED, WITHIN, key, platform, platform_with, publish_inbound, text_of,
+};
 
 const TOPICS: [&str; 3] = ["account", "orders", "marketing"];
 
@@ -249,4 +251,81 @@ async fn the_preferences_list_picker_opts_in_to_the_chosen_topics_and_out_of_the
         told.iter().map(text_of).collect::<Vec<_>>(),
         [DEFAULT_UNSUBSCRIBED]
     );
+}
+
+/// A keyword skipped at the gate (its message arrived after the gap timeout) is applied late,
+/// but never over a newer decision: the customer wrote "subscribe" then "stop"; "stop" was
+/// applied first (the gap before it given up on), and the late "subscribe" must leave them
+/// opted out, with no opt-in on the audit trail and no "subscribed" told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_keyword_does_not_undo_a_newer_one() {
+    use std::sync::Arc;
+
+    use parley_state::intercept::{Fault, Faulty};
+
+    // Counts the gate's completions: each message handled, late or not, ends with one.
+    let (completed, mut completions) = tokio::sync::watch::channel(0u32);
+    let completed = Arc::new(completed);
+    let p = platform_with(
+        Duration::from_secs(1),
+        Arc::new(move |inner| {
+            let completed = completed.clone();
+            Arc::new(Faulty {
+                inner,
+                faults: Arc::new(move |operation| {
+                    if operation == "complete" {
+                        completed.send_modify(|n| *n += 1);
+                    }
+                    Fault::Pass
+                }),
+            })
+        }),
+    )
+    .await;
+    let customer = key(ACME, "late");
+    p.say(&customer, 1, "hello", "en-US", 0).await;
+    // 2 ("subscribe") is not there yet (ingest's publish of it failed, Apple will retry);
+    // 3 goes first, once the gate gives up waiting for 2.
+    p.say(&customer, 3, "stop", "en-US", 0).await;
+    let events = p.consent_events(3, WITHIN).await;
+    assert_eq!(events.len(), 3);
+    assert!(events.iter().all(|e| e.status() == ConsentStatus::OptedOut));
+    let told = p.outbound_messages(2, WITHIN).await;
+    assert_eq!(text_of(&told[0]), DEFAULT_UNSUBSCRIBED);
+    // Apple's retry of 2 arrives, late.
+    p.say(&customer, 2, "subscribe", "en-US", 0).await;
+    tokio::time::timeout(WITHIN, completions.wait_for(|n| *n >= 3))
+        .await
+        .expect("the late message is handled")
+        .unwrap();
+    // Whatever it would have published is published before its completion.
+    let late_events = p.consent_events(1, Duration::from_millis(500)).await;
+    assert!(late_events.is_empty(), "{late_events:?}");
+    let late_told = p.outbound_messages(1, Duration::from_millis(500)).await;
+    assert!(
+        late_told.is_empty(),
+        "{:?}",
+        late_told.iter().map(text_of).collect::<Vec<_>>()
+    );
+    for topic in TOPICS {
+        let status = p
+            .backends
+            .store
+            .consent(&customer, topic)
+            .await
+            .unwrap()
+            .map(|b| {
+                parley_proto::v1::ConsentEvent::decode(b.as_ref())
+                    .unwrap()
+                    .status()
+            });
+        assert_eq!(status, Some(ConsentStatus::OptedOut), "{topic}");
+    }
+    // A decision newer than both applies as usual.
+    p.say(&customer, 4, "subscribe", "en-US", 0).await;
+    let events = p.consent_events(3, WITHIN).await;
+    assert_eq!(events.len(), 3);
+    assert!(events.iter().all(|e| e.status() == ConsentStatus::OptedIn));
+    let told = p.outbound_messages(1, WITHIN).await;
+    assert_eq!(text_of(&told[0]), DEFAULT_SUBSCRIBED);
 }
