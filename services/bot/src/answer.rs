@@ -361,12 +361,24 @@ impl Turn<'_> {
             return;
         }
         let mut asked = Asked::of(self.k, body);
-        // "and on Sunday?", "what about the Paris one?": a follow-up, whatever else its
-        // words come close to.
-        if entities::sounds_like_a_follow_up(body) && self.follow_up(body, asked) {
+        let found = self.k.matcher.best(body);
+        // "and on Sunday?", "what about the Paris one?": a follow-up, unless its words ask
+        // for another answer of their own (`وصلني الكوب مكسورا يوم السبت`, "the mug arrived
+        // broken on Saturday", opens with a و that is no "and": it is a return). Only
+        // hours, locations and the menu (`what about …` comes close to `what can you do`)
+        // give way.
+        let open = found.as_ref().is_none_or(|m| {
+            self.k.intents.get(m.intent).is_none_or(|i| {
+                matches!(
+                    i.kind,
+                    IntentKind::Hours | IntentKind::Locations | IntentKind::Menu
+                )
+            })
+        });
+        if open && entities::sounds_like_a_follow_up(body) && self.follow_up(body, asked) {
             return;
         }
-        if let Some(found) = self.k.matcher.best(body) {
+        if let Some(found) = found {
             self.memory.misses = 0;
             let locale = self.answer_language(&found, body);
             self.locale.clone_from(&locale);

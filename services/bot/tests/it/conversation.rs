@@ -540,3 +540,40 @@ fn a_store_named_in_a_question_or_chosen_is_what_follow_ups_are_about() {
     );
     assert!(!body.contains("Paris"), "{body}");
 }
+
+#[test]
+fn a_sentence_asking_for_another_answer_is_no_follow_up_even_if_it_opens_like_one() {
+    let k = acme();
+    for (device, question, sentence, want) in [
+        (
+            "ar-SA",
+            "متى تفتحون",
+            "وصلني الكوب مكسورا يوم السبت",
+            "returns",
+        ),
+        (
+            "en-US",
+            "when are you open?",
+            "and my order is late since monday",
+            "orders",
+        ),
+        (
+            "en-US",
+            "when are you open?",
+            "and do you have wifi on sunday?",
+            "wifi",
+        ),
+        (
+            "de-DE",
+            "Wann haben Sie geöffnet?",
+            "Und Ihre Rückgabebedingungen am Samstag?",
+            "returns",
+        ),
+    ] {
+        let first = say(&k, device, question, &Memory::default(), WEDNESDAY_NOON);
+        assert_eq!(first.memory.topic, "hours", "{question:?}");
+        let next = say(&k, device, sentence, &first.memory, WEDNESDAY_NOON + 30);
+        assert!(!next.missed, "{sentence:?}: {}", joined(&next));
+        assert_eq!(next.memory.topic, want, "{sentence:?}: {}", joined(&next));
+    }
+}
