@@ -577,3 +577,21 @@ fn a_sentence_asking_for_another_answer_is_no_follow_up_even_if_it_opens_like_on
         assert_eq!(next.memory.topic, want, "{sentence:?}: {}", joined(&next));
     }
 }
+
+#[test]
+fn a_files_own_texts_come_first_then_parleys_in_the_customers_language() {
+    let file = ACME.replace(
+        "[messages.en]\n",
+        "[messages.en]\nassigned = \"An agent has joined.\"\n",
+    );
+    let k = Knowledge::from_toml("acme.toml", &file).unwrap();
+    // The file's French text, Parley's German one, the file's English one where Parley has
+    // none of its own in German (an agent joining says nothing unless a file says it).
+    assert_eq!(k.text("fr", Text::LocationsTitle), "Nos boutiques");
+    assert_eq!(k.text("de", Text::LocationsTitle), "Unsere Filialen");
+    assert_eq!(k.text("de", Text::Assigned), "An agent has joined.");
+    assert_eq!(acme().text("de", Text::Assigned), "");
+    assert_eq!(k.day_name("he", 6), "יום ראשון");
+    assert_eq!(k.day_name("fr", 6), "dimanche");
+    assert_eq!(k.day_name("xx", 6), "Sunday");
+}
