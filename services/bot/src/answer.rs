@@ -371,7 +371,10 @@ impl Turn<'_> {
             self.k.intents.get(m.intent).is_none_or(|i| {
                 matches!(
                     i.kind,
-                    IntentKind::Hours | IntentKind::Locations | IntentKind::Menu
+                    IntentKind::Hours
+                        | IntentKind::Locations
+                        | IntentKind::Menu
+                        | IntentKind::Appointment
                 )
             })
         });
@@ -515,6 +518,7 @@ impl Turn<'_> {
                 hours
             }
             Some(IntentKind::Locations) => topic,
+            Some(IntentKind::Appointment) if asked.day.is_some() => topic,
             _ => return false,
         };
         self.script_locale(body);
@@ -1068,12 +1072,43 @@ impl Turn<'_> {
         let Some(location) = self.k.locations.get(appointment.location) else {
             return;
         };
-        let slots = location.schedule.slots(
+        let max = usize::try_from(appointment.max_slots).unwrap_or(8);
+        let mut slots = location.schedule.slots(
             self.now,
             appointment.days,
             appointment.duration_minutes,
-            usize::try_from(appointment.max_slots).unwrap_or(8),
+            max,
         );
+        // A day named ("on Friday", "tomorrow") within the days offered: that day's slots
+        // (else, or when it has none, the next ones).
+        if let Some(day) = self.asked.day.filter(|d| d.is_other_day()) {
+            let in_days = match day {
+                Day::Weekday(weekday) => location.schedule.days_until(self.now, weekday),
+                _ => Some(1),
+            };
+            if let Some(in_days) = in_days.filter(|d| *d < appointment.days) {
+                let that_day: Vec<i64> = location
+                    .schedule
+                    .slots(
+                        self.now,
+                        in_days + 1,
+                        appointment.duration_minutes,
+                        usize::MAX,
+                    )
+                    .into_iter()
+                    .filter(|&at| {
+                        location
+                            .schedule
+                            .local(self.now, at)
+                            .is_some_and(|l| l.in_days == in_days)
+                    })
+                    .take(max)
+                    .collect();
+                if !that_day.is_empty() {
+                    slots = that_day;
+                }
+            }
+        }
         let Some(&first) = slots.first() else {
             let text = self.k.text(&self.locale, Text::NoSlots);
             self.say_with_hint(&text);

@@ -595,3 +595,82 @@ fn a_files_own_texts_come_first_then_parleys_in_the_customers_language() {
     assert_eq!(k.day_name("fr", 6), "dimanche");
     assert_eq!(k.day_name("xx", 6), "Sunday");
 }
+
+fn slot_starts(reply: &Reply) -> Vec<i64> {
+    use parley_bot::Action;
+    use parley_proto::v1::outbound_message::Kind;
+    reply
+        .actions
+        .iter()
+        .find_map(|a| match a {
+            Action::Send(Kind::TimePicker(t)) => t.event.clone(),
+            _ => None,
+        })
+        .map(|e| {
+            e.timeslots
+                .iter()
+                .filter_map(|s| s.start_time.map(|t| t.seconds))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_day_named_for_an_appointment_offers_that_days_slots_and_a_follow_up_another_day() {
+    let k = acme();
+    // Wednesday 15 July 2026, 10:00 in New York; Downtown opens 07:00 on Thursday and Friday.
+    let thursday_7 = 1_784_199_600; // 2026-07-16T11:00:00Z
+    let friday_7 = thursday_7 + 86_400;
+    let friday = say(
+        &k,
+        "en-US",
+        "i want to book a tasting on friday",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    let starts = slot_starts(&friday);
+    assert_eq!(starts.len(), 6, "{}", joined(&friday));
+    assert_eq!(starts[0], friday_7);
+    assert!(
+        starts
+            .iter()
+            .all(|&at| (friday_7..friday_7 + 86_400).contains(&at))
+    );
+    assert_eq!(friday.memory.topic, "tasting");
+    // "and on Thursday?": Thursday's slots.
+    let thursday = say(
+        &k,
+        "en-US",
+        "and on Thursday?",
+        &friday.memory,
+        WEDNESDAY_NOON + 30,
+    );
+    let starts = slot_starts(&thursday);
+    assert_eq!(starts.first(), Some(&thursday_7), "{}", joined(&thursday));
+    assert!(
+        starts
+            .iter()
+            .all(|&at| (thursday_7..thursday_7 + 86_400).contains(&at))
+    );
+    // Picking one confirms it on the customer's clock.
+    let picked = say(&k, "en-US", "1", &thursday.memory, WEDNESDAY_NOON + 60);
+    assert!(
+        joined(&picked).starts_with(
+            "You're booked: coffee tasting at Downtown (New York), tomorrow at 7:00 AM."
+        ),
+        "{}",
+        joined(&picked)
+    );
+    // A day past the days offered (3): the next slots, from today.
+    let monday = say(
+        &k,
+        "en-US",
+        "i want to book a tasting on monday",
+        &Memory::default(),
+        WEDNESDAY_NOON,
+    );
+    assert_eq!(
+        slot_starts(&monday).first(),
+        Some(&(WEDNESDAY_NOON + 3_600))
+    );
+}
