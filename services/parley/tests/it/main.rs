@@ -9,6 +9,7 @@
 
 mod dlq;
 mod e2e;
+mod late;
 mod mesh;
 mod processes;
 mod support;
