@@ -38,9 +38,9 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// Libraries must not read the environment (workspace `clippy.toml`); this crate is dev-only
 /// test infrastructure whose documented inputs are `NATS_SERVER_BIN`, `REDIS_SERVER_BIN`
-/// and `PATH`, so it is allowed here and only here.
+/// `PATH` (and the browser's `CHROMEDRIVER_BIN`, `CHROMIUM_BIN`), so it is allowed here and only here.
 #[allow(clippy::disallowed_methods)] // dev-only test kit: env is its documented configuration
-fn env_var_os(name: &str) -> Option<OsString> {
+pub(crate) fn env_var_os(name: &str) -> Option<OsString> {
     std::env::var_os(name)
 }
 

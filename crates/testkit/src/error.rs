@@ -47,6 +47,10 @@ pub enum Error {
         advice: &'static str,
     },
 
+    /// The browser or its driver refused a command.
+    #[error("browser: {0}")]
+    Browser(String),
+
     /// Something a test waited for did not happen in time.
     #[error("{what} did not happen within {within:?}: {detail}")]
     Timeout {

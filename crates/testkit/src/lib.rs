@@ -42,6 +42,7 @@
 //! ```
 
 mod binary;
+mod browser;
 mod error;
 mod nats;
 mod otlp;
@@ -55,6 +56,7 @@ use rand::Rng as _;
 
 pub use crate::{
     binary::{nats_server_binary, redis_server_binary},
+    browser::{Browser, Chromedriver, Element},
     error::{Error, Result},
     nats::NatsServer,
     otlp::{OtlpReceiver, ReceivedSpan},

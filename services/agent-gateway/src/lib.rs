@@ -64,5 +64,5 @@ pub use console::ConsoleOptions;
 pub use delivery::delivery_consumer_spec;
 pub use desk::GatewayOptions;
 pub use grpc::GatewayService;
-pub use service::{AgentGatewayService, GatewayArgs, GatewayParts, consumer_spec, run};
+pub use service::{AgentGatewayService, GatewayArgs, GatewayParts, Listen, consumer_spec, run};
 pub use system_lines::conversation_consumer_spec;

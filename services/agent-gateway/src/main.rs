@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
     let agents =
         parley_agent_gateway::Agents::load(&args.agents_file).map_err(anyhow::Error::msg)?;
     let env = std::env::vars().collect();
-    let listen = args.listen;
+    let listen = args.serving();
     parley_runtime::run_service(
         "parley-agent-gateway",
         args.service.config,

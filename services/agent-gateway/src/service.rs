@@ -40,6 +40,13 @@ pub struct GatewayArgs {
     /// Where the gRPC server listens.
     #[arg(long, default_value = "0.0.0.0:50051")]
     pub listen: SocketAddr,
+    /// Where the web console listens (HTTP); without it, no console.
+    #[arg(long)]
+    pub console_listen: Option<SocketAddr>,
+    /// The console is reached over HTTPS (a TLS-terminating proxy in front): its session
+    /// cookie is marked `Secure`.
+    #[arg(long)]
+    pub console_secure_cookies: bool,
 }
 
 /// What the gateway is built from.
@@ -253,12 +260,49 @@ impl AgentGatewayService {
     }
 }
 
+impl GatewayArgs {
+    /// Where these arguments say to serve.
+    pub fn serving(&self) -> Listen {
+        Listen {
+            grpc: self.listen,
+            console: self.console_listen.map(|address| {
+                (
+                    address,
+                    crate::console::ConsoleOptions {
+                        secure_cookies: self.console_secure_cookies,
+                    },
+                )
+            }),
+        }
+    }
+}
+
+/// Where the gateway serves.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// The gRPC API.
+    pub grpc: SocketAddr,
+    /// The web console, and how; `None`: no console.
+    pub console: Option<(SocketAddr, crate::console::ConsoleOptions)>,
+}
+
 /// Runs the gateway as a service.
-pub async fn run(ctx: ServiceContext, agents: Agents, listen: SocketAddr) -> Result<(), String> {
-    let listener = TcpListener::bind(listen)
+pub async fn run(ctx: ServiceContext, agents: Agents, listen: Listen) -> Result<(), String> {
+    let grpc = listen.grpc;
+    let listener = TcpListener::bind(grpc)
         .await
-        .map_err(|e| format!("--listen {listen}: {e}"))?;
-    tracing::info!(%listen, "agent gateway gRPC listening");
+        .map_err(|e| format!("--listen {grpc}: {e}"))?;
+    tracing::info!(listen = %grpc, "agent gateway gRPC listening");
+    let console = match listen.console {
+        Some((address, options)) => {
+            let console = TcpListener::bind(address)
+                .await
+                .map_err(|e| format!("--console-listen {address}: {e}"))?;
+            tracing::info!(listen = %address, "agent console listening");
+            Some((console, options))
+        }
+        None => None,
+    };
     let gateway = AgentGatewayService::new(
         GatewayParts {
             config: ctx.config.clone(),
@@ -269,5 +313,9 @@ pub async fn run(ctx: ServiceContext, agents: Agents, listen: SocketAddr) -> Res
         ctx.shutdown.token(),
     )
     .await?;
+    let gateway = match console {
+        Some((console, options)) => gateway.with_console(console, options),
+        None => gateway,
+    };
     gateway.run(listener).await
 }

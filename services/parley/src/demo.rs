@@ -621,6 +621,7 @@ async fn demo(args: &DemoArgs) -> Result<()> {
         rules,
         agents: parley_agent_gateway::Agents::parse(demo_business::AGENTS).map_err(Error::Input)?,
         agent_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        console_listen: None,
         sim_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
         bot: Some(demo_business::bot_config()?),
         routing: true,

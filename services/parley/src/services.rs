@@ -44,7 +44,7 @@ pub async fn agent_gateway(
     env: Vec<(String, String)>,
 ) -> Result<()> {
     let agents = parley_agent_gateway::Agents::load(&args.agents_file).map_err(Error::Input)?;
-    let listen = args.listen;
+    let listen = args.serving();
     parley_runtime::run_service(
         "parley-agent-gateway",
         args.service.config,

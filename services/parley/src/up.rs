@@ -58,6 +58,9 @@ pub struct UpArgs {
     /// Where the agent gateway's gRPC API listens.
     #[arg(long, default_value = "0.0.0.0:50051")]
     pub agent_listen: SocketAddr,
+    /// Where the agent console (the web page for agents and supervisors) listens.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub console_listen: SocketAddr,
     /// Where the Apple simulator listens (when it runs).
     #[arg(long, default_value = "127.0.0.1:8089")]
     pub sim_listen: SocketAddr,
@@ -95,6 +98,8 @@ pub struct PlatformOptions {
     pub agents: parley_agent_gateway::Agents,
     /// Where the gateway's gRPC API listens.
     pub agent_listen: SocketAddr,
+    /// Where the agent console listens; `None`: no console.
+    pub console_listen: Option<SocketAddr>,
     /// Where the simulator listens; `None` when real Apple is configured.
     pub sim_listen: Option<SocketAddr>,
     /// The built-in bot and its knowledge; `None`: no bot in this process (the bench's
@@ -127,6 +132,8 @@ pub struct Platform {
     pub admin: SocketAddr,
     /// The agent gateway's address, when it runs.
     pub agent_gateway: Option<SocketAddr>,
+    /// The agent console's URL, when it runs.
+    pub console_url: Option<String>,
     /// The notification API's base URL over HTTP, when notification-consent runs.
     pub notification_api: Option<String>,
     /// The notification API's gRPC address, when notification-consent runs.
@@ -362,6 +369,22 @@ impl Platform {
             .await
         }
         .map_err(|e| Error::service("agent-gateway", e))?;
+        let mut console_url = None;
+        let gateway = match options.console_listen {
+            Some(listen) => {
+                let (console_listener, console_address) = bind("--console-listen", listen).await?;
+                let url = format!("http://{}/", loopback(console_address));
+                listening.push(format!(
+                    "console      {url}  (the agent console, in a browser)"
+                ));
+                console_url = Some(url);
+                gateway.with_console(
+                    console_listener,
+                    parley_agent_gateway::ConsoleOptions::default(),
+                )
+            }
+            None => gateway,
+        };
         tasks.push(("agent-gateway", tokio::spawn(gateway.run(listener))));
         listening.push(format!(
             "agent-gw     http://{}  (gRPC parley.v1.AgentGateway)",
@@ -436,6 +459,7 @@ impl Platform {
             webhook_url,
             admin: loopback(admin),
             agent_gateway,
+            console_url,
             notification_api,
             notification_grpc,
             listening,
@@ -599,6 +623,7 @@ pub async fn run(args: UpArgs, env: Vec<(String, String)>) -> Result<()> {
             rules,
             agents,
             agent_listen: args.agent_listen,
+            console_listen: Some(args.console_listen),
             sim_listen,
             bot: Some(bot),
             routing: true,

@@ -321,8 +321,17 @@ impl Desk {
             Some(k) => self.partitions.of(k),
             None => self.agent_partition(session)?,
         };
+        let mut meta = self.meta(event_id.clone(), key, partition);
+        if key.is_none() {
+            // An agent's own command (presence, capacity) names its business and no
+            // customer: routing refuses a command without a business.
+            meta.conversation = Some(KeyProto {
+                business_id: session.business.clone(),
+                opaque_id: String::new(),
+            });
+        }
         let event = RoutingCommand {
-            meta: Some(self.meta(event_id.clone(), key, partition)),
+            meta: Some(meta),
             issued_by: Some(self.actor(session)),
             command: Some(command),
         };

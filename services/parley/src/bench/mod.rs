@@ -216,6 +216,7 @@ async fn start_platform(
         rules,
         agents: parley_agent_gateway::Agents::default(),
         agent_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        console_listen: None,
         sim_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
         bot: if mesh && bot {
             Some(demo_business::bot_config()?)

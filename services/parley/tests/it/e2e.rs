@@ -143,6 +143,7 @@ async fn the_demo_conversation_through_the_platform_in_one_process_over_embedded
         rules,
         agents: parley_agent_gateway::Agents::parse(demo_business::AGENTS).unwrap(),
         agent_listen: "127.0.0.1:0".parse().unwrap(),
+        console_listen: Some("127.0.0.1:0".parse().unwrap()),
         sim_listen: Some("127.0.0.1:0".parse().unwrap()),
         bot: Some(demo_business::bot_config().unwrap()),
         routing: true,

@@ -7,6 +7,7 @@
     dead_code
 )]
 
+mod console;
 mod dlq;
 mod e2e;
 mod late;

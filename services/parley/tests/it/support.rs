@@ -34,6 +34,22 @@ pub(crate) async fn platform(
     store: BackendKind,
     env: Vec<(String, String)>,
 ) -> Platform {
+    platform_with_agents(
+        bus,
+        store,
+        env,
+        parley_agent_gateway::Agents::parse(parley::demo_business::AGENTS).unwrap(),
+    )
+    .await
+}
+
+/// The demo platform in this process, with these agents.
+pub(crate) async fn platform_with_agents(
+    bus: BackendKind,
+    store: BackendKind,
+    env: Vec<(String, String)>,
+    agents: parley_agent_gateway::Agents,
+) -> Platform {
     parley_testkit::init_tracing();
     let config = up_config(None, env).unwrap();
     let rules = up_rules(&config, None).unwrap();
@@ -42,8 +58,9 @@ pub(crate) async fn platform(
         bus,
         store,
         rules,
-        agents: parley_agent_gateway::Agents::parse(parley::demo_business::AGENTS).unwrap(),
+        agents,
         agent_listen: "127.0.0.1:0".parse().unwrap(),
+        console_listen: Some("127.0.0.1:0".parse().unwrap()),
         sim_listen: Some("127.0.0.1:0".parse().unwrap()),
         bot: Some(parley::demo_business::bot_config().unwrap()),
         routing: true,

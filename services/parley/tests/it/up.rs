@@ -103,6 +103,8 @@ fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
                 "127.0.0.1:0",
                 "--sim-listen",
                 "127.0.0.1:0",
+                "--console-listen",
+                "127.0.0.1:0",
             ])
             .env("PARLEY_INGEST__LISTEN", "127.0.0.1:0")
             .env("PARLEY_ADMIN__LISTEN", "127.0.0.1:0")
@@ -149,6 +151,7 @@ fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
         "outbound",
         "admin",
         "embedded",
+        "console",
     ] {
         assert!(text.contains(needle), "{needle} missing from {text}");
     }
@@ -163,6 +166,14 @@ fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
         .build()
         .unwrap();
     assert_eq!(runtime.block_on(status_of(&format!("{admin}/readyz"))), 200);
+    // The console's URL is printed and serves its page.
+    let console = printed
+        .iter()
+        .find(|l| l.trim_start().starts_with("console"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_owned();
+    assert_eq!(runtime.block_on(status_of(&console)), 200, "{console}");
     let interrupted = Command::new("kill")
         .args(["-INT", &child.0.id().to_string()])
         .status()

@@ -19,6 +19,9 @@ const state = {
   events: null,
   canned: [],
   agents: [],
+  // Conversations this page accepted (routing assigns straight from the queue when an
+  // agent is free; Accept then acknowledges the assignment, and routing ignores a repeat).
+  accepted: new Set(JSON.parse(sessionStorage.getItem("parley-accepted") || "[]")),
 };
 
 // ---- HTTP -------------------------------------------------------------------------------
@@ -408,9 +411,12 @@ function renderControls() {
   $("choices-field").hidden = kind === "text";
   $("choices").placeholder = kind === "time_picker" ? t("slotsHelp") : "";
 
-  // An offer is a queued conversation the pool holds for this agent; accepting makes it
-  // assigned.
-  $("accept").disabled = !(d.held && d.state === "queued");
+  // An offer (a queued conversation the pool holds for this agent) or an assignment not
+  // acknowledged yet.
+  $("accept").disabled = !(
+    d.held && !d.closed_by_customer &&
+    (d.state === "queued" || (d.state === "assigned" && !state.accepted.has(d.ref)))
+  );
   $("decline").disabled = !d.held || d.closed_by_customer;
   $("return").disabled = !d.held || d.closed_by_customer;
   $("transfer").disabled = !(d.held || state.me.supervisor);
@@ -574,7 +580,14 @@ function wire() {
       presence: { status: $("presence").value, capacity: Number($("capacity").value) || 0 },
     }),
   );
-  $("accept").addEventListener("click", () => command({ accept: { conversation: state.selected } }));
+  $("accept").addEventListener("click", async () => {
+    const ref = state.selected;
+    if (await command({ accept: { conversation: ref } })) {
+      state.accepted.add(ref);
+      sessionStorage.setItem("parley-accepted", JSON.stringify([...state.accepted]));
+      renderControls();
+    }
+  });
   $("decline").addEventListener("click", () =>
     command({ decline: { conversation: state.selected, reason: "" } }),
   );

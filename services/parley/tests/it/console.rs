@@ -1,0 +1,614 @@
+//! The agent console in a real headless Chromium (Debian's, over chromedriver) against the
+//! platform in this process, over the embedded backends and over NATS + Redis; and the
+//! console's HTTP API refusing what a session, its CSRF token or its business does not allow.
+//!
+//! Controls are found by their ARIA role and accessible name, as a person using a screen
+//! reader would find them, never by CSS class. Each step's screenshot is written under
+//! `target/tmp/console-screenshots/` (CI keeps `target/`).
+
+use std::{path::PathBuf, time::Duration};
+
+use base64::Engine as _;
+use parley::{
+    demo_business::BUSINESS_ID,
+    up::{BackendKind, Platform},
+};
+use parley_apple_sim::{Device, DeviceKind};
+use parley_testkit::{Browser, Chromedriver, Element, NatsServer, RedisServer};
+use serde_json::{Value, json};
+
+use crate::support::{platform_with_agents, test_env};
+
+const WAIT: Duration = Duration::from_secs(30);
+const OTHER_BUSINESS: &str = "b7d2c1e0-0000-4000-8000-00000000b002";
+
+/// The demo business's agents Ava and Sam, its supervisor Lee, and Xena of another business.
+fn agents() -> parley_agent_gateway::Agents {
+    let entry = |business: &str, id: &str, name: &str, extra: &str| {
+        format!(
+            "[[agents]]\nbusiness = \"{business}\"\nid = \"{id}\"\ndisplay_name = \"{name}\"\n\
+             token_sha256 = \"{}\"\n{extra}\n",
+            parley_agent_gateway::token_sha256(&format!("token-{id}"))
+        )
+    };
+    let file = [
+        entry(BUSINESS_ID, "ava", "Ava", "max_capacity = 2"),
+        entry(BUSINESS_ID, "sam", "Sam", ""),
+        entry(BUSINESS_ID, "lee", "Lee", "role = \"supervisor\""),
+        entry(OTHER_BUSINESS, "xena", "Xena", ""),
+    ]
+    .join("\n");
+    parley_agent_gateway::Agents::parse(&file).unwrap()
+}
+
+fn screenshots(backend: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("console-screenshots")
+        .join(backend)
+}
+
+struct Page<'a> {
+    browser: Browser,
+    shots: PathBuf,
+    who: &'a str,
+    step: std::cell::Cell<u32>,
+}
+
+impl Page<'_> {
+    async fn shot(&self, name: &str) {
+        let n = self.step.get() + 1;
+        self.step.set(n);
+        let path = self.shots.join(format!("{}-{n:02}-{name}.png", self.who));
+        self.browser.screenshot(&path).await.unwrap();
+    }
+
+    async fn button(&self, name: &str) -> Element {
+        self.browser.by_role("button", name, WAIT).await.unwrap()
+    }
+
+    async fn click(&self, name: &str) {
+        let button = self.button(name).await;
+        // Enabled once the page has read what it needs (a conversation's facts).
+        self.browser
+            .wait_for(&format!("“{name}” enabled"), WAIT, || async {
+                Ok(self.browser.enabled(&button).await?.then_some(()))
+            })
+            .await
+            .unwrap();
+        self.browser.click(&button).await.unwrap();
+    }
+
+    async fn textbox(&self, name: &str) -> Element {
+        self.browser.by_role("textbox", name, WAIT).await.unwrap()
+    }
+
+    async fn fill(&self, name: &str, text: &str) {
+        self.fill_role("textbox", name, text).await;
+    }
+
+    async fn fill_role(&self, role: &str, name: &str, text: &str) {
+        let field = self.browser.by_role(role, name, WAIT).await.unwrap();
+        self.browser.clear(&field).await.unwrap();
+        self.browser.type_text(&field, text).await.unwrap();
+    }
+
+    async fn choose(&self, combobox: &str, option: &str) {
+        let select = self
+            .browser
+            .by_role("combobox", combobox, WAIT)
+            .await
+            .unwrap();
+        self.browser.choose(&select, option).await.unwrap();
+    }
+
+    /// A button whose accessible name holds every one of `parts` (a conversation of the
+    /// list is named by its state, place and waiting time).
+    async fn button_with(&self, parts: &[&str]) -> Element {
+        let what = format!("a button named with {parts:?}");
+        let found = self
+            .browser
+            .wait_for(&what, WAIT, || async {
+                Ok(self
+                    .browser
+                    .by_role_matching("button", |n| parts.iter().all(|p| n.contains(p)))
+                    .await?
+                    .into_iter()
+                    .next())
+            })
+            .await;
+        match found {
+            Ok(button) => button,
+            Err(error) => {
+                self.shot("failed").await;
+                let mut names = Vec::new();
+                for button in self
+                    .browser
+                    .by_role_matching("button", |_| true)
+                    .await
+                    .unwrap_or_default()
+                {
+                    names.push(self.browser.name(&button).await.unwrap_or_default());
+                }
+                let status = self
+                    .browser
+                    .by_role_matching("status", |_| true)
+                    .await
+                    .unwrap_or_default();
+                let mut said = Vec::new();
+                for s in status {
+                    said.push(self.browser.text(&s).await.unwrap_or_default());
+                }
+                panic!("{error}; buttons: {names:?}; status: {said:?}");
+            }
+        }
+    }
+
+    /// The transcript's entries as rendered text, oldest first.
+    async fn transcript(&self) -> Vec<String> {
+        let log = self
+            .browser
+            .by_role_matching("log", |n| n == "Transcript")
+            .await
+            .unwrap();
+        let Some(log) = log.into_iter().next() else {
+            return Vec::new();
+        };
+        let entries = self
+            .browser
+            .execute(
+                "return [...arguments[0].children].map(li => li.innerText)",
+                vec![Browser::arg(&log)],
+            )
+            .await
+            .unwrap();
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    async fn transcript_shows(&self, what: &str, holds: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let found = self
+            .browser
+            .wait_for(what, WAIT, || async {
+                let entries = self.transcript().await;
+                Ok(holds(&entries).then_some(entries))
+            })
+            .await;
+        match found {
+            Ok(entries) => entries,
+            Err(error) => {
+                self.shot("failed").await;
+                panic!(
+                    "{error}; the transcript shows {:?}",
+                    self.transcript().await
+                );
+            }
+        }
+    }
+
+    async fn sign_in(&self, url: &str, token: &str) {
+        self.browser.goto(url).await.unwrap();
+        self.fill("Agent token", token).await;
+        self.click("Sign in").await;
+        self.button("Sign out").await;
+    }
+}
+
+async fn open(driver: &Chromedriver, backend: &str, who: &'static str) -> Page<'static> {
+    Page {
+        browser: driver.browser().await.unwrap(),
+        shots: screenshots(backend),
+        who,
+        step: std::cell::Cell::new(0),
+    }
+}
+
+/// What the simulator received for `device` that `matches`, waiting up to `WAIT`.
+async fn customer_receives(
+    platform: &Platform,
+    device: &Device,
+    what: &str,
+    matches: impl Fn(&Value) -> bool,
+) -> Value {
+    let sim = platform.sim.as_ref().unwrap();
+    let received = sim
+        .state()
+        .wait_for(WAIT, |all| {
+            all.iter()
+                .any(|r| r.customer == device.customer && matches(&r.body))
+        })
+        .await
+        .unwrap_or_else(|| panic!("the customer never received {what}"));
+    received
+        .into_iter()
+        .rev()
+        .find(|r| r.customer == device.customer && matches(&r.body))
+        .map(|r| r.body)
+        .unwrap()
+}
+
+/// The device's reply when the customer picks the item titled `title` of `picker`.
+fn pick(picker: &Value, title: &str) -> Value {
+    let data = &picker["interactiveData"]["data"];
+    let section = &data["listPicker"]["sections"][0];
+    let item = section["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == title)
+        .unwrap()
+        .clone();
+    json!({
+        "version": "1.0",
+        "requestIdentifier": data["requestIdentifier"],
+        "replyMessage": { "title": title, "style": "small" },
+        "listPicker": { "sections": [{
+            "title": section["title"], "order": section["order"],
+            "multipleSelection": false, "items": [item],
+        }]},
+    })
+}
+
+/// A 1 x 1 PNG.
+fn png() -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+        .unwrap()
+}
+
+/// Every step of the issue's walk-through, as an agent, a supervisor, a customer and an
+/// agent of another business would see it.
+async fn walk_through(platform: Platform, backend: &str) {
+    let url = platform.console_url.clone().expect("the console runs");
+    let sim = platform.sim.as_ref().unwrap();
+    let driver = Chromedriver::start().await.unwrap();
+    let ava = open(&driver, backend, "ava").await;
+
+    // An agent signs in.
+    ava.sign_in(&url, "token-ava").await;
+    ava.shot("signed-in").await;
+
+    // A customer asks for an agent: queued, with its place, in Ava's list.
+    let customer = sim
+        .devices()
+        .new_device(BUSINESS_ID, DeviceKind::Iphone)
+        .unwrap();
+    // The bot answers first; then the customer asks for a person.
+    assert_eq!(
+        sim.devices()
+            .text(&customer, "What are your opening hours?")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    customer_receives(&platform, &customer, "the bot's answer", |b| {
+        b["body"]
+            .as_str()
+            .is_some_and(|t| t.to_lowercase().contains("open"))
+    })
+    .await;
+    assert_eq!(
+        sim.devices().text(&customer, "agent").await.unwrap().status,
+        200
+    );
+    ava.button_with(&["queued", "position 1"]).await;
+    ava.shot("queued").await;
+
+    // Ava becomes available: routing assigns the conversation to her; she accepts.
+    ava.choose("Presence", "Available").await;
+    ava.click("Set presence").await;
+    let assigned = ava.button_with(&["assigned"]).await;
+    ava.browser.click(&assigned).await.unwrap();
+    ava.click("Accept").await;
+    // She reads the bot's part of the conversation.
+    let entries = ava
+        .transcript_shows("the bot's answer", |e| {
+            e.iter()
+                .any(|l| l.starts_with("Customer") && l.contains("opening hours"))
+                && e.iter()
+                    .any(|l| l.starts_with("Bot") && l.to_lowercase().contains("open"))
+        })
+        .await;
+    assert!(
+        entries.iter().all(|l| !l.contains(&customer.customer)),
+        "no opaque id: {entries:?}"
+    );
+    ava.shot("accepted").await;
+
+    // A text reply, then a list picker.
+    ava.fill("Message", "Hello, Ava here").await;
+    ava.click("Send").await;
+    customer_receives(&platform, &customer, "Ava's text", |b| {
+        b["body"] == "Hello, Ava here"
+    })
+    .await;
+    ava.choose("Reply type", "List picker").await;
+    ava.fill("Message", "Which size?").await;
+    ava.fill("Choices, one per line", "Small\nMedium\nLarge")
+        .await;
+    ava.click("Send").await;
+    let picker = customer_receives(&platform, &customer, "the list picker", |b| {
+        b["interactiveData"]["data"]["listPicker"].is_object()
+    })
+    .await;
+    ava.transcript_shows("the sent list picker", |e| {
+        e.iter()
+            .any(|l| l.contains("Which size?") && l.contains("Sent"))
+    })
+    .await;
+    ava.shot("list-picker-sent").await;
+
+    // The customer picks; Ava sees the pick.
+    let reply = pick(&picker, "Medium");
+    assert_eq!(
+        sim.devices()
+            .interactive_reply(&customer, reply, false)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    ava.transcript_shows("the customer's pick", |e| {
+        e.iter()
+            .any(|l| l.starts_with("Customer") && l.contains("Picked: Medium"))
+    })
+    .await;
+    ava.shot("picked").await;
+
+    // Ava sends a file; the customer receives it.
+    ava.choose("Reply type", "Text").await;
+    let dir = tempfile::tempdir().unwrap();
+    let receipt = dir.path().join("receipt.png");
+    std::fs::write(&receipt, png()).unwrap();
+    let file_input = ava
+        .browser
+        .wait_for("the file field", WAIT, || async {
+            for input in ava.browser.all("input[type=file]").await? {
+                if ava.browser.name(&input).await? == "Attach a file" {
+                    return Ok(Some(input));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .unwrap();
+    ava.browser
+        .type_text(&file_input, receipt.to_str().unwrap())
+        .await
+        .unwrap();
+    ava.browser
+        .wait_for("the upload", WAIT, || async {
+            let status = ava.browser.by_role_matching("status", |_| true).await?;
+            for s in status {
+                if ava.browser.text(&s).await?.contains("Attached receipt.png") {
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .unwrap();
+    ava.fill("Message", "Your receipt").await;
+    ava.click("Send").await;
+    customer_receives(&platform, &customer, "the attachment", |b| {
+        b["attachments"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+
+    // The customer sends a picture: previewed in the console.
+    let sent = sim
+        .devices()
+        .attachment(&customer, "photo.png", "image/png", &png(), "my photo")
+        .await
+        .unwrap();
+    assert_eq!(sent.status, 200);
+    ava.transcript_shows("the customer's picture", |e| {
+        e.iter()
+            .any(|l| l.starts_with("Customer") && l.contains("photo.png"))
+    })
+    .await;
+    let preview = ava
+        .browser
+        .by_role("image", "Picture photo.png from the customer", WAIT)
+        .await
+        .unwrap();
+    ava.browser
+        .wait_for("the preview to load", WAIT, || async {
+            let width = ava.browser.property(&preview, "naturalWidth").await?;
+            Ok((width.as_u64().unwrap_or(0) > 0).then_some(()))
+        })
+        .await
+        .unwrap();
+    ava.shot("attachments").await;
+
+    // Reloading the page mid-conversation misses nothing.
+    let before = ava
+        .transcript_shows("every entry so far", |e| {
+            e.iter()
+                .any(|l| l.contains("Your receipt") && l.contains("Sent"))
+                && e.iter().any(|l| l.contains("photo.png"))
+        })
+        .await;
+    ava.browser.refresh().await.unwrap();
+    ava.button("Sign out").await;
+    let again = ava.button_with(&["assigned"]).await;
+    ava.browser.click(&again).await.unwrap();
+    let after = ava
+        .transcript_shows("the same transcript after a reload", |e| {
+            e.len() >= before.len()
+        })
+        .await;
+    assert_eq!(after, before, "a reload shows the same transcript");
+    ava.shot("reloaded").await;
+
+    // The customer closes the conversation: shown closed, the composer disabled.
+    assert_eq!(sim.devices().close(&customer).await.unwrap().status, 200);
+    ava.browser
+        .wait_for("the conversation shown closed", WAIT, || async {
+            let heading = ava
+                .browser
+                .by_role_matching("heading", |n| n.contains("closed by the customer"))
+                .await?;
+            Ok(heading.into_iter().next())
+        })
+        .await
+        .unwrap();
+    let send = ava.button("Send").await;
+    ava.browser
+        .wait_for("Send disabled", WAIT, || async {
+            Ok((!ava.browser.enabled(&send).await?).then_some(()))
+        })
+        .await
+        .unwrap();
+    let message = ava.textbox("Message").await;
+    assert!(!ava.browser.enabled(&message).await.unwrap());
+    ava.shot("closed").await;
+
+    // A supervisor sees the queue and reassigns a waiting conversation to another agent.
+    ava.choose("Presence", "Away").await;
+    ava.click("Set presence").await;
+    // Sam is signed in (present, taking nothing from the queue yet: capacity 0).
+    let sam = open(&driver, backend, "sam").await;
+    sam.sign_in(&url, "token-sam").await;
+    sam.fill_role("spinbutton", "Capacity", "0").await;
+    sam.click("Set presence").await;
+    let second = sim
+        .devices()
+        .new_device(BUSINESS_ID, DeviceKind::Iphone)
+        .unwrap();
+    assert_eq!(
+        sim.devices().text(&second, "agent").await.unwrap().status,
+        200
+    );
+    let lee = open(&driver, backend, "lee").await;
+    lee.sign_in(&url, "token-lee").await;
+    lee.browser
+        .wait_for("the queue with one waiting", WAIT, || async {
+            let tables = lee
+                .browser
+                .by_role_matching("table", |n| n == "Queues")
+                .await?;
+            for table in tables {
+                let text = lee.browser.text(&table).await?;
+                if text
+                    .lines()
+                    .any(|l| l.starts_with("baristas") && l.contains(" 1 "))
+                {
+                    return Ok(Some(()));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .unwrap();
+    lee.shot("queues").await;
+    // Ava comes back and takes it; the supervisor moves it to Sam, who now has room.
+    ava.choose("Presence", "Available").await;
+    ava.click("Set presence").await;
+    let held = lee.button_with(&["held by Ava"]).await;
+    sam.fill_role("spinbutton", "Capacity", "1").await;
+    sam.click("Set presence").await;
+    lee.browser.click(&held).await.unwrap();
+    lee.choose("To agent", "Sam").await;
+    lee.fill("Transfer note", "a size question").await;
+    lee.click("Transfer").await;
+    lee.button_with(&["held by Sam"]).await;
+    lee.shot("reassigned").await;
+    sam.button_with(&["assigned"]).await;
+    sam.shot("received").await;
+
+    // An agent of another business sees none of it: no conversation listed, and each of
+    // the business's references is unknown to it (404), read from its own page.
+    let fetch_json = "return fetch(arguments[0]).then(r => r.json())";
+    let fetch_status = "return fetch(arguments[0]).then(r => r.status)";
+    let everything = lee
+        .browser
+        .execute(fetch_json, vec![json!("/api/conversations")])
+        .await
+        .unwrap();
+    let refs: Vec<String> = everything["conversations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["ref"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !refs.is_empty(),
+        "the supervisor lists the business's conversations"
+    );
+    let xena = open(&driver, backend, "xena").await;
+    xena.sign_in(&url, "token-xena").await;
+    let hers = xena
+        .browser
+        .execute(fetch_json, vec![json!("/api/conversations")])
+        .await
+        .unwrap();
+    assert_eq!(
+        hers["conversations"],
+        json!([]),
+        "another business's agent lists nothing"
+    );
+    for reference in &refs {
+        for path in [
+            format!("/api/conversations/{reference}"),
+            format!("/api/conversations/{reference}/transcript"),
+        ] {
+            let status = xena
+                .browser
+                .execute(fetch_status, vec![json!(path)])
+                .await
+                .unwrap();
+            assert_eq!(status, json!(404), "{path} for another business's agent");
+        }
+    }
+    let listed = xena
+        .browser
+        .by_role_matching("button", |n| n.starts_with("Conversation"))
+        .await
+        .unwrap();
+    assert!(
+        listed.is_empty(),
+        "another business's agent sees no conversation"
+    );
+    xena.shot("other-business").await;
+
+    for page in [ava, sam, lee, xena] {
+        page.browser.close().await.unwrap();
+    }
+    drop(driver);
+    tokio::time::timeout(Duration::from_secs(15), platform.stop())
+        .await
+        .expect("drained within the bound")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_over_embedded_backends_serves_an_agent_a_supervisor_and_nobody_else() {
+    let platform = platform_with_agents(
+        BackendKind::Embedded,
+        BackendKind::Embedded,
+        test_env(&[]),
+        agents(),
+    )
+    .await;
+    walk_through(platform, "embedded").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_over_nats_and_redis_serves_an_agent_a_supervisor_and_nobody_else() {
+    let nats = NatsServer::start().unwrap();
+    let redis = RedisServer::start().unwrap();
+    let env = test_env(&[
+        ("PARLEY_NATS__URL", &nats.url()),
+        ("PARLEY_REDIS__URL", &redis.url()),
+        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
+    ]);
+    let platform =
+        platform_with_agents(BackendKind::Server, BackendKind::Server, env, agents()).await;
+    walk_through(platform, "nats-redis").await;
+}
