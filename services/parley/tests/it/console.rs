@@ -426,6 +426,35 @@ async fn walk_through(platform: Platform, backend: &str) {
         .unwrap();
     ava.shot("attachments").await;
 
+    // Right-to-left text reads right to left: the customer's words keep their direction.
+    assert_eq!(
+        sim.devices()
+            .text(&customer, "תודה רבה!")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    ava.transcript_shows("the Hebrew message", |e| {
+        e.iter().any(|l| l.contains("תודה רבה"))
+    })
+    .await;
+    let direction = ava
+        .browser
+        .execute(
+            "const p = [...document.querySelectorAll('[role=log] p[dir=auto]')]\
+               .find(p => p.textContent.includes('תודה'));\
+             return p ? getComputedStyle(p).direction : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        direction,
+        json!("rtl"),
+        "dir=auto shows Hebrew right to left"
+    );
+
     // Reloading the page mid-conversation misses nothing.
     let before = ava
         .transcript_shows("every entry so far", |e| {
@@ -541,8 +570,19 @@ async fn walk_through(platform: Platform, backend: &str) {
         !refs.is_empty(),
         "the supervisor lists the business's conversations"
     );
+    // Xena signs in with the keyboard alone (the token, then Enter) and reads the console
+    // in French.
     let xena = open(&driver, backend, "xena").await;
-    xena.sign_in(&url, "token-xena").await;
+    xena.browser.goto(&url).await.unwrap();
+    let token = xena.textbox("Agent token").await;
+    xena.browser
+        .type_text(&token, "token-xena\u{E007}")
+        .await
+        .unwrap();
+    xena.button("Sign out").await;
+    xena.choose("Language", "Français").await;
+    xena.button("Se déconnecter").await;
+    xena.shot("french").await;
     let hers = xena
         .browser
         .execute(fetch_json, vec![json!("/api/conversations")])
@@ -611,4 +651,389 @@ async fn the_console_over_nats_and_redis_serves_an_agent_a_supervisor_and_nobody
     let platform =
         platform_with_agents(BackendKind::Server, BackendKind::Server, env, agents()).await;
     walk_through(platform, "nats-redis").await;
+}
+
+/// The console's API over plain HTTP, as a hostile page or a stale tab would call it.
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// A signed-in agent: its session cookie and CSRF token.
+#[derive(Clone)]
+struct Signed {
+    cookie: String,
+    csrf: String,
+}
+
+impl Api {
+    fn new(base: &str) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    async fn sign_in(&self, token: &str) -> (reqwest::StatusCode, Option<Signed>, String) {
+        let response = self
+            .http
+            .post(format!("{}/api/session", self.base))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let set_cookie = response
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        if !status.is_success() {
+            return (status, None, set_cookie);
+        }
+        let body: Value = response.json().await.unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+        (status, Some(Signed { cookie, csrf }), set_cookie)
+    }
+
+    async fn signed(&self, token: &str) -> Signed {
+        self.sign_in(token).await.1.expect("signed in")
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        who: Option<&Signed>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(who) = who {
+            request = request.header("cookie", &who.cookie);
+        }
+        request
+    }
+
+    async fn get(&self, path: &str, who: Option<&Signed>) -> (u16, Value) {
+        let response = self
+            .request(reqwest::Method::GET, path, who)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A command, with `csrf` as its token (`None`: no header) and `origin` if given.
+    async fn command(
+        &self,
+        who: Option<&Signed>,
+        csrf: Option<&str>,
+        origin: Option<&str>,
+        command: Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .request(reqwest::Method::POST, "/api/commands", who)
+            .json(&json!({ "command_id": format!("c-{}", rand_id()), "command": command }));
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn presence_of(&self, supervisor: &Signed, agent: &str) -> String {
+        let (status, agents) = self.get("/api/agents", Some(supervisor)).await;
+        assert_eq!(status, 200, "{agents}");
+        agents["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agent_id"] == agent)
+            .map(|a| a["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    }
+}
+
+fn rand_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+fn presence(status: &str, capacity: u32) -> Value {
+    json!({ "presence": { "status": status, "capacity": capacity } })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_requests_without_a_session_its_csrf_token_or_the_right_owner_are_refused_and_change_nothing()
+ {
+    let platform = platform_with_agents(
+        BackendKind::Embedded,
+        BackendKind::Embedded,
+        test_env(&[]),
+        agents(),
+    )
+    .await;
+    let api = Api::new(platform.console_url.as_deref().unwrap());
+    let sim = platform.sim.as_ref().unwrap();
+
+    // Without a session: 401 everywhere.
+    for path in [
+        "/api/me",
+        "/api/conversations",
+        "/api/events",
+        "/api/queues",
+    ] {
+        assert_eq!(api.get(path, None).await.0, 401, "{path}");
+    }
+    assert_eq!(
+        api.command(None, None, None, presence("available", 1))
+            .await
+            .0,
+        401
+    );
+
+    // Signing in: a wrong token is 401; a form post (not JSON) 400; another origin 403; a
+    // good one sets an HttpOnly, SameSite=Strict cookie (not Secure over plain HTTP).
+    assert_eq!(api.sign_in("token-nobody").await.0, 401);
+    let form = api
+        .http
+        .post(format!("{}/api/session", api.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=token-ava")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 400);
+    assert!(form.headers().get("set-cookie").is_none());
+    let foreign = api
+        .http
+        .post(format!("{}/api/session", api.base))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "token": "token-ava" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let (status, ava, set_cookie) = api.sign_in("token-ava").await;
+    assert_eq!(status, 200);
+    let ava = ava.unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    let lee = api.signed("token-lee").await;
+
+    // A state change without the CSRF token, with a wrong one, or from another origin is
+    // 403 and changes nothing; with it, it is done.
+    assert_eq!(
+        api.command(Some(&ava), None, None, presence("available", 1))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        api.command(Some(&ava), Some(&lee.csrf), None, presence("available", 1))
+            .await
+            .0,
+        403,
+        "another session's token"
+    );
+    assert_eq!(
+        api.command(
+            Some(&ava),
+            Some(&ava.csrf),
+            Some("https://evil.example"),
+            presence("available", 1)
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        api.presence_of(&lee, "ava").await,
+        "offline",
+        "nothing changed"
+    );
+    // Above the capacity the administrator allows (2): 400, nothing changed.
+    let (status, body) = api
+        .command(Some(&ava), Some(&ava.csrf), None, presence("available", 5))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("capacity 5"),
+        "{body}"
+    );
+    assert_eq!(api.presence_of(&lee, "ava").await, "offline");
+    let (status, body) = api
+        .command(Some(&ava), Some(&ava.csrf), None, presence("available", 1))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(api.presence_of(&lee, "ava").await, "available");
+
+    // A customer's conversation goes to Ava; Sam (same business) may not read or act on it.
+    let customer = sim
+        .devices()
+        .new_device(BUSINESS_ID, DeviceKind::Iphone)
+        .unwrap();
+    assert_eq!(
+        sim.devices().text(&customer, "agent").await.unwrap().status,
+        200
+    );
+    let reference = tokio::time::timeout(WAIT, async {
+        loop {
+            let (_, list) = api.get("/api/conversations", Some(&ava)).await;
+            if let Some(reference) = list["conversations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["assigned_agent_id"] == "ava")
+                .and_then(|c| c["ref"].as_str())
+            {
+                break reference.to_owned();
+            }
+            // The conversation list has no event to await from outside a page.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the conversation is assigned to Ava");
+    let sam = api.signed("token-sam").await;
+    let (status, _) = api
+        .get(
+            &format!("/api/conversations/{reference}/transcript"),
+            Some(&sam),
+        )
+        .await;
+    assert_eq!(status, 403, "Sam was never offered it");
+    let reply = json!({ "reply": { "conversation": reference, "content": { "text": { "body": "Sam here" } } } });
+    assert_eq!(
+        api.command(Some(&sam), Some(&sam.csrf), None, reply)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        api.command(
+            Some(&sam),
+            Some(&sam.csrf),
+            None,
+            json!({ "accept": { "conversation": reference } })
+        )
+        .await
+        .0,
+        403
+    );
+    let upload = api
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/conversations/{reference}/files?name=a.txt&type=text/plain"),
+            Some(&sam),
+        )
+        .header("x-csrf-token", &sam.csrf)
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), 403);
+    // Ava's own reply goes through: the only business message the customer gets from an agent.
+    let ava_reply = json!({ "reply": { "conversation": reference, "content": { "text": { "body": "Ava here" } } } });
+    assert_eq!(
+        api.command(Some(&ava), Some(&ava.csrf), None, ava_reply)
+            .await
+            .0,
+        200
+    );
+    customer_receives(&platform, &customer, "Ava's reply", |b| {
+        b["body"] == "Ava here"
+    })
+    .await;
+    let received = sim.state().received_by(&customer.customer);
+    assert!(
+        received.iter().all(|r| r.body["body"] != "Sam here"),
+        "Sam's refused reply never left"
+    );
+
+    // Revoking: a supervisor ends every session of Ava (a second one too); signing out ends
+    // that session. Each is 401 afterwards, and its commands change nothing.
+    let ava_again = api.signed("token-ava").await;
+    assert_eq!(
+        api.request(
+            reqwest::Method::POST,
+            "/api/agents/ava/revoke-sessions",
+            Some(&sam)
+        )
+        .header("x-csrf-token", &sam.csrf)
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        403,
+        "only a supervisor revokes another agent's sessions"
+    );
+    assert_eq!(
+        api.request(
+            reqwest::Method::POST,
+            "/api/agents/ava/revoke-sessions",
+            Some(&lee)
+        )
+        .header("x-csrf-token", &lee.csrf)
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    for session in [&ava, &ava_again] {
+        assert_eq!(api.get("/api/me", Some(session)).await.0, 401);
+        assert_eq!(
+            api.command(
+                Some(session),
+                Some(&session.csrf),
+                None,
+                presence("away", 1)
+            )
+            .await
+            .0,
+            401
+        );
+    }
+    assert_eq!(
+        api.presence_of(&lee, "ava").await,
+        "available",
+        "the revoked session changed nothing"
+    );
+    let signed_out = api
+        .request(reqwest::Method::DELETE, "/api/session", Some(&sam))
+        .header("x-csrf-token", &sam.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 204);
+    assert!(
+        signed_out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
+        "the cookie is cleared"
+    );
+    assert_eq!(
+        api.get("/api/me", Some(&sam)).await.0,
+        401,
+        "the session itself is gone"
+    );
+
+    tokio::time::timeout(Duration::from_secs(15), platform.stop())
+        .await
+        .expect("drained within the bound")
+        .unwrap();
 }
