@@ -1,7 +1,10 @@
 //! The matcher's time per message (issue 16: "matching stays cheap"), with criterion:
 //! - the demo knowledge (`knowledge/acme.toml`: 10 intents, 8 languages, 357 phrases);
 //! - a generated file of 50 intents x 10 languages (6 phrases each: 3,000 phrases), with
-//!   sentences that match and sentences that do not.
+//!   sentences that match and sentences that do not;
+//! - the whole decision for one message on the demo knowledge (`answer`: triggers, the
+//!   matcher, the language, the day and store named, a follow-up of a remembered question),
+//!   to show what comes on top of the matcher.
 //!
 //! `cargo bench -p parley-bot --bench matching`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -9,7 +12,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use parley_bot::{Knowledge, matching::Matcher};
+use parley_bot::{Knowledge, Memory, answer, matching::Matcher};
+use parley_proto::v1::{
+    BotContext, BotTask, InboundMessage, InboundText, Locale, bot_task, inbound_message,
+};
 
 const ACME: &str = include_str!("../knowledge/acme.toml");
 
@@ -98,6 +104,31 @@ fn large() -> (Matcher, Vec<String>) {
     (matcher, sentences)
 }
 
+/// Wednesday 15 July 2026, 14:00 UTC.
+const NOW: i64 = 1_784_124_000;
+
+/// A customer's text as routing hands it to the bot, from an American device.
+fn text_task(body: &str) -> BotTask {
+    BotTask {
+        context: Some(BotContext {
+            locale: Some(Locale {
+                apple: "en_US".into(),
+                language_tag: "en-US".into(),
+            }),
+            within_business_hours: true,
+            ..BotContext::default()
+        }),
+        task: Some(bot_task::Task::CustomerMessage(InboundMessage {
+            kind: Some(inbound_message::Kind::Text(InboundText {
+                body: body.into(),
+                attachments: Vec::new(),
+            })),
+            ..InboundMessage::default()
+        })),
+        ..BotTask::default()
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let k = Knowledge::from_toml("acme.toml", ACME).expect("the demo knowledge is valid");
     c.bench_function("demo knowledge: one message", |b| {
@@ -113,6 +144,24 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % sentences.len();
             black_box(matcher.best(black_box(&sentences[i])))
+        });
+    });
+    let tasks: Vec<BotTask> = DEMO_SENTENCES
+        .iter()
+        .chain(&["and on Sunday?", "what about the Paris one?"])
+        .map(|body| text_task(body))
+        .collect();
+    // A remembered hours question, so follow-ups are followed up.
+    let memory = Memory {
+        topic: "hours".into(),
+        topic_at: NOW,
+        ..Memory::default()
+    };
+    c.bench_function("demo knowledge: the whole decision for one message", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % tasks.len();
+            black_box(answer(&k, black_box(&tasks[i]), &memory, NOW))
         });
     });
     c.bench_function("demo knowledge: build the matcher", |b| {

@@ -452,11 +452,11 @@ impl Turn<'_> {
             Some(script) => script == language || (language == "ja" && script == "zh"),
             None => script_language(&self.k.text(&device, Text::MenuTitle)).is_none(),
         };
+        if !fits {
+            return found.locale.clone();
+        }
         let score = self.k.matcher.score_in(body, found.intent, language);
-        if fits
-            && score >= self.k.matcher.threshold()
-            && score + DEVICE_LANGUAGE_MARGIN >= found.score
-        {
+        if score >= self.k.matcher.threshold() && score + DEVICE_LANGUAGE_MARGIN >= found.score {
             device
         } else {
             found.locale.clone()

@@ -507,8 +507,18 @@ impl Matcher {
     /// The best score of `intent`'s phrases of `language` (a primary subtag) for `text`; 0
     /// when it has none there.
     pub fn score_in(&self, text: &str, intent: usize, language: &str) -> f64 {
-        self.scores(text)
-            .filter(|(i, locale, _)| *i == intent && primary(locale) == language)
+        let prepared = crate::analyze::prepare(text);
+        // Only that language's index is asked (a language's phrases share its subtag).
+        self.languages
+            .iter()
+            .filter(|l| {
+                l.documents
+                    .first()
+                    .is_some_and(|d| primary(&d.locale) == language)
+            })
+            .filter_map(|l| l.query(&prepared).map(|q| l.intent_scores(&q)))
+            .flatten()
+            .filter(|(i, _, _)| *i == intent)
             .map(|(_, _, score)| score)
             .fold(0.0, f64::max)
     }
