@@ -9,7 +9,7 @@ use prost::Message as _;
 
 use crate::{
     effects::tick_cause,
-    handler::{Cause, Failure, Processed, Shared, ms_of, now_ms},
+    handler::{Cause, Failure, Handoff, Processed, Shared, ms_of, now_ms},
     lifecycle::{Ignored, Input},
 };
 
@@ -91,6 +91,7 @@ impl Shared {
             sequence: None,
             late: false,
             redelivered: false,
+            handoff: Handoff::default(),
         };
         let input = Input::AgentAccept {
             agent: assignment.agent_id.clone(),
@@ -197,6 +198,7 @@ impl Shared {
                     sequence: None,
                     late: false,
                     redelivered: false,
+                    handoff: Handoff::default(),
                 };
                 let input = Input::AgentLost {
                     agent: agent.agent_id.clone(),
@@ -302,6 +304,7 @@ impl Shared {
                 sequence: None,
                 late: false,
                 redelivered: false,
+                handoff: Handoff::default(),
             };
             self.process(
                 &key,
@@ -342,28 +345,33 @@ impl Shared {
             .agents(business.as_str())
             .await
             .map_err(|e| e.to_string())?;
-        let capacity = agents
-            .iter()
-            .find(|a| a.agent_id == change.agent_id)
-            .map_or(1, |a| a.capacity);
+        let current = agents.iter().find(|a| a.agent_id == change.agent_id);
+        let capacity = current.map_or(1, |a| a.capacity);
         let status = match change.presence() {
             AgentPresence::Available => PresenceStatus::Available,
             AgentPresence::Away => PresenceStatus::Away,
             AgentPresence::Offline | AgentPresence::Unspecified => PresenceStatus::Offline,
         };
-        self.pool
-            .set_presence(
-                business.as_str(),
-                &change.agent_id,
-                &Presence {
-                    status,
-                    capacity,
-                    skills: change.skills.clone(),
-                },
-                self.config.presence_ttl,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        // The agent gateway writes the pool itself, with the heartbeat's short lifetime,
+        // before it tells routing: rewriting the same presence here would stretch it to
+        // routing's `presence_ttl`, and an agent whose console died would keep its
+        // conversations that long. Only a presence the pool does not hold yet is written.
+        let held = current.is_some_and(|a| a.status == status && a.skills == change.skills);
+        if !held {
+            self.pool
+                .set_presence(
+                    business.as_str(),
+                    &change.agent_id,
+                    &Presence {
+                        status,
+                        capacity,
+                        skills: change.skills.clone(),
+                    },
+                    self.config.presence_ttl,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         if status == PresenceStatus::Offline {
             self.agent_gone(business, &change.agent_id).await?;
         }
@@ -380,25 +388,26 @@ impl Shared {
             .agents(business.as_str())
             .await
             .map_err(|e| e.to_string())?;
-        let (status, skills) = agents
-            .iter()
-            .find(|a| a.agent_id == change.agent_id)
-            .map_or((PresenceStatus::Offline, Vec::new()), |a| {
-                (a.status, a.skills.clone())
-            });
-        self.pool
-            .set_presence(
-                business.as_str(),
-                &change.agent_id,
-                &Presence {
-                    status,
-                    capacity: change.max_conversations,
-                    skills,
-                },
-                self.config.presence_ttl,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        let current = agents.iter().find(|a| a.agent_id == change.agent_id);
+        let (status, skills) = current.map_or((PresenceStatus::Offline, Vec::new()), |a| {
+            (a.status, a.skills.clone())
+        });
+        // As for presence: what the gateway wrote already is not rewritten.
+        if current.is_none_or(|a| a.capacity != change.max_conversations) {
+            self.pool
+                .set_presence(
+                    business.as_str(),
+                    &change.agent_id,
+                    &Presence {
+                        status,
+                        capacity: change.max_conversations,
+                        skills,
+                    },
+                    self.config.presence_ttl,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         self.assign_business(business).await
     }
 }

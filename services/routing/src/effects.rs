@@ -242,6 +242,9 @@ impl Shared {
                             .as_deref()
                             .and_then(|q| self.rules(&key.business).queue(q))
                             .map_or(0, |q| q.response_target().as_secs()),
+                        summary: next.handoff_summary.clone(),
+                        transfer_note: next.handoff_note.clone(),
+                        previous_agent_id: next.previous_agent_id.clone(),
                         ..Default::default()
                     })),
                 };

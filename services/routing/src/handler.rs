@@ -69,6 +69,17 @@ pub(crate) struct Cause<'a> {
     /// republish their outbox after a crash, so they publish before the write (see
     /// [`Shared::process`]).
     pub(crate) redelivered: bool,
+    /// What the command tells the next agent, if anything.
+    pub(crate) handoff: Handoff<'a>,
+}
+
+/// What a command tells the agent who takes the conversation next: the bot's summary when
+/// it escalates, the note of a transfer. `None`: the command says nothing of it (what was
+/// said before stays).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Handoff<'a> {
+    pub(crate) summary: Option<&'a str>,
+    pub(crate) note: Option<&'a str>,
 }
 
 /// What [`Shared::process`] did.
@@ -357,6 +368,26 @@ impl Shared {
             .map(|q| q.skills().to_vec())
             .unwrap_or_default();
         let agent = conv.agent.clone().unwrap_or_default();
+        // The hand-off context lives while people have the conversation (queued or
+        // assigned) and goes when it leaves them (the bot, resolved, closed).
+        if matches!(
+            conv.state,
+            LifecycleState::Queued | LifecycleState::Assigned
+        ) {
+            if let Some(summary) = cause.handoff.summary {
+                next.handoff_summary = summary.to_owned();
+            }
+            if let Some(note) = cause.handoff.note {
+                next.handoff_note = note.to_owned();
+            }
+            if agent != next.assigned_agent_id && !next.assigned_agent_id.is_empty() {
+                next.previous_agent_id.clone_from(&next.assigned_agent_id);
+            }
+        } else {
+            next.handoff_summary.clear();
+            next.handoff_note.clear();
+            next.previous_agent_id.clear();
+        }
         if agent != next.assigned_agent_id {
             next.state_entered_at = at;
             next.assignment_id = if agent.is_empty() {
@@ -600,6 +631,7 @@ impl Shared {
                     sequence: Some(meta.sequence),
                     late: claim.late,
                     redelivered: true,
+                    handoff: Handoff::default(),
                 };
                 self.process(&key, &input, &cause).await
             }
@@ -648,6 +680,7 @@ impl Shared {
             sequence: None,
             late: false,
             redelivered: false,
+            handoff: Handoff::default(),
         };
         let notice = OrderingNotice {
             meta: Some(self.meta(key, &id, &causes, 0)),
@@ -696,6 +729,7 @@ impl Shared {
             sequence: Some(sequence),
             late: false,
             redelivered: false,
+            handoff: Handoff::default(),
         };
         let id = event_id.derived(&format!("{STAGE_ROUTING}.typing"), 0);
         let task = AgentTask {
@@ -798,6 +832,16 @@ impl Shared {
             sequence: None,
             late: false,
             redelivered: true,
+            handoff: Handoff {
+                summary: match kind {
+                    routing_command::Command::Escalate(escalate) => Some(escalate.summary.as_str()),
+                    _ => None,
+                },
+                note: match kind {
+                    routing_command::Command::Transfer(transfer) => Some(transfer.note.as_str()),
+                    _ => None,
+                },
+            },
         };
         // A transfer to a named agent takes a place of that agent's capacity first,
         // atomically, as the pool's own assignment does; an agent who cannot take it

@@ -124,6 +124,9 @@ pub(crate) fn detail(reference: &str, d: &ConversationDetail) -> Value {
         "capabilities": capabilities(d.capabilities.as_ref()),
         "closed_by_customer": d.closed_by_customer,
         "last_customer_message_at": millis(d.last_customer_message_at.as_ref()),
+        "summary": d.handoff_summary,
+        "transfer_note": d.handoff_note,
+        "previous_agent_id": d.previous_agent_id,
     })
 }
 

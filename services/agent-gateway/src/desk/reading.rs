@@ -49,6 +49,11 @@ pub(crate) struct ConversationDetail {
     pub(crate) closed_by_customer: bool,
     /// When the customer last wrote.
     pub(crate) last_customer_message_at: Option<prost_types::Timestamp>,
+    /// What routing tells the next agent: the bot's summary, the last transfer's note and
+    /// the agent who had it before (empty when none).
+    pub(crate) handoff_summary: String,
+    pub(crate) handoff_note: String,
+    pub(crate) previous_agent_id: String,
 }
 
 /// An attachment's bytes as they arrive from the blob store.
@@ -163,6 +168,9 @@ impl Desk {
             locale: state.locale,
             capabilities: state.capabilities,
             last_customer_message_at: state.last_customer_message_at,
+            handoff_summary: state.handoff_summary,
+            handoff_note: state.handoff_note,
+            previous_agent_id: state.previous_agent_id,
         })
     }
 

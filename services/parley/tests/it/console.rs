@@ -548,7 +548,24 @@ async fn walk_through(platform: Platform, backend: &str) {
     lee.click("Transfer").await;
     lee.button_with(&["held by Sam"]).await;
     lee.shot("reassigned").await;
-    sam.button_with(&["assigned"]).await;
+    let transferred = sam.button_with(&["assigned"]).await;
+    sam.browser.click(&transferred).await.unwrap();
+    // Sam is told why and from whom (routing's hand-off context), on the page.
+    sam.browser
+        .wait_for("the transfer note and the previous agent", WAIT, || async {
+            let text = sam
+                .browser
+                .execute("return document.querySelector('main').innerText", vec![])
+                .await?;
+            let text = text.as_str().unwrap_or_default().to_owned();
+            Ok((text.contains("Transfer note")
+                && text.contains("a size question")
+                && text.contains("Previous agent")
+                && text.contains("Ava"))
+            .then_some(()))
+        })
+        .await
+        .unwrap();
     sam.shot("received").await;
 
     // An agent of another business sees none of it: no conversation listed, and each of

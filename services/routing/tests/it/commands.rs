@@ -203,3 +203,99 @@ async fn an_agent_whose_presence_expires_loses_its_conversations() {
         .unwrap();
     assert_eq!((dave.status, dave.load), (PresenceStatus::Offline, 0));
 }
+
+/// The agent who takes a conversation is told what came before: the bot's summary, then,
+/// after a transfer, the transfer's note and who had it; none of it survives the
+/// conversation leaving people.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_carries_the_bots_summary_the_transfer_note_and_the_previous_agent() {
+    let p = platform(1).await;
+    let k = key("handoff");
+    p.say(&k, 1, "hi").await;
+    p.wait_event("with bot", |e| is(e, "handoff", S::WithBot))
+        .await;
+    p.agent_online("alice", 2).await;
+    p.command(
+        &k,
+        routing_command::Command::Escalate(EscalateToHuman {
+            reason: EscalationReason::BotFallback as i32,
+            summary: "asked about a refund twice".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let new_assignment = |t: &parley_proto::v1::AgentTask, agent: &str| {
+        t.agent_id == agent && matches!(t.task, Some(agent_task::Task::NewAssignment(_)))
+    };
+    let first = p
+        .wait_task("alice's assignment", |t| new_assignment(t, "alice"))
+        .await;
+    let Some(agent_task::Task::NewAssignment(offer)) = first.task else {
+        panic!()
+    };
+    assert_eq!(offer.summary, "asked about a refund twice");
+    assert_eq!(
+        (
+            offer.transfer_note.as_str(),
+            offer.previous_agent_id.as_str()
+        ),
+        ("", "")
+    );
+
+    p.agent_online("bob", 2).await;
+    p.command(
+        &k,
+        routing_command::Command::Transfer(parley_proto::v1::TransferConversation {
+            from_agent_id: "alice".into(),
+            target: Some(parley_proto::v1::transfer_conversation::Target::ToAgentId(
+                "bob".into(),
+            )),
+            note: "needs the order number".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let second = p
+        .wait_task("bob's assignment", |t| new_assignment(t, "bob"))
+        .await;
+    let Some(agent_task::Task::NewAssignment(offer)) = second.task else {
+        panic!()
+    };
+    assert_eq!(
+        offer.summary, "asked about a refund twice",
+        "the bot's summary stays"
+    );
+    assert_eq!(offer.transfer_note, "needs the order number");
+    assert_eq!(offer.previous_agent_id, "alice");
+
+    // Resolved: the next time people have it, nothing of this is told.
+    p.command(
+        &k,
+        routing_command::Command::Resolve(parley_proto::v1::ResolveConversation {
+            agent_id: "bob".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    p.wait_event("resolved", |e| is(e, "handoff", S::Resolved))
+        .await;
+    let state = p
+        .backends
+        .store
+        .load(&k)
+        .await
+        .unwrap()
+        .map(|v| {
+            <parley_proto::v1::ConversationState as prost::Message>::decode(v.state.as_ref())
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(
+        (
+            state.handoff_summary.as_str(),
+            state.handoff_note.as_str(),
+            state.previous_agent_id.as_str()
+        ),
+        ("", "", "")
+    );
+}

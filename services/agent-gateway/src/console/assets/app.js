@@ -312,7 +312,12 @@ function renderConversation(entries) {
     ...fact(t("factLocale"), d.locale || "—"),
     ...fact(t("factDevice"), device),
   ];
-  if (offer?.transfer_note) facts.push(...fact(t("transferNote"), offer.transfer_note));
+  const summary = d.summary || offer?.summary;
+  const note = d.transfer_note || offer?.transfer_note;
+  const previous = d.previous_agent_id || offer?.previous_agent_id;
+  if (summary) facts.push(...fact(t("botSummary"), summary));
+  if (note) facts.push(...fact(t("transferNote"), note));
+  if (previous) facts.push(...fact(t("previousAgent"), agentName(previous)));
   $("facts").replaceChildren(...facts);
 
   $("transcript").replaceChildren(...entries.map(renderEntry));
