@@ -95,6 +95,27 @@ fn transcript_entries(raw: &[bytes::Bytes]) -> Vec<TranscriptEntry> {
     entries
 }
 
+fn millis_of(at: Option<&prost_types::Timestamp>) -> u64 {
+    at.map_or(0, |t| {
+        u64::try_from(t.seconds)
+            .unwrap_or(0)
+            .saturating_mul(1000)
+            .saturating_add(u64::try_from(t.nanos / 1_000_000).unwrap_or(0))
+    })
+}
+
+/// How long the customer has waited for an answer to its last message (0 when the business
+/// wrote since).
+fn unanswered_seconds(state: &parley_proto::v1::ConversationState, now_ms: u64) -> u64 {
+    let customer = millis_of(state.last_customer_message_at.as_ref());
+    let business = millis_of(state.last_business_message_at.as_ref());
+    if customer == 0 || business >= customer {
+        0
+    } else {
+        now_ms.saturating_sub(customer) / 1000
+    }
+}
+
 impl Desk {
     /// The conversation `reference` names in the session's business, if the agent may read
     /// it: NOT_FOUND for no such conversation, PERMISSION_DENIED for one never offered.
@@ -223,6 +244,7 @@ impl Desk {
         }
         let mut conversations = Vec::with_capacity(tags.len());
         let prefix = format!("{}:", session.business);
+        let now_ms = now_ms();
         for (holder, tag) in tags {
             let opaque = tag.strip_prefix(&prefix).unwrap_or(&tag);
             let Ok(key) = ConversationKey::parse(&session.business, opaque) else {
@@ -234,10 +256,10 @@ impl Desk {
                 conversation: Some(ConversationRef { id: reference }),
                 state: state.as_ref().map_or(0, |s| s.lifecycle),
                 last_customer_message_at: state.as_ref().and_then(|s| s.last_customer_message_at),
-                queue: state.map(|s| s.queue).unwrap_or_default(),
+                queue: state.as_ref().map(|s| s.queue.clone()).unwrap_or_default(),
                 assigned_agent_id: holder,
                 position: 0,
-                waited_seconds: 0,
+                waited_seconds: state.as_ref().map_or(0, |s| unanswered_seconds(s, now_ms)),
             });
         }
         let skills = if supervisor {
@@ -250,7 +272,6 @@ impl Desk {
                     .unwrap_or_default(),
             )
         };
-        let now_ms = now_ms();
         for (waiting, place) in self
             .still_waiting(&session.business, skills.as_deref())
             .await

@@ -495,6 +495,14 @@ async fn the_conversation_list_says_when_the_customer_last_wrote() {
         Some(wrote)
     );
     assert_eq!(listed.conversations[0].queue, "general");
+    // Nobody answered since: the customer has waited since then.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1_700_000_123;
+    let waited = listed.conversations[0].waited_seconds;
+    assert!(waited.abs_diff(since) <= 5, "{waited} vs {since}");
 }
 
 #[tokio::test]
