@@ -1046,6 +1046,9 @@ mod fixtures {
                 last_customer_message_at: Some(ts(1_699_999_900)),
                 last_business_message_at: Some(ts(1_699_999_950)),
                 ended_at: Some(ts(1_699_000_000)),
+                handoff_summary: "asked for a refund".into(),
+                handoff_note: "needs the order number".into(),
+                previous_agent_id: "agent-3".into(),
             }),
             actor: Some(actor(ActorKind::Agent, "agent-7")),
             transition: Some(conversation_event::Transition::Assigned(Assigned {

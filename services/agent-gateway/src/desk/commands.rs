@@ -190,12 +190,7 @@ impl Desk {
                 // it for the agent): not any queued one, which would bypass the queue's
                 // priority, skills and the agent's capacity.
                 let key = self.owned(session, a.conversation.as_ref()).await?;
-                let assignment_id = self
-                    .state(&key)
-                    .await
-                    .map_err(backend)?
-                    .map(|s| s.assignment_id)
-                    .unwrap_or_default();
+                let assignment_id = self.assignment_id(&key).await?;
                 self.publish_routing(
                     session,
                     Some(&key),
@@ -238,12 +233,7 @@ impl Desk {
                     .map_err(backend)?;
                 self.publish_outbound(session, &key, event_id.clone(), kind)
                     .await?;
-                let assignment_id = self
-                    .state(&key)
-                    .await
-                    .map_err(backend)?
-                    .map(|s| s.assignment_id)
-                    .unwrap_or_default();
+                let assignment_id = self.assignment_id(&key).await?;
                 self.publish_routing(
                     session,
                     Some(&key),
@@ -369,12 +359,7 @@ impl Desk {
             }
             C::Resolve(r) => {
                 let key = self.owned(session, r.conversation.as_ref()).await?;
-                let assignment_id = self
-                    .state(&key)
-                    .await
-                    .map_err(backend)?
-                    .map(|s| s.assignment_id)
-                    .unwrap_or_default();
+                let assignment_id = self.assignment_id(&key).await?;
                 self.publish_routing(
                     session,
                     Some(&key),
