@@ -31,7 +31,7 @@ pub use embedded::EmbeddedStore;
 pub use error::{Error, Result};
 pub use gate::{ClaimToken, GateDecision, GatePolicy, MAX_HOLES, Skipped, WaitReason};
 pub use keys::ConversationKeys;
-pub use redis_store::{RedisStore, RedisStoreOptions};
+pub use redis_store::{RedisStore, RedisStoreOptions, TTL_SLACK_PERCENT};
 pub use routing::{
     AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
     QueueEntry,

@@ -38,8 +38,14 @@ impl RedisStoreOptions {
     }
 }
 
-/// Every script starts with this: `touch()` refreshes the time to live of every key passed
-/// (all keys of one conversation; PEXPIRE on a missing key does nothing), `now_ms()` reads
+/// Every script starts with this: `touch(ttl, ...)` keeps every key of the conversation
+/// (all passed, KEYS[1] the record) for at least `ttl` less [`TTL_SLACK_PERCENT`] % after the
+/// write: all keys share one deadline, kept in the record's field `ttl:until`, and the
+/// expiry of every key is moved only when less than that is left (or more than `ttl`, after
+/// the retention was lowered); otherwise only the keys the script wrote besides the record
+/// (their indexes as the extra arguments: a key it may just have created has no expiry yet)
+/// are given the shared deadline, so a typical write costs two commands instead of one
+/// `PEXPIRE` per key. `now_ms()` reads
 /// the server clock, so all replicas share one clock, `claim_until(claim)` reads a claim's
 /// lease end (a claim is `seq:lease end`, or `seq:lease end:token` when it was asked for
 /// under a claim token), and `complete_stage(stage, seq)`
@@ -47,13 +53,32 @@ impl RedisStoreOptions {
 /// drops its claim, its attempt count and a gap it closes. A stage's holes are one field,
 /// `holes:<stage>`, of comma-delimited sequences (`,2,9,`), oldest first, at most
 /// `gate::MAX_HOLES` (64) of them: `add_hole` returns how many it forgot.
+/// How much of the retention a conversation's keys may have used up before a write moves
+/// their expiry (see [`PRELUDE`]): every key lives at least `100 - TTL_SLACK_PERCENT` % of the
+/// retention after the conversation's last write, and at most the whole retention.
+pub const TTL_SLACK_PERCENT: u64 = 1;
+
 pub(crate) const PRELUDE: &str = r"
-local function touch(ttl)
-  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ttl) end
-end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function touch_at(now, ttl, ...)
+  ttl = tonumber(ttl)
+  local deadline = tonumber(redis.call('HGET', KEYS[1], 'ttl:until') or '0') or 0
+  local left = deadline - now
+  if left <= ttl and left >= ttl - math.floor(ttl * 1 / 100) then
+    for _, i in ipairs({...}) do redis.call('PEXPIREAT', KEYS[i], deadline) end
+    return
+  end
+  deadline = now + ttl
+  if redis.call('PEXPIREAT', KEYS[1], deadline) == 1 then
+    redis.call('HSET', KEYS[1], 'ttl:until', deadline)
+  end
+  for i = 2, #KEYS do redis.call('PEXPIREAT', KEYS[i], deadline) end
+end
+local function touch(ttl, ...)
+  touch_at(now_ms(), ttl, ...)
 end
 local function head(pair)
   return tonumber(string.sub(pair, 1, string.find(pair, ':', 1, true) - 1))
@@ -150,7 +175,7 @@ if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'f:' .. ARGV[6], table.concat(drawn, ','))
 end
 if ARGV[4] ~= '' then redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], '*', 'e', ARGV[4]) end
-touch(ARGV[3])
+if ARGV[4] ~= '' then touch(ARGV[3], 2) else touch(ARGV[3]) end
 return out
 ";
 
@@ -170,7 +195,7 @@ if member then
   local n = redis.call('ZCARD', KEYS[5])
   if n > kept then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - kept - 1) end
 end
-touch(ARGV[4])
+if member then touch(ARGV[4], 5) else touch(ARGV[4]) end
 return s
 ";
 
@@ -195,7 +220,7 @@ if member then
   local n = redis.call('ZCARD', KEYS[5])
   if n > kept then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - kept - 1) end
 end
-touch(ARGV[4])
+if member then touch(ARGV[4], 5) else touch(ARGV[4]) end
 return s
 ";
 
@@ -221,7 +246,7 @@ return current
 /// KEYS[3] is the consent hash. ARGV: topic, record, ttl.
 const SET_CONSENT: &str = r"
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-touch(ARGV[3])
+touch(ARGV[3], 3)
 return 1
 ";
 
@@ -282,7 +307,7 @@ if late == 1 or seq == applied + 1 then
   redis.call('HSET', KEYS[1], 'tries:' .. stage, seq .. ':' .. attempt)
   decision = 0
 end
-touch(ARGV[5])
+touch_at(now, ARGV[5])
 return {decision, skipped, late, attempt, forgotten, skipped_last}
 ";
 
@@ -340,7 +365,7 @@ local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
 if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
-touch(ARGV[3])
+touch_at(now, ARGV[3], 4)
 return 1
 ";
 
@@ -355,7 +380,7 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   added = 1
 end
 complete_stage(ARGV[3], tonumber(ARGV[4]))
-touch(ARGV[5])
+if added == 1 then touch_at(now, ARGV[5], 4) else touch_at(now, ARGV[5]) end
 return added
 ";
 
@@ -369,7 +394,7 @@ return 0
 /// KEYS[2] is the log. ARGV: entry, cap, ttl.
 const APPEND: &str = r"
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '*', 'e', ARGV[1])
-touch(ARGV[3])
+touch(ARGV[3], 2)
 return 1
 ";
 
@@ -1033,6 +1058,12 @@ impl ConversationStore for RedisStore {
 mod tests {
     use super::PRELUDE;
     use crate::MAX_HOLES;
+
+    #[test]
+    fn the_lua_slack_of_the_time_to_live_is_ttl_slack_percent() {
+        let slack = super::TTL_SLACK_PERCENT;
+        assert!(PRELUDE.contains(&format!("math.floor(ttl * {slack} / 100)")));
+    }
 
     #[test]
     fn the_lua_bound_on_holes_is_max_holes() {

@@ -69,8 +69,10 @@ pub enum CommitOutcome {
     },
 }
 
-/// Per-conversation storage. Every write refreshes the time to live of all of the
-/// conversation's keys.
+/// Per-conversation storage. Every write keeps all of the conversation's keys for at least
+/// 99 % of the retention after it, and at most the whole retention (the embedded store
+/// refreshes on every write; Redis moves the keys' shared expiry only when more than
+/// [`TTL_SLACK_PERCENT`](crate::TTL_SLACK_PERCENT) % of it was used up, so most writes do not touch every key).
 #[async_trait]
 pub trait ConversationStore: Send + Sync + 'static {
     /// The state and its version, or `None` if the conversation has none (or expired).

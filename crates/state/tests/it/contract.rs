@@ -53,6 +53,7 @@ both_backends!(
     gate_keeps_the_newest_holes,
     gate_skips_a_wide_gap_in_one_timeout,
     writes_refresh_the_time_to_live,
+    every_write_keeps_every_key_within_the_retention_bound,
     idle_conversations_expire,
     dedup_records_remember_then_expire,
     transcript_keeps_the_newest_entries_in_order,
@@ -787,6 +788,133 @@ async fn writes_refresh_the_time_to_live(make: Make) {
             .await
             .unwrap();
         assert!(ttl > 9_000, "{raw} has ttl {ttl}");
+    }
+}
+
+/// The bound the stores promise: after any write, every key of the conversation lives at
+/// least `100 - TTL_SLACK_PERCENT` % of the retention and at most all of it, whether the
+/// write moved the keys' expiry or (Redis, soon after another write) only gave the keys it
+/// created the shared one.
+async fn every_write_keeps_every_key_within_the_retention_bound(make: Make) {
+    let retention = Duration::from_secs(10);
+    let f = make(StoreSettings {
+        retention,
+        ..settings()
+    });
+    let k = key("biz", 19);
+    let slack = retention * u32::try_from(parley_state::TTL_SLACK_PERCENT).unwrap() / 100;
+    // A little for the time between the write and the check.
+    let low = retention - slack - Duration::from_millis(150);
+    let check = |what: &'static str| {
+        let f = &f;
+        let k = &k;
+        async move {
+            let ttl = f.store.time_to_live(k).await.unwrap().unwrap();
+            assert!(
+                ttl >= low && ttl <= retention,
+                "after {what}: record {ttl:?}"
+            );
+            for raw in f.raw_keys(k).await {
+                let client = ::redis::Client::open(f.redis.as_ref().unwrap().url()).unwrap();
+                let mut c = client.get_multiplexed_async_connection().await.unwrap();
+                let ms: i64 = ::redis::cmd("PTTL")
+                    .arg(&raw)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                let ms = u64::try_from(ms).unwrap_or_else(|_| panic!("after {what}: {raw} {ms}"));
+                let ttl = Duration::from_millis(ms);
+                assert!(
+                    ttl >= low && ttl <= retention,
+                    "after {what}: {raw} {ttl:?}"
+                );
+            }
+        }
+    };
+    let policy = GatePolicy::default();
+    for round in 0..2 {
+        // Round 0: the writes follow each other within the slack (Redis gives a key it
+        // creates the shared expiry); round 1: each waits past the slack first (every key's
+        // expiry moves).
+        let pause = if round == 0 {
+            Duration::ZERO
+        } else {
+            slack + Duration::from_millis(50)
+        };
+        f.store
+            .compare_and_set(&k, round, Bytes::from_static(b"s"))
+            .await
+            .unwrap();
+        check("compare_and_set").await;
+        tokio::time::sleep(pause).await;
+        f.store
+            .remember(&k, "apple", &format!("m{round}"), Duration::from_secs(5))
+            .await
+            .unwrap();
+        check("remember").await;
+        tokio::time::sleep(pause).await;
+        f.store
+            .append_transcript(&k, Bytes::from_static(b"hi"))
+            .await
+            .unwrap();
+        check("append_transcript").await;
+        tokio::time::sleep(pause).await;
+        f.store
+            .set_consent(&k, "offers", Bytes::from_static(b"c"))
+            .await
+            .unwrap();
+        check("set_consent").await;
+        tokio::time::sleep(pause).await;
+        f.store
+            .allocate_sequence(&k, "outbound", Some(&format!("e{round}")))
+            .await
+            .unwrap();
+        check("allocate_sequence").await;
+        tokio::time::sleep(pause).await;
+        let s = sequence(round + 1);
+        f.store.gate(&k, "st", s, &policy).await.unwrap();
+        check("gate").await;
+        tokio::time::sleep(pause).await;
+        f.store
+            .remember_then_complete(
+                &k,
+                "sent",
+                &format!("s{round}"),
+                Duration::from_secs(5),
+                "st",
+                s,
+            )
+            .await
+            .unwrap();
+        check("remember_then_complete").await;
+    }
+    if let Some(server) = &f.redis {
+        // Soon after a write, another one leaves the record's expiry where it was: the
+        // refresh that used to touch every key on every write is gone.
+        let client = ::redis::Client::open(server.url()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        let record = f
+            .raw_keys(&k)
+            .await
+            .into_iter()
+            .find(|r| r.ends_with('}'))
+            .unwrap();
+        let pexpiretime = |c: &mut ::redis::aio::MultiplexedConnection| {
+            let record = record.clone();
+            let mut c = c.clone();
+            async move {
+                let at: i64 = ::redis::cmd("PEXPIRETIME")
+                    .arg(&record)
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                at
+            }
+        };
+        let before = pexpiretime(&mut c).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        f.store.set_fields(&k, &[("x", "1")]).await.unwrap();
+        assert_eq!(pexpiretime(&mut c).await, before);
     }
 }
 
