@@ -759,6 +759,15 @@ impl Shared {
             return dead("the command is empty");
         };
         match kind {
+            // The agent gateway writes the pool itself (with the heartbeat's lifetime) and
+            // tells routing for the record; the tick assigns from the pool. Its presence and
+            // capacity commands change nothing here.
+            routing_command::Command::AgentPresence(_)
+            | routing_command::Command::AgentCapacity(_)
+                if meta.producer == "agent-gateway" =>
+            {
+                return Outcome::Ack;
+            }
             routing_command::Command::AgentPresence(presence) => {
                 return settle(self.presence(&business, presence).await);
             }
