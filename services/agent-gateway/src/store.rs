@@ -54,6 +54,8 @@ pub struct Waiting {
     pub since_ms: u64,
     /// The skills it asks for.
     pub skills: Vec<String>,
+    /// Its queue's response target in seconds (0: none, or recorded before it was kept).
+    pub response_target_seconds: u64,
 }
 
 const APPEND: &str = r"
@@ -461,17 +463,18 @@ impl GatewayStore {
         Ok(out)
     }
 
-    /// Records that a conversation waits in `queue` since `since_ms` for `skills`.
-    pub async fn put_waiting(
-        &self,
-        key: &ConversationKey,
-        queue: &str,
-        since_ms: u64,
-        skills: &[String],
-    ) -> Result<()> {
+    /// Records that a conversation waits: its queue, since when, the skills it asks for and
+    /// the queue's response target.
+    pub async fn put_waiting(&self, key: &ConversationKey, waiting: &Waiting) -> Result<()> {
         let business = key.business.as_str();
         let hash = self.key(business, "waiting");
-        let value = format!("{queue}\n{since_ms}\n{}", skills.join(","));
+        let value = format!(
+            "{}\n{}\n{}\n{}",
+            waiting.queue,
+            waiting.since_ms,
+            waiting.skills.join(","),
+            waiting.response_target_seconds
+        );
         let field = key.opaque.as_str().to_owned();
         if let Some(mut memory) = self.memory() {
             memory.set(
@@ -536,7 +539,7 @@ impl GatewayStore {
         let mut out: Vec<Waiting> = rows
             .into_iter()
             .filter_map(|(opaque, value)| {
-                let mut parts = value.splitn(3, '\n');
+                let mut parts = value.splitn(4, '\n');
                 let queue = parts.next()?.to_owned();
                 let since_ms = parts.next()?.parse().ok()?;
                 let skills = parts
@@ -546,11 +549,15 @@ impl GatewayStore {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect();
+                // Recorded before the target was kept: none.
+                let response_target_seconds =
+                    parts.next().and_then(|t| t.parse().ok()).unwrap_or(0);
                 Some(Waiting {
                     opaque,
                     queue,
                     since_ms,
                     skills,
+                    response_target_seconds,
                 })
             })
             .collect();

@@ -137,7 +137,16 @@ impl Handler for SystemLines {
                             .saturating_add(u64::try_from(t.nanos).unwrap_or(0) / 1_000_000)
                     });
                 self.store
-                    .put_waiting(&key, &q.queue, since, &q.skills)
+                    .put_waiting(
+                        &key,
+                        &crate::store::Waiting {
+                            opaque: String::new(),
+                            queue: q.queue.clone(),
+                            since_ms: since,
+                            skills: q.skills.clone(),
+                            response_target_seconds: q.response_target_seconds,
+                        },
+                    )
                     .await
             }
             Some(_) => self.store.drop_waiting(&key).await,

@@ -134,6 +134,10 @@ impl Shared {
                         reason: *reason as i32,
                         skills: skills.clone(),
                         position: place.unwrap_or(0),
+                        response_target_seconds: self
+                            .rules(&key.business)
+                            .queue(queue)
+                            .map_or(0, |q| q.response_target().as_secs()),
                     }),
                     Change::Assigned {
                         agent,

@@ -106,6 +106,7 @@ pub(crate) fn summary(s: &ConversationSummary) -> Value {
         "assigned_agent_id": s.assigned_agent_id,
         "position": s.position,
         "waited_seconds": s.waited_seconds,
+        "response_target_seconds": s.response_target_seconds,
         "last_customer_message_at": millis(s.last_customer_message_at.as_ref()),
     })
 }

@@ -260,6 +260,7 @@ impl Desk {
                 assigned_agent_id: holder,
                 position: 0,
                 waited_seconds: state.as_ref().map_or(0, |s| unanswered_seconds(s, now_ms)),
+                response_target_seconds: 0,
             });
         }
         let skills = if supervisor {
@@ -290,6 +291,7 @@ impl Desk {
                 assigned_agent_id: String::new(),
                 position: u32::try_from(place).unwrap_or(u32::MAX),
                 waited_seconds: now_ms.saturating_sub(waiting.since_ms) / 1000,
+                response_target_seconds: waiting.response_target_seconds,
             });
         }
         Ok(conversations)

@@ -870,6 +870,7 @@ async fn queued(
         conversation_event::Transition::Queued(parley_proto::v1::Queued {
             queue: "general".into(),
             skills,
+            response_target_seconds: 300,
             ..Default::default()
         }),
     )
@@ -965,6 +966,10 @@ async fn waiting_conversations_are_listed_for_the_agents_who_can_take_them_and_s
     let mut places: Vec<u32> = colleague.iter().map(|c| c.position).collect();
     places.sort_unstable();
     assert_eq!(places, [1, 2]);
+    assert!(
+        colleague.iter().all(|c| c.response_target_seconds == 300),
+        "the queue's response target, for the time left: {colleague:?}"
+    );
     let owner = list(owner_session).await;
     assert_eq!(owner.len(), 1, "only what its skills cover: {owner:?}");
 

@@ -236,12 +236,17 @@ function renderList() {
     }
     if (c.position) parts.push(t("position", { n: c.position }));
     if (c.waited_seconds) parts.push(t("waited", { d: duration(c.waited_seconds) }));
+    // The time left to the queue's response target: for a waiting conversation from the
+    // list, for an offer from the offer.
     const offer = state.offers.get(c.ref);
-    if (offer && offer.response_target_seconds && c.state !== "assigned") {
-      const left = offer.response_target_seconds - (offer.waited_seconds || 0) -
+    let left = null;
+    if (!c.assigned_agent_id && c.response_target_seconds) {
+      left = c.response_target_seconds - c.waited_seconds;
+    } else if (offer && offer.response_target_seconds && c.state !== "assigned") {
+      left = offer.response_target_seconds - (offer.waited_seconds || 0) -
         (Date.now() - offer.at) / 1000;
-      parts.push(left > 0 ? t("timeLeft", { d: duration(left) }) : t("overdue"));
     }
+    if (left !== null) parts.push(left > 0 ? t("timeLeft", { d: duration(left) }) : t("overdue"));
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = parts.join(" · ");
