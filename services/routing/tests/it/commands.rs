@@ -46,7 +46,10 @@ async fn bot_escalation_and_presence_commands() {
     };
     assert_eq!(q.reason(), EscalationReason::BotFallback);
     assert_eq!(q.queue, "general");
-    assert_eq!(q.response_target_seconds, 300, "the queue's response target (5m)");
+    assert_eq!(
+        q.response_target_seconds, 300,
+        "the queue's response target (5m)"
+    );
 
     // Capacity first (the agent is not present yet), then presence: assigned.
     p.command(
