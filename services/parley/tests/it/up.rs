@@ -105,6 +105,12 @@ fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
                 "127.0.0.1:0",
                 "--console-listen",
                 "127.0.0.1:0",
+                // Free ports for everything: a fixed default another process holds would
+                // stop it before its banner.
+                "--notification-listen",
+                "127.0.0.1:0",
+                "--notification-grpc-listen",
+                "127.0.0.1:0",
             ])
             .env("PARLEY_INGEST__LISTEN", "127.0.0.1:0")
             .env("PARLEY_ADMIN__LISTEN", "127.0.0.1:0")
@@ -118,7 +124,7 @@ fn the_binary_prints_its_addresses_and_stops_cleanly_on_ctrl_c() {
             .env_remove("PARLEY_REDIS_URL")
             .env_remove("PARLEY_CONFIG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .unwrap(),
     );
