@@ -1049,6 +1049,10 @@ mod fixtures {
                 handoff_summary: "asked for a refund".into(),
                 handoff_note: "needs the order number".into(),
                 previous_agent_id: "agent-3".into(),
+                declined: vec![DeclinedBy {
+                    agent_id: "agent-5".into(),
+                    until: Some(ts(1_700_000_300)),
+                }],
             }),
             actor: Some(actor(ActorKind::Agent, "agent-7")),
             transition: Some(conversation_event::Transition::Assigned(Assigned {

@@ -33,8 +33,8 @@ pub use gate::{ClaimToken, GateDecision, GatePolicy, MAX_HOLES, Skipped, WaitRea
 pub use keys::ConversationKeys;
 pub use redis_store::{RedisStore, RedisStoreOptions, TTL_SLACK_PERCENT};
 pub use routing::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
-    QueueEntry,
+    AgentPool, AgentState, Assignment, Declined, EnqueueOutcome, Presence, PresenceStatus,
+    QueueChoice, QueueEntry,
 };
 pub use settings::StoreSettings;
 pub use store::{CasOutcome, Commit, CommitOutcome, ConversationStore, Versioned};

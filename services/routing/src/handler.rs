@@ -12,13 +12,15 @@ use parley_proto::{
     Event as _,
     v1::{
         AgentTask, AssignmentEndReason, CloseReason, ConversationKey as KeyProto,
-        ConversationState, InboundMessage, LifecycleState, OrderingKind, OrderingNotice,
-        ResolutionReason, RoutingCommand, agent_task, inbound_message, routing_command,
-        transfer_conversation,
+        ConversationState, DeclinedBy, InboundMessage, LifecycleState, OrderingKind,
+        OrderingNotice, ResolutionReason, RoutingCommand, agent_task, inbound_message,
+        routing_command, transfer_conversation,
     },
 };
 use parley_runtime::ordered::{self, Admission};
-use parley_state::{AgentPool, CasOutcome, Commit, CommitOutcome, ConversationStore, QueueEntry};
+use parley_state::{
+    AgentPool, CasOutcome, Commit, CommitOutcome, ConversationStore, Declined, QueueEntry,
+};
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 
@@ -27,7 +29,7 @@ use crate::{
     effects::effect_ids,
     lifecycle::{Context, Conversation, Effect, EndReason, Ignored, Input, TransferTarget, reduce},
     outbox::{self, Outbox, OutboxEvent},
-    rules::Rules,
+    rules::{DEFAULT_DECLINE_COOLDOWN, Rules},
 };
 
 /// The gate stage of routing.
@@ -80,6 +82,9 @@ pub(crate) struct Cause<'a> {
 pub(crate) struct Handoff<'a> {
     pub(crate) summary: Option<&'a str>,
     pub(crate) note: Option<&'a str>,
+    /// The agent who declined the conversation (a decline): the pool passes it over for
+    /// the queue's decline cool-down.
+    pub(crate) declined_by: Option<&'a str>,
 }
 
 /// What [`Shared::process`] did.
@@ -383,10 +388,30 @@ impl Shared {
             if agent != next.assigned_agent_id && !next.assigned_agent_id.is_empty() {
                 next.previous_agent_id.clone_from(&next.assigned_agent_id);
             }
+            next.declined.retain(|d| {
+                ms_of(d.until.as_ref()) > now
+                    && Some(d.agent_id.as_str()) != cause.handoff.declined_by
+            });
+            if let Some(agent) = cause.handoff.declined_by
+                && conv.state == LifecycleState::Queued
+            {
+                let cooldown = conv
+                    .queue
+                    .as_deref()
+                    .and_then(|q| self.rules(&key.business).queue(q))
+                    .map_or(DEFAULT_DECLINE_COOLDOWN, |q| q.decline_cooldown());
+                let until =
+                    now.saturating_add(u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX));
+                next.declined.push(DeclinedBy {
+                    agent_id: agent.to_owned(),
+                    until: Some(timestamp_ms(until)),
+                });
+            }
         } else {
             next.handoff_summary.clear();
             next.handoff_note.clear();
             next.previous_agent_id.clear();
+            next.declined.clear();
         }
         if agent != next.assigned_agent_id {
             next.state_entered_at = at;
@@ -519,6 +544,14 @@ impl Shared {
             priority: i32::try_from(queue.priority()).unwrap_or(i32::MAX),
             enqueued_at_ms: ms_of(state.state_entered_at.as_ref()),
             required_skills: queue.skills().to_vec(),
+            declined: state
+                .declined
+                .iter()
+                .map(|d| Declined {
+                    agent_id: d.agent_id.clone(),
+                    until_ms: ms_of(d.until.as_ref()),
+                })
+                .collect(),
         })
     }
 
@@ -848,6 +881,10 @@ impl Shared {
                 },
                 note: match kind {
                     routing_command::Command::Transfer(transfer) => Some(transfer.note.as_str()),
+                    _ => None,
+                },
+                declined_by: match kind {
+                    routing_command::Command::Decline(decline) => Some(decline.agent_id.as_str()),
                     _ => None,
                 },
             },

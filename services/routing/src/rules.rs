@@ -6,6 +6,8 @@
 //! skills = ["billing"]          # skills an agent needs
 //! response_target = "2m"        # an assigned agent must answer within this
 //! relax_skills_after = "10m"    # optional: drop the skills after this wait
+//! decline_cooldown = "5m"       # optional (default 5m): an agent who declines a
+//!                               # conversation is not offered it again for this long
 //! waiting_message = "You are number {position} in line for billing."  # optional; the
 //!                               # customer is told their place when the queue is open
 //!
@@ -99,9 +101,14 @@ pub struct Queue {
     skills: Vec<String>,
     response_target: Duration,
     relax_skills_after: Option<Duration>,
+    decline_cooldown: Duration,
     hours: Option<Hours>,
     waiting_message: String,
 }
+
+/// How long an agent who declined a conversation is passed over for it, unless the queue
+/// sets its own `decline_cooldown`.
+pub const DEFAULT_DECLINE_COOLDOWN: Duration = Duration::from_secs(5 * 60);
 
 /// What a customer entering an open queue is told, `{position}` replaced by their 1-based
 /// place, unless the queue sets its own `waiting_message`.
@@ -139,6 +146,12 @@ impl Queue {
     /// After how long a wait the required skills are dropped, if configured.
     pub fn relax_skills_after(&self) -> Option<Duration> {
         self.relax_skills_after
+    }
+
+    /// How long an agent who declined a conversation of this queue is not offered it again
+    /// (others are; with nobody else it waits that long).
+    pub fn decline_cooldown(&self) -> Duration {
+        self.decline_cooldown
     }
 
     /// The business hours; `None` means always open.
@@ -244,6 +257,7 @@ struct RawQueue {
     skills: Vec<String>,
     response_target: Option<String>,
     relax_skills_after: Option<String>,
+    decline_cooldown: Option<String>,
     hours: Option<RawHours>,
     waiting_message: Option<String>,
 }
@@ -395,6 +409,10 @@ impl RawQueue {
             Some(text) => Some(duration(&relax_path, text)?),
             None => None,
         };
+        let decline_cooldown = match &self.decline_cooldown {
+            Some(text) => duration(&format!("{path}.decline_cooldown"), text)?,
+            None => DEFAULT_DECLINE_COOLDOWN,
+        };
         let hours = match self.hours {
             Some(raw) => Some(raw.validate(&format!("{path}.hours"))?),
             None => None,
@@ -415,6 +433,7 @@ impl RawQueue {
             skills: self.skills,
             response_target,
             relax_skills_after,
+            decline_cooldown,
             hours,
             waiting_message,
         })
@@ -538,6 +557,7 @@ priority = 10
 skills = ["billing"]
 response_target = "2m"
 relax_skills_after = "10m"
+decline_cooldown = "90s"
 
 [queues.billing.hours]
 utc_offset = "+01:00"
@@ -580,12 +600,14 @@ bot_first = true
         assert_eq!(billing.skills(), ["billing".to_owned()]);
         assert_eq!(billing.response_target(), Duration::from_secs(120));
         assert_eq!(billing.relax_skills_after(), Some(Duration::from_secs(600)));
+        assert_eq!(billing.decline_cooldown(), Duration::from_secs(90));
         let hours = billing.hours().unwrap();
         assert_eq!(hours.closed_message(), "We are closed.");
         // 2026-11-24 is a Tuesday; 11:00 UTC is 12:00 local: the lunch gap.
         assert!(!billing.is_open(at("2026-11-24", 11, 0)));
         assert!(billing.is_open(at("2026-11-24", 12, 0)));
         let general = rules.queue("general").unwrap();
+        assert_eq!(general.decline_cooldown(), DEFAULT_DECLINE_COOLDOWN);
         assert!(general.hours().is_none());
         assert!(general.is_open(0));
         assert_eq!(rules.queues().count(), 2);

@@ -9,8 +9,8 @@ use std::{
 use async_trait::async_trait;
 
 use super::pool::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
-    QueueEntry, better, relax_cutoff,
+    AgentPool, AgentState, Assignment, Declined, EnqueueOutcome, Presence, PresenceStatus,
+    QueueChoice, QueueEntry, better, relax_cutoff,
 };
 use crate::{EmbeddedStore, Result};
 
@@ -33,9 +33,24 @@ struct Business {
 /// (-priority, enqueued_at_ms, conversation): the Redis sorted-set order.
 type Order = (i64, u64, String);
 
+/// What the pool keeps of a waiting conversation besides its place.
+struct Waiting {
+    required_skills: Vec<String>,
+    declined: Vec<Declined>,
+}
+
+impl Waiting {
+    /// Whether `agent` declined the conversation and its cool-down has not passed.
+    fn passes_over(&self, agent: &str, now_ms: u64) -> bool {
+        self.declined
+            .iter()
+            .any(|d| d.agent_id == agent && d.until_ms > now_ms)
+    }
+}
+
 #[derive(Default)]
 struct Queue {
-    order: BTreeMap<Order, Vec<String>>,
+    order: BTreeMap<Order, Waiting>,
     by_conversation: HashMap<String, Order>,
 }
 
@@ -117,7 +132,13 @@ impl AgentPool for EmbeddedStore {
                 entry.enqueued_at_ms,
                 entry.conversation.clone(),
             );
-            q.order.insert(order.clone(), entry.required_skills.clone());
+            q.order.insert(
+                order.clone(),
+                Waiting {
+                    required_skills: entry.required_skills.clone(),
+                    declined: entry.declined.clone(),
+                },
+            );
             q.by_conversation.insert(entry.conversation.clone(), order);
             EnqueueOutcome::Added
         }))
@@ -186,7 +207,7 @@ impl AgentPool for EmbeddedStore {
                 };
                 let mut stale = Vec::new();
                 let mut chosen = None;
-                for ((_, enqueued_at, conversation), required) in &q.order {
+                for ((_, enqueued_at, conversation), waiting) in &q.order {
                     if b.assign.contains_key(conversation) {
                         stale.push(conversation.clone());
                         continue;
@@ -194,7 +215,14 @@ impl AgentPool for EmbeddedStore {
                     let allowed = usize::from(cutoff.is_some_and(|c| *enqueued_at < c));
                     let mut best: Option<(usize, u32, u32, &str)> = None;
                     for (id, p, load) in &free {
-                        let missing = required.iter().filter(|s| !p.skills.contains(s)).count();
+                        if waiting.passes_over(id, now_ms) {
+                            continue;
+                        }
+                        let missing = waiting
+                            .required_skills
+                            .iter()
+                            .filter(|s| !p.skills.contains(s))
+                            .count();
                         if missing > allowed {
                             continue;
                         }

@@ -23,6 +23,6 @@ mod redis;
 
 pub(crate) use embedded::PoolState;
 pub use pool::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
-    QueueEntry,
+    AgentPool, AgentState, Assignment, Declined, EnqueueOutcome, Presence, PresenceStatus,
+    QueueChoice, QueueEntry,
 };

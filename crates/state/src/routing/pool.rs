@@ -77,6 +77,19 @@ pub struct QueueEntry {
     pub enqueued_at_ms: u64,
     /// Skills the assigned agent must have.
     pub required_skills: Vec<String>,
+    /// Agents that declined the conversation: none of them is offered it before its
+    /// `until_ms` (the caller's clock), so a decline hands it to someone else, and back to
+    /// the same agent only once the cool-down has passed.
+    pub declined: Vec<Declined>,
+}
+
+/// An agent that declined a queued conversation, and until when it is not offered it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declined {
+    /// The agent.
+    pub agent_id: String,
+    /// Until when (the caller's clock, ms since the epoch) it is passed over.
+    pub until_ms: u64,
 }
 
 /// One queue [`AgentPool::assign_first`] looks at.
@@ -177,7 +190,8 @@ pub trait AgentPool: Send + Sync + 'static {
     /// an entry when it is available, its presence has not expired, its load is below its
     /// capacity and it has every required skill, except that one required skill may be
     /// missing once the entry has waited (`now_ms - enqueued_at_ms`) longer than its queue's
-    /// `relax_after`. Among those agents it picks the one missing fewest required skills,
+    /// `relax_after`, and it is not one of the entry's `declined` agents before its
+    /// `until_ms` (compared with `now_ms`). Among those agents it picks the one missing fewest required skills,
     /// then the least loaded, then the lowest load ratio, then the lowest id. Entries nobody
     /// can take keep their place. The agent's load grows by one, the entry leaves its queue
     /// and the assignment is recorded. An entry whose conversation is already assigned (it

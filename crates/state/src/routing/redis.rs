@@ -63,13 +63,19 @@ end
 return out
 ";
 
-/// ARGV: conversation, score, member, skills… Returns 1 added, 0 already queued, 2 assigned.
+/// ARGV: conversation, score, member, n, then n pairs (declining agent, until ms), then
+/// skills… Returns 1 added, 0 already queued, 2 assigned.
 const ENQUEUE: &str = r"
 if redis.call('HEXISTS', KEYS[5], ARGV[1]) == 1 then return 0 end
 if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return 2 end
+local n = tonumber(ARGV[4])
+local declined = {}
+for i = 1, n do
+  declined[#declined + 1] = {ARGV[3 + 2 * i], tonumber(ARGV[4 + 2 * i])}
+end
 local skills = {}
-for i = 4, #ARGV do skills[#skills + 1] = ARGV[i] end
-redis.call('HSET', KEYS[5], ARGV[1], cjson.encode({m = ARGV[3], k = skills}))
+for i = 5 + 2 * n, #ARGV do skills[#skills + 1] = ARGV[i] end
+redis.call('HSET', KEYS[5], ARGV[1], cjson.encode({m = ARGV[3], k = skills, d = declined}))
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 return 1
 ";
@@ -104,10 +110,12 @@ return 1
 
 /// KEYS: agents, load, assignments, then (sorted set, entries) per queue, in the order to
 /// look at them. ARGV: per queue, its relax cutoff (20 digits: entries enqueued before it
-/// may miss one skill; '' none). Returns {queue index (1-based), conversation, agent} or
-/// nil. The rules are AgentPool::assign_first's.
+/// may miss one skill; '' none), then the caller's now (ms, for declines). Returns {queue
+/// index (1-based), conversation, agent} or nil. The rules are AgentPool::assign_first's.
 const ASSIGN_FIRST: &str = r"
 local now = now_ms()
+local queues = (#KEYS - 3) / 2
+local caller_now = tonumber(ARGV[queues + 1])
 local free = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -129,7 +137,7 @@ local function better(a, b)
   if ra ~= rb then return ra < rb end
   return a.id < b.id
 end
-for qi = 1, #ARGV do
+for qi = 1, queues do
   local zset, entries, cutoff = KEYS[2 + 2 * qi], KEYS[3 + 2 * qi], ARGV[qi]
   local failed = {}
   for _, member in ipairs(redis.call('ZRANGE', zset, 0, -1)) do
@@ -139,10 +147,20 @@ for qi = 1, #ARGV do
       redis.call('ZREM', zset, member)
       redis.call('HDEL', entries, conv)
     else
-      local required = cjson.decode(raw).k
+      local entry = cjson.decode(raw)
+      local required = entry.k
+      local passed, passed_ids = {}, {}
+      for _, d in ipairs(entry.d or {}) do
+        if d[2] > caller_now then
+          passed[d[1]] = true
+          passed_ids[#passed_ids + 1] = d[1]
+        end
+      end
+      table.sort(passed_ids)
       local allowed = 0
       if cutoff ~= '' and string.sub(member, 1, 20) < cutoff then allowed = 1 end
-      local signature = allowed .. '\0' .. table.concat(required, '\0')
+      local signature = allowed .. '\0' .. table.concat(required, '\0') .. '\1'
+        .. table.concat(passed_ids, '\0')
       if not failed[signature] then
         local best = nil
         for _, agent in ipairs(free) do
@@ -150,7 +168,7 @@ for qi = 1, #ARGV do
           for _, skill in ipairs(required) do
             if not agent.skills[skill] then miss = miss + 1 end
           end
-          if miss <= allowed then
+          if miss <= allowed and not passed[agent.id] then
             local candidate = {id = agent.id, load = agent.load, cap = agent.cap, miss = miss}
             if best == nil or better(candidate, best) then best = candidate end
           end
@@ -341,7 +359,11 @@ impl AgentPool for RedisStore {
         invocation
             .arg(&entry.conversation)
             .arg(-i64::from(entry.priority))
-            .arg(member(entry));
+            .arg(member(entry))
+            .arg(entry.declined.len());
+        for declined in &entry.declined {
+            invocation.arg(&declined.agent_id).arg(declined.until_ms);
+        }
         for skill in &entry.required_skills {
             invocation.arg(skill);
         }
@@ -415,6 +437,7 @@ impl AgentPool for RedisStore {
                     .map_or_else(String::new, |c| format!("{c:020}")),
             );
         }
+        invocation.arg(now_ms);
         let assigned: Option<(usize, String, String)> = invocation
             .invoke_async(&mut self.connection())
             .await

@@ -10,8 +10,8 @@ use std::{
 };
 
 use parley_state::{
-    AgentPool, AgentState, Assignment, EnqueueOutcome, Presence, PresenceStatus, QueueChoice,
-    QueueEntry,
+    AgentPool, AgentState, Assignment, Declined, EnqueueOutcome, Presence, PresenceStatus,
+    QueueChoice, QueueEntry,
 };
 use rand::{Rng as _, seq::IndexedRandom as _};
 use tokio::sync::Mutex;
@@ -50,6 +50,7 @@ both_backends!(
     a_direct_transfer_counts_against_the_named_agents_capacity,
     assign_first_serves_earlier_queues_first_atomically,
     places_ahead_is_the_place_an_entry_gets_or_keeps,
+    an_agent_that_declined_is_passed_over_until_its_cool_down_ends,
 );
 
 type Make = fn() -> PoolFixture;
@@ -64,6 +65,7 @@ fn entry(conversation: &str, priority: i32, at: u64, skills: &[&str]) -> QueueEn
         priority,
         enqueued_at_ms: at,
         required_skills: skills.iter().map(|s| (*s).to_owned()).collect(),
+        declined: Vec::new(),
     }
 }
 
@@ -738,5 +740,49 @@ async fn places_ahead_is_the_place_an_entry_gets_or_keeps(make: Make) {
             .await
             .unwrap(),
         2
+    );
+}
+
+/// A conversation an agent declined goes to another agent even when the decliner is the
+/// better pick; with nobody else it waits until the decline's cool-down ends (the caller's
+/// clock), and then the decliner is offered it again. Entries with different decliners are
+/// judged apart (one that nobody can take does not hide one that somebody can).
+async fn an_agent_that_declined_is_passed_over_until_its_cool_down_ends(make: Make) {
+    let f = make();
+    let pool = f.pool.as_ref();
+    available(pool, "a1", 3, &[]).await;
+    let declined_by = |agent: &str, until_ms: u64| Declined {
+        agent_id: agent.to_owned(),
+        until_ms,
+    };
+    let mut c1 = entry("c1", 0, 1_000, &[]);
+    c1.declined = vec![declined_by("a1", 20_000)];
+    pool.enqueue(BIZ, Q, &c1).await.unwrap();
+    // a1 is the only agent and declined c1: nothing is assigned before 20 s.
+    assert_eq!(pool.assign_next(BIZ, Q, 19_999, None).await.unwrap(), None);
+    assert_eq!(pool.position(BIZ, Q, "c1").await.unwrap(), Some(0));
+    // A later entry nobody declined is not hidden behind it.
+    pool.enqueue(BIZ, Q, &entry("c2", 0, 2_000, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        pool.assign_next(BIZ, Q, 19_999, None).await.unwrap(),
+        assignment("c2", "a1")
+    );
+    // Another agent, busier than a1 would be, takes c1 at once.
+    available(pool, "a2", 1, &[]).await;
+    assert_eq!(
+        pool.assign_next(BIZ, Q, 19_999, None).await.unwrap(),
+        assignment("c1", "a2")
+    );
+    // Once the cool-down has passed the decliner may be offered it again.
+    let mut c3 = entry("c3", 0, 3_000, &[]);
+    c3.declined = vec![declined_by("a1", 20_000), declined_by("a2", 90_000)];
+    pool.enqueue(BIZ, Q, &c3).await.unwrap();
+    pool.release(BIZ, "a2", "c1").await.unwrap();
+    assert_eq!(pool.assign_next(BIZ, Q, 19_999, None).await.unwrap(), None);
+    assert_eq!(
+        pool.assign_next(BIZ, Q, 20_001, None).await.unwrap(),
+        assignment("c3", "a1")
     );
 }

@@ -225,6 +225,7 @@ impl Platform {
                     priority: 0,
                     enqueued_at_ms: 1,
                     required_skills: Vec::new(),
+                    declined: Vec::new(),
                 },
             )
             .await

@@ -860,6 +860,7 @@ async fn queued(
                 priority: 0,
                 enqueued_at_ms: 1,
                 required_skills: skills.clone(),
+                declined: Vec::new(),
             },
         )
         .await

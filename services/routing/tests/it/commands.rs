@@ -303,3 +303,75 @@ async fn an_assignment_carries_the_bots_summary_the_transfer_note_and_the_previo
         ("", "", "")
     );
 }
+
+/// A declined conversation goes to another agent, never straight back to the one who
+/// declined it (here the better pick by load and id), and the decliners stay passed over
+/// for the queue's decline cool-down (5 minutes by default) while others are offered it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_conversation_goes_to_someone_else() {
+    let p = platform(1).await;
+    let k = key("declined");
+    p.say(&k, 1, "hi").await;
+    p.wait_event("with bot", |e| is(e, "declined", S::WithBot))
+        .await;
+    p.agent_online("alice", 2).await;
+    p.agent_online("bob", 2).await;
+    p.command(
+        &k,
+        routing_command::Command::Escalate(EscalateToHuman {
+            reason: EscalationReason::BotFallback as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let first = p
+        .wait_event("assigned", |e| is(e, "declined", S::Assigned))
+        .await;
+    assert_eq!(assigned_to(&first), "alice", "equal load: the lower id");
+
+    let decline = |agent: &str| {
+        routing_command::Command::Decline(parley_proto::v1::DeclineAssignment {
+            agent_id: agent.into(),
+            ..Default::default()
+        })
+    };
+    p.command(&k, decline("alice")).await;
+    let second = p
+        .wait_event("assigned to bob", |e| {
+            is(e, "declined", S::Assigned) && assigned_to(e) == "bob"
+        })
+        .await;
+    assert_eq!(assigned_to(&second), "bob");
+
+    // Bob declines too: alice is still passed over, so a third agent (the last by id)
+    // gets it.
+    p.command(&k, decline("bob")).await;
+    p.wait_event("queued again", |e| {
+        is(e, "declined", S::Queued)
+            && e.meta
+                .as_ref()
+                .is_some_and(|m| m.sequence > second.meta.as_ref().map_or(0, |m| m.sequence))
+    })
+    .await;
+    p.agent_online("zoe", 1).await;
+    let third = p
+        .wait_event("assigned to zoe", |e| {
+            is(e, "declined", S::Assigned) && assigned_to(e) != "bob"
+        })
+        .await;
+    assert_eq!(assigned_to(&third), "zoe");
+    let state = p
+        .backends
+        .store
+        .load(&k)
+        .await
+        .unwrap()
+        .map(|v| {
+            <parley_proto::v1::ConversationState as prost::Message>::decode(v.state.as_ref())
+                .unwrap()
+        })
+        .unwrap();
+    let mut decliners: Vec<_> = state.declined.iter().map(|d| d.agent_id.as_str()).collect();
+    decliners.sort_unstable();
+    assert_eq!(decliners, ["alice", "bob"]);
+}
