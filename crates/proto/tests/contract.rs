@@ -829,6 +829,9 @@ mod fixtures {
             msp_agent: "faq-bot".into(),
             business_initiated: true,
             notification_topic: "orders".into(),
+            more: vec![OutboundPart {
+                kind: Some(outbound_part::Kind::TypingEnd(TypingEnd {})),
+            }],
             kind: Some(outbound_message::Kind::ListPicker(ListPickerRequest {
                 common: Some(common()),
                 sections: list_sections(),

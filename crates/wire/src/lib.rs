@@ -15,6 +15,8 @@
 //!   other consumers of customer messages leave to it.
 //! - [`meta`]: Parley's domain values in `parley.v1` shape: conversation keys and the
 //!   metadata every event starts with (one constructor for every producer).
+//! - [`parts`]: the parts of an `OutboundMessage` (`kind`, then each of `more`) as single
+//!   messages with their own Apple message ids, and the event that joins them.
 //! - [`transcript`]: the typed `TranscriptEntry` of a customer's or a business's message,
 //!   without the opaque id or Apple's raw JSON (routing and outbound write them).
 //!
@@ -30,6 +32,7 @@ pub mod consent;
 pub mod inbound;
 pub mod meta;
 pub mod outbound;
+pub mod parts;
 pub mod transcript;
 
 mod error;

@@ -166,6 +166,7 @@ impl Ledger {
             business_initiated: message.notification_topic.is_some(),
             notification_topic: message.notification_topic.unwrap_or_default().to_owned(),
             kind: Some(message.kind),
+            more: Vec::new(),
         };
         let subject = self
             .namespace
