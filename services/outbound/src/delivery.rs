@@ -20,20 +20,28 @@ fn now() -> prost_types::Timestamp {
     }
 }
 
-/// Publishes the result of handling `event`. `step` makes the id deterministic per outcome:
-/// 0 for the final outcome, the attempt number for a retry notice.
+/// Publishes the result of handling `event` (one part of an event: part `part`, 0 for a
+/// single message, with the part's Apple message id and kind). `step` makes the id
+/// deterministic per outcome: 0 for the final outcome, the attempt number for a retry notice;
+/// part 0's ids are a single message's, part i's (i >= 1) are derived from the part too.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn publish(
     bus: &dyn Bus,
     namespace: &Namespace,
     partitions: PartitionCount,
     event: &OutboundMessage,
+    part: u32,
     attempt: u32,
     step: u32,
     outcome: Outcome,
 ) -> parley_bus::Result<()> {
     let meta = event.meta.clone().unwrap_or_default();
     let cause = EventId::new(meta.event_id.clone()).unwrap_or_else(|_| EventId::fresh());
-    let id = cause.derived("delivery", step);
+    let id = if part == 0 {
+        cause.derived("delivery", step)
+    } else {
+        cause.derived("part", part).derived("delivery", step)
+    };
     let Ok(partition) = parley_types::Partition::new(meta.partition, partitions)
         .or_else(|_| parley_types::Partition::new(0, partitions))
     else {

@@ -61,23 +61,33 @@ pub(crate) struct Shared {
     pub(crate) dead_letter_subject: String,
 }
 
+/// The conversation store field holding how far outbound got with an event of several
+/// parts (`OutboundMessage.more`): `<event id> <n>`, the first `n` parts are done (Apple
+/// accepted the last of them; a typing part before it may have been skipped). Written by
+/// outbound only, after each part but the last (the last writes the event's sent record).
+pub const PARTS_FIELD: &str = "outbound_parts";
+
 /// The consumer's handler.
 pub(crate) struct OutboundHandler(pub(crate) Arc<Shared>);
 
 /// How one attempt ended.
 enum Step {
-    /// Done for good: publish `result`, complete the gate (unless `completed`: already
-    /// done with the sent record), settle with `settle`.
+    /// Done for good: publish `result` (about part `part`; every visible part before it was
+    /// sent), complete the gate (unless `completed`: already done with the sent record),
+    /// settle with `settle`.
     Final {
         result: Result_,
         settle: Outcome,
         completed: bool,
+        part: usize,
     },
-    /// Try again later; `notice` is published as a retry notice when given.
+    /// Try again later; `notice` is published as a retry notice (about part `part`) when
+    /// given.
     Retry {
         delay: Duration,
         reason: String,
         notice: Option<Retrying>,
+        part: usize,
     },
 }
 
@@ -235,6 +245,7 @@ impl Shared {
                         token,
                         Result_::Sent(Sent { data_ref: None }),
                         Outcome::Ack,
+                        usize::MAX,
                     )
                     .await;
             }
@@ -290,6 +301,7 @@ impl Shared {
                         token,
                         Result_::Sent(Sent { data_ref: None }),
                         Outcome::Ack,
+                        usize::MAX,
                     )
                     .await
                 }
@@ -305,23 +317,28 @@ impl Shared {
                 result,
                 settle,
                 completed,
+                part,
             } => {
                 let sequence = if completed { None } else { sequence };
-                self.finish(event, key, sequence, token, result, settle)
+                self.finish(event, key, sequence, token, result, settle, part)
                     .await
             }
             Step::Retry {
                 delay,
                 reason,
                 notice,
+                part,
             } => {
                 let attempt = self.attempt_count(&event_id);
                 if let Some(notice) = notice {
+                    let parts = parley_wire::parts::expand(event);
+                    let about = parts.get(part).unwrap_or(event);
                     let published = delivery::publish(
                         self.bus.as_ref(),
                         &self.namespace,
                         self.partitions,
-                        event,
+                        about,
+                        part_number(part),
                         attempt,
                         attempt.max(1),
                         Result_::Retrying(notice),
@@ -434,7 +451,12 @@ impl Shared {
         }
     }
 
-    /// Publishes the final result, completes the gate, forgets the attempts.
+    /// Publishes the final result, completes the gate, forgets the attempts. `result` is
+    /// about part `part` (`usize::MAX`: the last); every part before it was sent (or, a
+    /// typing indicator among other parts, skipped). Each visible part up to `part` gets its
+    /// transcript entry and delivery result (sent before `part`, `result` for it); a typing
+    /// part among visible ones gets neither.
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         event: &OutboundMessage,
@@ -443,6 +465,7 @@ impl Shared {
         token: ClaimToken,
         result: Result_,
         settle: Outcome,
+        part: usize,
     ) -> Outcome {
         let event_id = event
             .meta
@@ -457,26 +480,57 @@ impl Shared {
             Result_::Retrying(_) => "retrying",
         };
         metrics::counter!("parley_outbound_results_total", "result" => label).increment(1);
-        if let Err(error) = self.record_in_transcript(event, key, &result).await {
-            self.release(key, sequence, token).await;
-            return retry_store(&error);
+        let parts = parley_wire::parts::expand(event);
+        let last = part.min(parts.len().saturating_sub(1));
+        // A lone typing indicator (or an event of typing parts only) reports its last part.
+        let any_visible = parts
+            .iter()
+            .any(|p| !parley_wire::parts::is_typing(p.kind.as_ref()));
+        let reported: Vec<(u32, &OutboundMessage, Result_)> = parts
+            .iter()
+            .enumerate()
+            .take(last + 1)
+            .filter(|(i, p)| {
+                if any_visible {
+                    !parley_wire::parts::is_typing(p.kind.as_ref())
+                } else {
+                    *i == last
+                }
+            })
+            .map(|(i, p)| {
+                let outcome = if i == last {
+                    result.clone()
+                } else {
+                    Result_::Sent(Sent { data_ref: None })
+                };
+                (part_number(i), p, outcome)
+            })
+            .collect();
+        for (_, message, outcome) in &reported {
+            if let Err(error) = self.record_in_transcript(message, key, outcome).await {
+                self.release(key, sequence, token).await;
+                return retry_store(&error);
+            }
         }
-        if let Err(error) = delivery::publish(
-            self.bus.as_ref(),
-            &self.namespace,
-            self.partitions,
-            event,
-            attempt,
-            0,
-            result,
-        )
-        .await
-        {
-            self.release(key, sequence, token).await;
-            return Outcome::Retry {
-                delay: Duration::from_millis(500),
-                reason: format!("delivery result not published: {error}"),
-            };
+        for (number, message, outcome) in reported {
+            if let Err(error) = delivery::publish(
+                self.bus.as_ref(),
+                &self.namespace,
+                self.partitions,
+                message,
+                number,
+                attempt,
+                0,
+                outcome,
+            )
+            .await
+            {
+                self.release(key, sequence, token).await;
+                return Outcome::Retry {
+                    delay: Duration::from_millis(500),
+                    reason: format!("delivery result not published: {error}"),
+                };
+            }
         }
         // A dead-lettered message's sequence is abandoned rather than completed: the
         // conversation goes on, and a replay of the dead letter is sent (late), once.
@@ -527,28 +581,33 @@ impl Shared {
             result: failed(cause, http_status, false, detail, &self.dead_letter_subject),
             settle: Outcome::DeadLetter { reason },
             completed: false,
+            part: 0,
         }
     }
 
     /// What the gate needs to know about the customer, and (`with_owner`: for the bot's
     /// messages) whether routing's lifecycle says a human owns the conversation or it waits
     /// for one: one read of the conversation's record.
+    /// With `parts`, the same read also returns [`PARTS_FIELD`].
     async fn facts(
         &self,
         key: &ConversationKey,
         with_owner: bool,
-    ) -> Result<CustomerFacts, parley_state::Error> {
-        let names = [
+        parts: bool,
+    ) -> Result<(CustomerFacts, Option<String>), parley_state::Error> {
+        let all = [
             CUSTOMER_CLOSED_AT,
             CUSTOMER_ACTIVE_AT,
             CUSTOMER_UNREACHABLE_AT,
             DEVICE_CAPABILITIES,
             DEVICE_AGENT,
+            PARTS_FIELD,
         ];
+        let names = if parts { &all[..] } else { &all[..5] };
         let (stored, fields) = if with_owner {
-            self.store.load_with_fields(key, &names).await?
+            self.store.load_with_fields(key, names).await?
         } else {
-            (None, self.store.get_fields(key, &names).await?)
+            (None, self.store.get_fields(key, names).await?)
         };
         // A state this version cannot read is not a reason to drop a reply.
         let human_owns = stored.is_some_and(|stored| {
@@ -566,16 +625,57 @@ impl Shared {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0)
         };
-        Ok(CustomerFacts {
+        let facts = CustomerFacts {
             closed_at: number(0),
             active_at: number(1),
             unreachable_at: number(2),
             capabilities: fields.get(3).cloned().flatten(),
             device_agent: fields.get(4).cloned().flatten(),
             human_owns,
-        })
+        };
+        Ok((facts, fields.get(5).cloned().flatten()))
     }
 
+    /// How many of `event_id`'s parts are done, from [`PARTS_FIELD`] (`stored`) and from
+    /// what this replica knows Apple accepted without the record written.
+    fn parts_done(&self, event_id: &str, stored: Option<&str>, parts: usize) -> usize {
+        let recorded = stored
+            .and_then(|v| v.split_once(' '))
+            .filter(|(id, _)| *id == event_id)
+            .and_then(|(_, n)| n.parse::<usize>().ok())
+            .unwrap_or(0);
+        let remembered = (1..parts)
+            .rev()
+            .find(|n| self.was_accepted(&progress_key(event_id, *n)))
+            .unwrap_or(0);
+        recorded.max(remembered).min(parts.saturating_sub(1))
+    }
+
+    /// Records that the first `done` parts of `event_id` are done (a bounded few tries, as
+    /// [`record_sent`](Self::record_sent)).
+    async fn record_progress(
+        &self,
+        key: &ConversationKey,
+        event_id: &str,
+        done: usize,
+    ) -> Result<(), parley_state::Error> {
+        const TRIES: u64 = 3;
+        let value = format!("{event_id} {done}");
+        let mut tried = 0;
+        loop {
+            tried += 1;
+            match self.store.set_fields(key, &[(PARTS_FIELD, &value)]).await {
+                Err(error) if tried < TRIES => {
+                    tracing::warn!(%error, tried, "part sent, but its progress not written yet; trying again");
+                    tokio::time::sleep(Duration::from_millis(25 * tried)).await;
+                }
+                recorded => return recorded,
+            }
+        }
+    }
+
+    /// Sends the event's parts in order from the first one not done yet (one for a single
+    /// message), each after Apple accepted the previous one.
     async fn attempt(
         &self,
         event: &OutboundMessage,
@@ -591,8 +691,10 @@ impl Shared {
             .sender
             .as_ref()
             .is_some_and(|s| s.kind == ActorKind::Bot as i32);
-        let facts = match self.facts(key, from_bot).await {
-            Ok(facts) => facts,
+        let parts = parley_wire::parts::expand(event);
+        let several = parts.len() > 1;
+        let (facts, progress) = match self.facts(key, from_bot, several).await {
+            Ok(read) => read,
             Err(error) => return step_store(&error),
         };
         let consent = if event.business_initiated {
@@ -603,7 +705,138 @@ impl Shared {
         } else {
             None
         };
-        let verdict = gate::decide(event, &facts, consent.as_ref());
+        let last = parts.len() - 1;
+        let start = if several {
+            self.parts_done(&event_id, progress.as_deref(), parts.len())
+        } else {
+            0
+        };
+        if start > 0 {
+            tracing::info!(
+                done = start,
+                parts = parts.len(),
+                "resuming after the parts Apple accepted"
+            );
+        }
+        for (i, part) in parts.iter().enumerate().skip(start) {
+            // A typing indicator among other parts is best effort: whatever stops it (the
+            // gate, Apple, the rate limit) skips it, never the message it announces.
+            let best_effort = several && parley_wire::parts::is_typing(part.kind.as_ref());
+            match self.attempt_part(part, key, &facts, consent.as_ref()).await {
+                Ok(()) if i < last => {
+                    if let Err(error) = self.record_progress(key, &event_id, i + 1).await {
+                        self.remember_accepted(&progress_key(&event_id, i + 1));
+                        let (delay, reason) = unrecorded(&error);
+                        return Step::Retry {
+                            delay,
+                            reason,
+                            notice: None,
+                            part: i,
+                        };
+                    }
+                }
+                Ok(()) => return self.sent(key, &event_id, sequence, i).await,
+                Err(Step::Retry {
+                    delay,
+                    reason,
+                    notice,
+                    ..
+                }) => {
+                    if best_effort {
+                        tracing::info!(part = i, %reason, "typing indicator skipped");
+                        if i == last {
+                            return self.sent(key, &event_id, sequence, i).await;
+                        }
+                        continue;
+                    }
+                    return Step::Retry {
+                        delay,
+                        reason,
+                        notice,
+                        part: i,
+                    };
+                }
+                Err(Step::Final {
+                    result,
+                    settle,
+                    completed,
+                    ..
+                }) => {
+                    if best_effort {
+                        tracing::info!(part = i, "typing indicator not sent; skipped");
+                        if i == last {
+                            return self.sent(key, &event_id, sequence, i).await;
+                        }
+                        continue;
+                    }
+                    return Step::Final {
+                        result,
+                        settle,
+                        completed,
+                        part: i,
+                    };
+                }
+            }
+        }
+        // Every part was done before (`start` is at most the last part, so not reached).
+        self.sent(key, &event_id, sequence, last).await
+    }
+
+    /// The event's last part is done: records the event as sent and (one round trip)
+    /// completes the gate with it. The delivery result is published after; if that fails,
+    /// the redelivery finds the record and only publishes it.
+    ///
+    /// If the record cannot be written, the message is not acknowledged (a redelivery would
+    /// find no record, and a lost ack would redeliver it too): it is retried, and this
+    /// replica remembers that Apple has it, so the retry writes the record without POSTing it
+    /// again. Apple's documentation does not say that it drops a second POST of the same
+    /// message id (../shared/docs/apple-mfb-api.md, open question 3), so outbound must not
+    /// count on it: the one case left where Apple can get a copy is that retry delivered to
+    /// another replica (or after a restart) while Redis still refuses the record; the copy
+    /// then carries the same `id`, for Apple to drop if it does.
+    async fn sent(
+        &self,
+        key: &ConversationKey,
+        event_id: &str,
+        sequence: Option<Sequence>,
+        part: usize,
+    ) -> Step {
+        match self.record_sent(key, event_id, sequence).await {
+            Ok(completed) => Step::Final {
+                result: Result_::Sent(Sent { data_ref: None }),
+                settle: Outcome::Ack,
+                completed,
+                part,
+            },
+            Err(error) => {
+                self.remember_accepted(event_id);
+                let (delay, reason) = unrecorded(&error);
+                Step::Retry {
+                    delay,
+                    reason,
+                    notice: None,
+                    part,
+                }
+            }
+        }
+    }
+
+    /// Sends one part (a single message): the gate, the rate limit and the circuit, the
+    /// rendering, the POST. `Ok` when Apple accepted it (nothing recorded yet); the step
+    /// otherwise (its `part` is 0: the caller sets it).
+    async fn attempt_part(
+        &self,
+        event: &OutboundMessage,
+        key: &ConversationKey,
+        facts: &CustomerFacts,
+        consent: Option<&ConsentEvent>,
+    ) -> Result<(), Step> {
+        let event_id = event
+            .meta
+            .as_ref()
+            .map(|m| m.event_id.clone())
+            .unwrap_or_default();
+        let verdict = gate::decide(event, facts, consent);
         if let Verdict::Refuse {
             reason,
             missing,
@@ -611,7 +844,7 @@ impl Shared {
         } = verdict
         {
             tracing::info!(reason = reason.as_str_name(), "refused by the gate");
-            return Step::Final {
+            return Err(Step::Final {
                 result: Result_::Refused(Refused {
                     reason: reason as i32,
                     missing_capabilities: missing.into_iter().map(|c| c as i32).collect(),
@@ -619,23 +852,26 @@ impl Shared {
                 }),
                 settle: Outcome::Ack,
                 completed: false,
-            };
+                part: 0,
+            });
         }
         let business = key.business.to_string();
         let customer = key.opaque.as_str();
         if let Err(wait) = self.rate.take(&business, Instant::now()) {
-            return Step::Retry {
+            return Err(Step::Retry {
                 delay: wait,
                 reason: "business rate limit".into(),
                 notice: None,
-            };
+                part: 0,
+            });
         }
         if let Permit::Wait(wait) = self.breaker.permit(Instant::now()) {
-            return Step::Retry {
+            return Err(Step::Retry {
                 delay: wait,
                 reason: "circuit to Apple is open".into(),
                 notice: None,
-            };
+                part: 0,
+            });
         }
         // The legacy authentication flow needs the business's OAuth client secret and a
         // per-request key pair, which outbound does not hold yet: refuse it clearly.
@@ -644,7 +880,7 @@ impl Shared {
         {
             let detail =
                 "legacy (AUTH) authentication requests are not supported yet; use AUTH2".to_owned();
-            return self.dead_letter(FailureCause::InvalidMessage, 0, detail);
+            return Err(self.dead_letter(FailureCause::InvalidMessage, 0, detail));
         }
         // Render (uploading attachments first).
         let rendered = match verdict {
@@ -667,10 +903,16 @@ impl Shared {
                         {
                             Ok(uploaded) => uploaded,
                             Err(UploadError::Blob(detail)) => {
-                                return self.dead_letter(FailureCause::AttachmentUpload, 0, detail);
+                                return Err(self.dead_letter(
+                                    FailureCause::AttachmentUpload,
+                                    0,
+                                    detail,
+                                ));
                             }
                             Err(UploadError::Apple(error)) => {
-                                return self.failure(&event_id, key, &facts, &error, true).await;
+                                return Err(self
+                                    .failure(&event_id, key, facts, &error, true)
+                                    .await);
                             }
                         }
                     }
@@ -683,14 +925,14 @@ impl Shared {
             Ok(rendered) => rendered,
             Err(error) => {
                 let detail = format!("cannot render for Apple: {error}");
-                return self.dead_letter(FailureCause::InvalidMessage, 0, detail);
+                return Err(self.dead_letter(FailureCause::InvalidMessage, 0, detail));
             }
         };
         let body = match message.to_vec() {
             Ok(body) => body,
             Err(error) => {
                 let detail = format!("cannot encode for Apple: {error}");
-                return self.dead_letter(FailureCause::InvalidMessage, 0, detail);
+                return Err(self.dead_letter(FailureCause::InvalidMessage, 0, detail));
             }
         };
         let sender_is_bot = event
@@ -724,38 +966,9 @@ impl Shared {
         match sent {
             Ok(_) => {
                 self.breaker.success();
-                // Recorded as sent before anything else, and (one round trip) the gate
-                // completed with it. The delivery result is published after; if that fails,
-                // the redelivery finds the record and only publishes it.
-                //
-                // If the record cannot be written, the message is not acknowledged (a
-                // redelivery would find no record, and a lost ack would redeliver it too):
-                // it is retried, and this replica remembers that Apple has it, so the retry
-                // writes the record without POSTing it again. Apple's documentation does not
-                // say that it drops a second POST of the same message id
-                // (../shared/docs/apple-mfb-api.md, open question 3), so outbound must not
-                // count on it: the one case left where Apple can get a copy is that retry
-                // delivered to another replica (or after a restart) while Redis still refuses
-                // the record; the copy then carries the same `id`, for Apple to drop if it
-                // does.
-                match self.record_sent(key, &event_id, sequence).await {
-                    Ok(completed) => Step::Final {
-                        result: Result_::Sent(Sent { data_ref: None }),
-                        settle: Outcome::Ack,
-                        completed,
-                    },
-                    Err(error) => {
-                        self.remember_accepted(&event_id);
-                        let (delay, reason) = unrecorded(&error);
-                        Step::Retry {
-                            delay,
-                            reason,
-                            notice: None,
-                        }
-                    }
-                }
+                Ok(())
             }
-            Err(error) => self.failure(&event_id, key, &facts, &error, false).await,
+            Err(error) => Err(self.failure(&event_id, key, facts, &error, false).await),
         }
     }
 
@@ -791,6 +1004,7 @@ impl Shared {
                             reason: format!("gave up after {attempt} attempts: {detail}"),
                         },
                         completed: false,
+                        part: 0,
                     };
                 }
                 let delay =
@@ -804,6 +1018,7 @@ impl Shared {
                         next_attempt_at: Some(timestamp(SystemTime::now() + delay)),
                         detail,
                     }),
+                    part: 0,
                 }
             }
             ErrorClass::Final(reason) => {
@@ -824,6 +1039,7 @@ impl Shared {
                             result: failed(cause, http_status, false, detail, ""),
                             settle: Outcome::Ack,
                             completed: false,
+                            part: 0,
                         }
                     }
                     FinalReason::Unauthorized | FinalReason::Forbidden => {
@@ -838,6 +1054,17 @@ impl Shared {
             }
         }
     }
+}
+
+/// The key under which this replica remembers that Apple accepted the first `done` parts of
+/// `event_id` while their progress was not written.
+fn progress_key(event_id: &str, done: usize) -> String {
+    format!("{event_id}#{done}")
+}
+
+/// A part's number (for ids).
+fn part_number(part: usize) -> u32 {
+    u32::try_from(part).unwrap_or(u32::MAX)
 }
 
 fn retry_store(error: &parley_state::Error) -> Outcome {
@@ -862,5 +1089,6 @@ fn step_store(error: &parley_state::Error) -> Step {
         delay: Duration::from_secs(1),
         reason: format!("state store: {error}"),
         notice: None,
+        part: 0,
     }
 }

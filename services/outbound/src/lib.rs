@@ -19,4 +19,5 @@ mod handler;
 mod rate;
 mod service;
 
+pub use handler::PARTS_FIELD;
 pub use service::{Outbound, OutboundParts, consumer_spec, run};

@@ -11,6 +11,7 @@ mod faults;
 mod gate;
 mod harness;
 mod late;
+mod parts;
 mod retries;
 mod sending;
 mod sent_record;
