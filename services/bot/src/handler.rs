@@ -230,14 +230,12 @@ impl Shared {
             let result = if reply.missed { "missed" } else { "answered" };
             metrics::counter!("parley_bot_messages_total", "result" => result).increment(1);
         }
-        for (index, action) in reply.actions.iter().enumerate() {
-            let index = u32::try_from(index).unwrap_or(u32::MAX);
+        for (index, step) in steps(&reply.actions) {
             let id = event_id.derived(STAGE_BOT, index);
             // A person owns the conversation (or is about to): publish nothing more. Checked
             // right before each publish, and before a reply's number is allocated.
-            let publishes = matches!(action, Action::Send(_) | Action::Escalate(_));
             let committed = cursor.committed.is_some_and(|c| index <= c);
-            if publishes && !committed {
+            if !committed {
                 if cursor.stopped {
                     continue;
                 }
@@ -252,20 +250,20 @@ impl Shared {
                     continue;
                 }
             }
-            match action {
-                Action::Send(kind) => {
+            match step {
+                Step::Send(kinds) => {
                     // The cursor is committed before the reply's number is allocated: in
                     // one atomic step with the allocation (see `send`).
-                    let commit = if publishes && !committed {
+                    let commit = if committed {
+                        None
+                    } else {
                         cursor.committed = Some(index);
                         Some(&cursor)
-                    } else {
-                        None
                     };
-                    self.send(key, &id, event_id, &actor, &knowledge, kind.clone(), commit)
+                    self.send(key, &id, event_id, &actor, &knowledge, kinds, commit)
                         .await?;
                 }
-                Action::Escalate(escalate) => {
+                Step::Escalate(escalate) => {
                     metrics::counter!(
                         "parley_bot_escalations_total",
                         "reason" => escalate.reason().as_str_name()
@@ -351,7 +349,8 @@ impl Shared {
         )
     }
 
-    /// Publishes one reply; with `commit`, writes that cursor first, in the same atomic
+    /// Publishes one reply (its messages as one event: outbound sends them in order, typing
+    /// indicators included); with `commit`, writes that cursor first, in the same atomic
     /// step as the number's allocation (one round trip; never a number without the cursor
     /// that makes a redelivery publish it).
     #[allow(clippy::too_many_arguments)]
@@ -362,7 +361,7 @@ impl Shared {
         cause: &EventId,
         actor: &Actor,
         knowledge: &Knowledge,
-        kind: Kind,
+        kinds: Vec<Kind>,
         commit: Option<&Cursor>,
     ) -> Result<(), String> {
         // The conversation's one outbound counter, shared with the agent gateway and
@@ -387,7 +386,7 @@ impl Shared {
                 .await
                 .map_err(|e| format!("allocate sequence: {e}"))?,
         };
-        let message = OutboundMessage {
+        let envelope = OutboundMessage {
             meta: Some(self.meta(key, id, cause, sequence.get())),
             apple_message_id: apple_message_id(id),
             sender: Some(actor.clone()),
@@ -395,7 +394,11 @@ impl Shared {
             msp_agent: knowledge.bot_name.chars().take(64).collect(),
             business_initiated: false,
             notification_topic: String::new(),
-            kind: Some(kind),
+            more: Vec::new(),
+            kind: None,
+        };
+        let Some(message) = parley_wire::parts::join(envelope, kinds) else {
+            return Ok(());
         };
         self.publish(
             key,
@@ -424,6 +427,31 @@ impl Shared {
             .map(|_| ())
             .map_err(|e| format!("publish: {e}"))
     }
+}
+
+/// One publish of a task: consecutive messages as one outbound event, or an escalation.
+enum Step<'a> {
+    Send(Vec<Kind>),
+    Escalate(&'a parley_proto::v1::EscalateToHuman),
+}
+
+/// The task's publishes in order, each with the index of its first action (its event id and
+/// the cursor's mark; the same actions always give the same steps). Consecutive messages (the
+/// typing indicators, a greeting, the answer) are one outbound event
+/// (docs/adr/0004-one-outbound-event-per-answer.md).
+fn steps(actions: &[Action]) -> Vec<(u32, Step<'_>)> {
+    let mut steps: Vec<(u32, Step<'_>)> = Vec::new();
+    for (index, action) in actions.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        match action {
+            Action::Send(kind) => match steps.last_mut() {
+                Some((_, Step::Send(kinds))) => kinds.push(kind.clone()),
+                _ => steps.push((index, Step::Send(vec![kind.clone()]))),
+            },
+            Action::Escalate(escalate) => steps.push((index, Step::Escalate(escalate))),
+        }
+    }
+    steps
 }
 
 /// Apple's message id for the event `id`: a UUID derived from it, so a redelivery sends the

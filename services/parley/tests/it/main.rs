@@ -7,6 +7,7 @@
     dead_code
 )]
 
+mod answer;
 mod console;
 mod dlq;
 mod e2e;
