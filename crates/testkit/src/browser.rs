@@ -25,6 +25,14 @@ use crate::{Error, Result, free_port};
 
 /// The W3C key of an element reference in WebDriver's JSON.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// WebDriver's code of the Tab key, for [`Browser::press`].
+pub const KEY_TAB: &str = "\u{E004}";
+/// WebDriver's code of the Enter key.
+pub const KEY_ENTER: &str = "\u{E007}";
+/// WebDriver's code of the space bar.
+pub const KEY_SPACE: &str = "\u{E00D}";
+/// WebDriver's code of the down arrow.
+pub const KEY_DOWN: &str = "\u{E015}";
 /// Bound for chromedriver to answer `/status` after it starts.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bound for one WebDriver command.
@@ -387,6 +395,63 @@ impl Browser {
             }
         }
         Err(browser_error(format!("no option “{option}”")))
+    }
+
+    /// The element that has the keyboard focus, if any (the page's body counts as none).
+    pub async fn focused(&self) -> Result<Option<Element>> {
+        let active = self.get("/element/active").await?;
+        let Some(id) = active.get(ELEMENT_KEY).and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let element = Element(id.to_owned());
+        let tag = self.get(&format!("/element/{id}/name")).await?;
+        Ok((tag.as_str() != Some("body")).then_some(element))
+    }
+
+    /// Presses `keys` one after another on whatever has the focus, as a person at a
+    /// keyboard would (WebDriver key actions, nothing focused on the way): characters, or
+    /// the WebDriver codes [`KEY_TAB`], [`KEY_ENTER`], [`KEY_SPACE`], [`KEY_DOWN`].
+    pub async fn press(&self, keys: &str) -> Result<()> {
+        let mut actions = Vec::new();
+        for key in keys.chars() {
+            actions.push(json!({ "type": "keyDown", "value": key.to_string() }));
+            actions.push(json!({ "type": "keyUp", "value": key.to_string() }));
+        }
+        self.post(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Presses Tab until the focus is on a displayed element of `role` whose accessible
+    /// name `matches`, at most `within` (a control that cannot be reached by Tab is never
+    /// found). Answers that element.
+    pub async fn tab_to(
+        &self,
+        role: &str,
+        what: &str,
+        matches: impl Fn(&str) -> bool,
+        within: Duration,
+    ) -> Result<Element> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(element) = self.focused().await?
+                && self.role(&element).await.is_ok_and(|r| r == role)
+                && self.name(&element).await.is_ok_and(|n| matches(n.trim()))
+            {
+                return Ok(element);
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Timeout {
+                    what: format!("Tab to a {role} {what}"),
+                    within,
+                    detail: String::new(),
+                });
+            }
+            self.press(KEY_TAB).await?;
+        }
     }
 
     /// Runs `script` in the page with `args`; answers its return value.

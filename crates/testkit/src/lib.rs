@@ -56,7 +56,7 @@ use rand::Rng as _;
 
 pub use crate::{
     binary::{nats_server_binary, redis_server_binary},
-    browser::{Browser, Chromedriver, Element},
+    browser::{Browser, Chromedriver, Element, KEY_DOWN, KEY_ENTER, KEY_SPACE, KEY_TAB},
     error::{Error, Result},
     nats::NatsServer,
     otlp::{OtlpReceiver, ReceivedSpan},

@@ -14,7 +14,7 @@ use parley::{
     up::{BackendKind, Platform},
 };
 use parley_apple_sim::{Device, DeviceKind};
-use parley_testkit::{Browser, Chromedriver, Element, NatsServer, RedisServer};
+use parley_testkit::{Browser, Chromedriver, Element, KEY_ENTER, NatsServer, RedisServer};
 use serde_json::{Value, json};
 
 use crate::support::{platform_with_agents, test_env};
@@ -36,6 +36,10 @@ fn agents() -> parley_agent_gateway::Agents {
         entry(BUSINESS_ID, "sam", "Sam", ""),
         entry(BUSINESS_ID, "lee", "Lee", "role = \"supervisor\""),
         entry(OTHER_BUSINESS, "xena", "Xena", ""),
+        format!(
+            "[[canned]]\nbusiness = \"{BUSINESS_ID}\"\nid = \"thanks\"\n\
+             title = \"Thanks for waiting\"\ntext = \"Thank you for waiting.\"\n"
+        ),
     ]
     .join("\n");
     parley_agent_gateway::Agents::parse(&file).unwrap()
@@ -635,6 +639,231 @@ async fn walk_through(platform: Platform, backend: &str) {
     xena.shot("other-business").await;
 
     for page in [ava, sam, lee, xena] {
+        page.browser.close().await.unwrap();
+    }
+    drop(driver);
+    tokio::time::timeout(Duration::from_secs(15), platform.stop())
+        .await
+        .expect("drained within the bound")
+        .unwrap();
+}
+
+impl Page<'_> {
+    /// Tabs to the control of `role` named `name` and presses `key` on it (Enter or space
+    /// activates a button; a letter picks a list's option by its first letters).
+    async fn key_on(&self, role: &str, name: &str, keys: &str) {
+        let found = self
+            .browser
+            .tab_to(role, &format!("named “{name}”"), |n| n == name, WAIT)
+            .await;
+        if let Err(error) = found {
+            self.shot("failed").await;
+            panic!("{error}");
+        }
+        self.browser.press(keys).await.unwrap();
+    }
+
+    /// Tabs to the text box named `name` and types `text` into it.
+    async fn key_in(&self, name: &str, text: &str) {
+        self.key_on("textbox", name, text).await;
+    }
+
+    /// Tabs to a button whose name holds every one of `parts` and presses Enter on it.
+    async fn key_on_button_with(&self, parts: &[&str]) {
+        let what = format!("named with {parts:?}");
+        let found = self
+            .browser
+            .tab_to(
+                "button",
+                &what,
+                |n| parts.iter().all(|p| n.contains(p)),
+                WAIT,
+            )
+            .await;
+        if let Err(error) = found {
+            self.shot("failed").await;
+            panic!("{error}");
+        }
+        self.browser.press(KEY_ENTER).await.unwrap();
+    }
+
+    /// The page's main text (the open conversation), once it holds `what`.
+    async fn main_shows(&self, what: &str) {
+        let found = self
+            .browser
+            .wait_for(&format!("“{what}” on the page"), WAIT, || async {
+                let text = self
+                    .browser
+                    .execute("return document.querySelector('main').innerText", vec![])
+                    .await?;
+                Ok(text
+                    .as_str()
+                    .is_some_and(|t| t.contains(what))
+                    .then_some(()))
+            })
+            .await;
+        if let Err(error) = found {
+            self.shot("failed").await;
+            panic!("{error}");
+        }
+    }
+}
+
+/// An agent works whole conversations with the keyboard alone (Tab to a control, then
+/// Enter, a letter or text; nothing is clicked or focused for her): she signs in, becomes
+/// available, declines an offer (it goes to the other agent, not back to her), accepts the
+/// next, sees the customer typing, and answers with text, a canned response and a quick
+/// reply, and resolves with a wrap-up code. The other agent hands his back to the bot,
+/// which answers the customer's next message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_works_conversations_with_the_keyboard_alone() {
+    let platform = platform_with_agents(
+        BackendKind::Embedded,
+        BackendKind::Embedded,
+        test_env(&[]),
+        agents(),
+    )
+    .await;
+    let url = platform.console_url.clone().expect("the console runs");
+    let sim = platform.sim.as_ref().unwrap();
+    let driver = Chromedriver::start().await.unwrap();
+    let ava = open(&driver, "keyboard", "ava").await;
+    let sam = open(&driver, "keyboard", "sam").await;
+
+    // Ava signs in and becomes available by keyboard; Sam (by mouse) too, taking one.
+    ava.browser.goto(&url).await.unwrap();
+    ava.key_in("Agent token", "token-ava").await;
+    ava.browser.press(KEY_ENTER).await.unwrap();
+    ava.button("Sign out").await;
+    ava.key_on("combobox", "Presence", "Av").await;
+    ava.key_on("button", "Set presence", KEY_ENTER).await;
+    ava.shot("available").await;
+    sam.sign_in(&url, "token-sam").await;
+    sam.fill_role("spinbutton", "Capacity", "1").await;
+    sam.click("Set presence").await;
+
+    // The first customer asks for a person: offered to Ava (equal load, first by id).
+    let first = sim
+        .devices()
+        .new_device(BUSINESS_ID, DeviceKind::Iphone)
+        .unwrap();
+    assert_eq!(
+        sim.devices().text(&first, "agent").await.unwrap().status,
+        200
+    );
+    ava.key_on_button_with(&["assigned"]).await;
+    ava.key_on("button", "Decline", KEY_ENTER).await;
+    // Declined: it goes to Sam, who now holds it, never straight back to Ava.
+    let sams = sam.button_with(&["assigned"]).await;
+    ava.shot("declined").await;
+
+    // The second customer's conversation is offered to Ava (Sam is full); she accepts.
+    let second = sim
+        .devices()
+        .new_device(BUSINESS_ID, DeviceKind::Iphone)
+        .unwrap();
+    assert_eq!(
+        sim.devices().text(&second, "agent").await.unwrap().status,
+        200
+    );
+    ava.key_on_button_with(&["assigned"]).await;
+    ava.key_on("button", "Accept", KEY_ENTER).await;
+    ava.main_shows("agent").await;
+
+    // The customer types: Ava sees it.
+    assert_eq!(
+        sim.devices().typing_start(&second).await.unwrap().status,
+        200
+    );
+    ava.main_shows("The customer is typing").await;
+    ava.shot("customer-typing").await;
+
+    // A text: typing it tells the customer Ava is typing; Send (Enter) delivers it.
+    ava.key_in("Message", "Hello from the keyboard").await;
+    customer_receives(&platform, &second, "Ava's typing indicator", |b| {
+        b["type"] == "typing_start"
+    })
+    .await;
+    ava.key_on("button", "Send", KEY_ENTER).await;
+    customer_receives(&platform, &second, "the typed text", |b| {
+        b["body"] == "Hello from the keyboard"
+    })
+    .await;
+
+    // A canned response, picked by its first letters, then sent.
+    ava.key_on("combobox", "Canned response", "Th").await;
+    ava.key_on("button", "Send", KEY_ENTER).await;
+    customer_receives(&platform, &second, "the canned response", |b| {
+        b["body"] == "Thank you for waiting."
+    })
+    .await;
+
+    // A quick reply.
+    ava.key_on("combobox", "Reply type", "Q").await;
+    ava.key_in("Message", "Anything else?").await;
+    ava.key_in("Choices, one per line", &format!("Yes{KEY_ENTER}No"))
+        .await;
+    ava.key_on("button", "Send", KEY_ENTER).await;
+    let quick = customer_receives(&platform, &second, "the quick reply", |b| {
+        b["interactiveData"]["data"]["quick-reply"].is_object()
+            || b["interactiveData"]["data"]["quickReply"].is_object()
+    })
+    .await;
+    assert!(quick.to_string().contains("Anything else?"), "{quick}");
+    ava.shot("answered").await;
+
+    // Resolved with a wrap-up code and a note.
+    ava.key_in("Wrap-up code", "answered").await;
+    ava.key_in("Resolution note", "asked for a person").await;
+    ava.key_on("button", "Resolve", KEY_ENTER).await;
+    ava.browser
+        .wait_for("the conversation shown resolved", WAIT, || async {
+            let heading = ava
+                .browser
+                .by_role_matching("heading", |n| n.contains("resolved"))
+                .await?;
+            Ok(heading.into_iter().next())
+        })
+        .await
+        .unwrap();
+    ava.shot("resolved").await;
+
+    // Sam hands the first conversation back to the bot; the bot answers its next message.
+    sam.browser.click(&sams).await.unwrap();
+    sam.click("Accept").await;
+    sam.click("Return to bot").await;
+    sam.browser
+        .wait_for("the conversation shown with the bot", WAIT, || async {
+            let heading = sam
+                .browser
+                .by_role_matching("heading", |n| n.contains("with the bot"))
+                .await?;
+            Ok(heading.into_iter().next())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.devices()
+            .text(&first, "What are your opening hours?")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    customer_receives(
+        &platform,
+        &first,
+        "the bot's answer after the hand-back",
+        |b| {
+            b["body"]
+                .as_str()
+                .is_some_and(|t| t.to_lowercase().contains("open"))
+        },
+    )
+    .await;
+    sam.shot("returned-to-bot").await;
+
+    for page in [ava, sam] {
         page.browser.close().await.unwrap();
     }
     drop(driver);

@@ -484,6 +484,7 @@ async function send(event) {
   if (ok) {
     $("message").value = "";
     $("choices").value = "";
+    $("canned").value = "";
     $("file").value = "";
     state.attachment = null;
   }
