@@ -268,13 +268,16 @@ fn offered(label: &str, header: &[&str], choices: &[&str]) -> String {
     }
 }
 
-/// `[label: part — part]`, leaving out empty parts (`[label]` when all are).
+/// `[label: part — part]`, leaving out empty parts and repeats (a quick reply's summary is
+/// often its prompt too); `[label]` when nothing is left.
 fn labelled(label: &str, parts: &[&str]) -> String {
-    let parts: Vec<&str> = parts
-        .iter()
-        .copied()
-        .filter(|p| !p.trim().is_empty())
-        .collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(parts.len());
+    for part in parts {
+        if !part.trim().is_empty() && !kept.contains(part) {
+            kept.push(part);
+        }
+    }
+    let parts = kept;
     if parts.is_empty() {
         format!("[{label}]")
     } else {
@@ -446,7 +449,8 @@ mod tests {
     use parley_proto::v1::{
         AttachmentRef, BlobRef, BubbleLayout, CustomerClose, DataRefFailure, EventMeta,
         InboundText, InteractiveDataRef, InteractiveReply, ListPickerItem, ListPickerReply,
-        ListPickerRequest, ListPickerSection, OutboundText, TypingStart,
+        InteractiveCommon, ListPickerRequest, ListPickerSection, OutboundText, QuickReplyItem,
+        QuickReplyRequest, TypingStart,
     };
 
     use super::*;
@@ -506,6 +510,30 @@ mod tests {
         );
         assert_eq!(entry.message_id, "m-1");
         assert_eq!(entry.at, Some(at()));
+    }
+
+    #[test]
+    fn a_quick_reply_whose_summary_is_its_prompt_says_it_once() {
+        let item = |title: &str| QuickReplyItem {
+            identifier: title.to_lowercase(),
+            title: title.into(),
+        };
+        let message = OutboundMessage {
+            kind: Some(outbound_message::Kind::QuickReply(QuickReplyRequest {
+                common: Some(InteractiveCommon {
+                    received_message: Some(BubbleLayout {
+                        title: "Anything else?".into(),
+                        ..BubbleLayout::default()
+                    }),
+                    ..InteractiveCommon::default()
+                }),
+                summary_text: "Anything else?".into(),
+                items: vec![item("Yes"), item("No")],
+            })),
+            ..OutboundMessage::default()
+        };
+        let entry = from_outbound(&message, at()).unwrap();
+        assert_eq!(entry.text, "[Quick reply: Anything else?]\nYes / No");
     }
 
     #[test]
