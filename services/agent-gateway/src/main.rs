@@ -9,11 +9,12 @@ async fn main() -> anyhow::Result<()> {
         parley_agent_gateway::Agents::load(&args.agents_file).map_err(anyhow::Error::msg)?;
     let env = std::env::vars().collect();
     let listen = args.serving();
+    let options = args.options();
     parley_runtime::run_service(
         "parley-agent-gateway",
         args.service.config,
         env,
-        move |ctx| parley_agent_gateway::run(ctx, agents, listen),
+        move |ctx| parley_agent_gateway::run(ctx, agents, listen, options),
     )
     .await?;
     Ok(())

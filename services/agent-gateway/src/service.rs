@@ -1,6 +1,6 @@
 //! The agent gateway service: state, consumer, gRPC server and running.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use parley_bus::{ConsumeOptions, ConsumerSpec, Namespace, StreamKind, Topology, run_consumer};
 use parley_proto::v1::agent_gateway_server::AgentGatewayServer;
@@ -47,6 +47,20 @@ pub struct GatewayArgs {
     /// cookie is marked `Secure`.
     #[arg(long)]
     pub console_secure_cookies: bool,
+    /// How long an agent's session lasts after sign-in (gRPC and console), for example
+    /// `8h` or `30m`; sign-out and an operator's revocation end it sooner.
+    #[arg(long, default_value = "12h", value_parser = session_lifetime)]
+    pub session_lifetime: Duration,
+}
+
+/// A session lifetime: a duration like `8h`, from one minute to 30 days.
+fn session_lifetime(text: &str) -> Result<Duration, String> {
+    let lifetime = humantime_serde::re::humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration like \"8h\": {e}"))?;
+    if lifetime < Duration::from_secs(60) || lifetime > Duration::from_secs(30 * 24 * 3600) {
+        return Err(format!("`{text}` is outside 1m to 30 days"));
+    }
+    Ok(lifetime)
 }
 
 /// What the gateway is built from.
@@ -261,6 +275,14 @@ impl AgentGatewayService {
 }
 
 impl GatewayArgs {
+    /// The agent-facing tunables these arguments set.
+    pub fn options(&self) -> GatewayOptions {
+        GatewayOptions {
+            session_ttl: self.session_lifetime,
+            ..GatewayOptions::default()
+        }
+    }
+
     /// Where these arguments say to serve.
     pub fn serving(&self) -> Listen {
         Listen {
@@ -287,7 +309,12 @@ pub struct Listen {
 }
 
 /// Runs the gateway as a service.
-pub async fn run(ctx: ServiceContext, agents: Agents, listen: Listen) -> Result<(), String> {
+pub async fn run(
+    ctx: ServiceContext,
+    agents: Agents,
+    listen: Listen,
+    options: GatewayOptions,
+) -> Result<(), String> {
     let grpc = listen.grpc;
     let listener = TcpListener::bind(grpc)
         .await
@@ -308,7 +335,7 @@ pub async fn run(ctx: ServiceContext, agents: Agents, listen: Listen) -> Result<
             config: ctx.config.clone(),
             backends: ctx.backends.clone(),
             agents,
-            options: GatewayOptions::default(),
+            options,
         },
         ctx.shutdown.token(),
     )
@@ -318,4 +345,31 @@ pub async fn run(ctx: ServiceContext, agents: Agents, listen: Listen) -> Result<
         None => gateway,
     };
     gateway.run(listener).await
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[test]
+    fn the_session_lifetime_is_a_bounded_duration() {
+        let args = |extra: &[&str]| {
+            let mut all = vec!["parley-agent-gateway", "--agents-file", "agents.toml"];
+            all.extend_from_slice(extra);
+            GatewayArgs::try_parse_from(all)
+        };
+        let default = args(&[]).unwrap();
+        assert_eq!(
+            default.options().session_ttl,
+            Duration::from_secs(12 * 3600)
+        );
+        let eight = args(&["--session-lifetime", "8h"]).unwrap();
+        assert_eq!(eight.options().session_ttl, Duration::from_secs(8 * 3600));
+        for bad in ["10s", "31days", "soon"] {
+            let error = args(&["--session-lifetime", bad]).unwrap_err().to_string();
+            assert!(error.contains(bad), "{bad}: {error}");
+        }
+    }
 }

@@ -45,11 +45,12 @@ pub async fn agent_gateway(
 ) -> Result<()> {
     let agents = parley_agent_gateway::Agents::load(&args.agents_file).map_err(Error::Input)?;
     let listen = args.serving();
+    let options = args.options();
     parley_runtime::run_service(
         "parley-agent-gateway",
         args.service.config,
         env,
-        move |ctx| parley_agent_gateway::run(ctx, agents, listen),
+        move |ctx| parley_agent_gateway::run(ctx, agents, listen, options),
     )
     .await?;
     Ok(())
