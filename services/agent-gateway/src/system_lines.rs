@@ -86,6 +86,11 @@ impl SystemLines {
                     }
                     _ => "Resolved".to_owned(),
                 };
+                let by = if r.resolution_code.trim().is_empty() {
+                    by
+                } else {
+                    format!("{by} (wrap-up code {})", r.resolution_code)
+                };
                 if r.note.trim().is_empty() {
                     format!("{by}.")
                 } else {
@@ -261,6 +266,16 @@ mod tests {
             }))
             .as_deref(),
             Some("Resolved by Ava: refund sent")
+        );
+        assert_eq!(
+            text(Transition::Resolved(Resolved {
+                reason: ResolutionReason::ResolvedByAgent as i32,
+                agent_id: "a1".into(),
+                resolution_code: "refunded".into(),
+                note: String::new(),
+            }))
+            .as_deref(),
+            Some("Resolved by Ava (wrap-up code refunded).")
         );
         assert_eq!(
             text(Transition::WithBot(HandedToBot::default())),

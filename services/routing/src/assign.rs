@@ -9,7 +9,7 @@ use prost::Message as _;
 
 use crate::{
     effects::tick_cause,
-    handler::{Cause, Failure, Handoff, Processed, Shared, ms_of, now_ms},
+    handler::{Cause, Failure, Processed, Shared, Told, ms_of, now_ms},
     lifecycle::{Ignored, Input},
 };
 
@@ -91,7 +91,7 @@ impl Shared {
             sequence: None,
             late: false,
             redelivered: false,
-            handoff: Handoff::default(),
+            told: Told::default(),
         };
         let input = Input::AgentAccept {
             agent: assignment.agent_id.clone(),
@@ -198,7 +198,7 @@ impl Shared {
                     sequence: None,
                     late: false,
                     redelivered: false,
-                    handoff: Handoff::default(),
+                    told: Told::default(),
                 };
                 let input = Input::AgentLost {
                     agent: agent.agent_id.clone(),
@@ -304,7 +304,7 @@ impl Shared {
                 sequence: None,
                 late: false,
                 redelivered: false,
-                handoff: Handoff::default(),
+                told: Told::default(),
             };
             self.process(
                 &key,

@@ -161,7 +161,12 @@ impl Shared {
                         conversation_event::Transition::Resolved(parley_proto::v1::Resolved {
                             reason: *reason as i32,
                             agent_id: agent.clone().unwrap_or_default(),
-                            ..Default::default()
+                            resolution_code: cause
+                                .told
+                                .resolution_code
+                                .unwrap_or_default()
+                                .to_owned(),
+                            note: cause.told.resolution_note.unwrap_or_default().to_owned(),
                         })
                     }
                 };

@@ -71,20 +71,25 @@ pub(crate) struct Cause<'a> {
     /// republish their outbox after a crash, so they publish before the write (see
     /// [`Shared::process`]).
     pub(crate) redelivered: bool,
-    /// What the command tells the next agent, if anything.
-    pub(crate) handoff: Handoff<'a>,
+    /// What the command says besides its input, if anything.
+    pub(crate) told: Told<'a>,
 }
 
-/// What a command tells the agent who takes the conversation next: the bot's summary when
-/// it escalates, the note of a transfer. `None`: the command says nothing of it (what was
-/// said before stays).
+/// What a command says besides its input: for the agent who takes the conversation next,
+/// the bot's summary when it escalates and the note of a transfer (`None`: the command says
+/// nothing of it, what was said before stays); who declined it; and an agent's wrap-up of
+/// a resolution, which the `Resolved` event carries.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Handoff<'a> {
+pub(crate) struct Told<'a> {
     pub(crate) summary: Option<&'a str>,
     pub(crate) note: Option<&'a str>,
     /// The agent who declined the conversation (a decline): the pool passes it over for
     /// the queue's decline cool-down.
     pub(crate) declined_by: Option<&'a str>,
+    /// The business's outcome code of a resolution (the wrap-up code), if given.
+    pub(crate) resolution_code: Option<&'a str>,
+    /// The agent's note on a resolution, if given.
+    pub(crate) resolution_note: Option<&'a str>,
 }
 
 /// What [`Shared::process`] did.
@@ -379,20 +384,19 @@ impl Shared {
             conv.state,
             LifecycleState::Queued | LifecycleState::Assigned
         ) {
-            if let Some(summary) = cause.handoff.summary {
+            if let Some(summary) = cause.told.summary {
                 next.handoff_summary = summary.to_owned();
             }
-            if let Some(note) = cause.handoff.note {
+            if let Some(note) = cause.told.note {
                 next.handoff_note = note.to_owned();
             }
             if agent != next.assigned_agent_id && !next.assigned_agent_id.is_empty() {
                 next.previous_agent_id.clone_from(&next.assigned_agent_id);
             }
             next.declined.retain(|d| {
-                ms_of(d.until.as_ref()) > now
-                    && Some(d.agent_id.as_str()) != cause.handoff.declined_by
+                ms_of(d.until.as_ref()) > now && Some(d.agent_id.as_str()) != cause.told.declined_by
             });
-            if let Some(agent) = cause.handoff.declined_by
+            if let Some(agent) = cause.told.declined_by
                 && conv.state == LifecycleState::Queued
             {
                 let cooldown = conv
@@ -664,7 +668,7 @@ impl Shared {
                     sequence: Some(meta.sequence),
                     late: claim.late,
                     redelivered: true,
-                    handoff: Handoff::default(),
+                    told: Told::default(),
                 };
                 self.process(&key, &input, &cause).await
             }
@@ -713,7 +717,7 @@ impl Shared {
             sequence: None,
             late: false,
             redelivered: false,
-            handoff: Handoff::default(),
+            told: Told::default(),
         };
         let notice = OrderingNotice {
             meta: Some(self.meta(key, &id, &causes, 0)),
@@ -762,7 +766,7 @@ impl Shared {
             sequence: Some(sequence),
             late: false,
             redelivered: false,
-            handoff: Handoff::default(),
+            told: Told::default(),
         };
         let id = event_id.derived(&format!("{STAGE_ROUTING}.typing"), 0);
         let task = AgentTask {
@@ -874,7 +878,7 @@ impl Shared {
             sequence: None,
             late: false,
             redelivered: true,
-            handoff: Handoff {
+            told: Told {
                 summary: match kind {
                     routing_command::Command::Escalate(escalate) => Some(escalate.summary.as_str()),
                     _ => None,
@@ -885,6 +889,16 @@ impl Shared {
                 },
                 declined_by: match kind {
                     routing_command::Command::Decline(decline) => Some(decline.agent_id.as_str()),
+                    _ => None,
+                },
+                resolution_code: match kind {
+                    routing_command::Command::Resolve(resolve) => {
+                        Some(resolve.resolution_code.as_str())
+                    }
+                    _ => None,
+                },
+                resolution_note: match kind {
+                    routing_command::Command::Resolve(resolve) => Some(resolve.note.as_str()),
                     _ => None,
                 },
             },

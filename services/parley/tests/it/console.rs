@@ -826,6 +826,12 @@ async fn an_agent_works_conversations_with_the_keyboard_alone() {
         })
         .await
         .unwrap();
+    // The wrap-up is recorded: routing's `Resolved` carries it to the transcript.
+    ava.transcript_shows("the wrap-up", |e| {
+        e.iter()
+            .any(|l| l.contains("Resolved by Ava (wrap-up code answered): asked for a person"))
+    })
+    .await;
     ava.shot("resolved").await;
 
     // Sam hands the first conversation back to the bot; the bot answers its next message.

@@ -277,12 +277,27 @@ async fn an_assignment_carries_the_bots_summary_the_transfer_note_and_the_previo
         &k,
         routing_command::Command::Resolve(parley_proto::v1::ResolveConversation {
             agent_id: "bob".into(),
+            resolution_code: "refunded".into(),
+            note: "sent the refund".into(),
             ..Default::default()
         }),
     )
     .await;
-    p.wait_event("resolved", |e| is(e, "handoff", S::Resolved))
+    let resolved = p
+        .wait_event("resolved", |e| is(e, "handoff", S::Resolved))
         .await;
+    // The agent's wrap-up reaches amb.events with the resolution.
+    let Some(conversation_event::Transition::Resolved(wrap_up)) = &resolved.transition else {
+        panic!("{resolved:?}")
+    };
+    assert_eq!(
+        (
+            wrap_up.agent_id.as_str(),
+            wrap_up.resolution_code.as_str(),
+            wrap_up.note.as_str()
+        ),
+        ("bob", "refunded", "sent the refund")
+    );
     let state = p
         .backends
         .store
