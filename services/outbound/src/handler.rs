@@ -547,6 +547,13 @@ impl Shared {
         if let Ok(mut attempts) = self.attempts.lock() {
             attempts.remove(&event_id);
         }
+        if parts.len() > 1
+            && let Ok(mut accepted) = self.accepted.lock()
+        {
+            for done in 1..parts.len() {
+                accepted.remove(&progress_key(&event_id, done));
+            }
+        }
         settle
     }
 
@@ -743,7 +750,7 @@ impl Shared {
                     ..
                 }) => {
                     if best_effort {
-                        tracing::info!(part = i, %reason, "typing indicator skipped");
+                        tracing::info!(part = i, "typing indicator not sent now; skipped");
                         if i == last {
                             return self.sent(key, &event_id, sequence, i).await;
                         }
