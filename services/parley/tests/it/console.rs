@@ -306,8 +306,7 @@ async fn walk_through(platform: Platform, backend: &str) {
     // Ava becomes available: routing assigns the conversation to her; she accepts.
     ava.choose("Presence", "Available").await;
     ava.click("Set presence").await;
-    let assigned = ava.button_with(&["assigned"]).await;
-    ava.browser.click(&assigned).await.unwrap();
+    ava.click_button_with(&["assigned"]).await;
     ava.click("Accept").await;
     // She reads the bot's part of the conversation.
     let entries = ava
@@ -469,8 +468,7 @@ async fn walk_through(platform: Platform, backend: &str) {
         .await;
     ava.browser.refresh().await.unwrap();
     ava.button("Sign out").await;
-    let again = ava.button_with(&["assigned"]).await;
-    ava.browser.click(&again).await.unwrap();
+    ava.click_button_with(&["assigned"]).await;
     let after = ava
         .transcript_shows("the same transcript after a reload", |e| {
             e.len() >= before.len()
@@ -543,17 +541,16 @@ async fn walk_through(platform: Platform, backend: &str) {
     // Ava comes back and takes it; the supervisor moves it to Sam, who now has room.
     ava.choose("Presence", "Available").await;
     ava.click("Set presence").await;
-    let held = lee.button_with(&["held by Ava"]).await;
+    lee.button_with(&["held by Ava"]).await;
     sam.fill_role("spinbutton", "Capacity", "1").await;
     sam.click("Set presence").await;
-    lee.browser.click(&held).await.unwrap();
+    lee.click_button_with(&["held by Ava"]).await;
     lee.choose("To agent", "Sam").await;
     lee.fill("Transfer note", "a size question").await;
     lee.click("Transfer").await;
     lee.button_with(&["held by Sam"]).await;
     lee.shot("reassigned").await;
-    let transferred = sam.button_with(&["assigned"]).await;
-    sam.browser.click(&transferred).await.unwrap();
+    sam.click_button_with(&["assigned"]).await;
     // Sam is told why and from whom (routing's hand-off context), on the page.
     sam.browser
         .wait_for("the transfer note and the previous agent", WAIT, || async {
@@ -668,6 +665,25 @@ impl Page<'_> {
         self.key_on("textbox", name, text).await;
     }
 
+    /// Clicks a button whose name holds every one of `parts`, finding it again when the
+    /// list re-rendered between the look and the click (a stale element).
+    async fn click_button_with(&self, parts: &[&str]) {
+        let what = format!("a click on a button named with {parts:?}");
+        self.browser
+            .wait_for(&what, WAIT, || async {
+                let found = self
+                    .browser
+                    .by_role_matching("button", |n| parts.iter().all(|p| n.contains(p)))
+                    .await?;
+                let Some(button) = found.into_iter().next() else {
+                    return Ok(None);
+                };
+                Ok(self.browser.click(&button).await.ok())
+            })
+            .await
+            .unwrap();
+    }
+
     /// Tabs to a button whose name holds every one of `parts` and presses Enter on it.
     async fn key_on_button_with(&self, parts: &[&str]) {
         let what = format!("named with {parts:?}");
@@ -742,10 +758,11 @@ async fn an_agent_works_conversations_with_the_keyboard_alone() {
     sam.fill_role("spinbutton", "Capacity", "1").await;
     sam.click("Set presence").await;
 
-    // The first customer asks for a person: offered to Ava (equal load, first by id).
+    // The first customer (on a watch) asks for a person: offered to Ava (equal load, first
+    // by id).
     let first = sim
         .devices()
-        .new_device(BUSINESS_ID, DeviceKind::Iphone)
+        .new_device(BUSINESS_ID, DeviceKind::Watch)
         .unwrap();
     assert_eq!(
         sim.devices().text(&first, "agent").await.unwrap().status,
@@ -754,7 +771,7 @@ async fn an_agent_works_conversations_with_the_keyboard_alone() {
     ava.key_on_button_with(&["assigned"]).await;
     ava.key_on("button", "Decline", KEY_ENTER).await;
     // Declined: it goes to Sam, who now holds it, never straight back to Ava.
-    let sams = sam.button_with(&["assigned"]).await;
+    sam.button_with(&["assigned"]).await;
     ava.shot("declined").await;
 
     // The second customer's conversation is offered to Ava (Sam is full); she accepts.
@@ -810,6 +827,29 @@ async fn an_agent_works_conversations_with_the_keyboard_alone() {
     })
     .await;
     assert!(quick.to_string().contains("Anything else?"), "{quick}");
+
+    // A time picker (slots one per line), then a lone web address, sent as a rich link.
+    ava.key_on("combobox", "Reply type", "Ti").await;
+    ava.key_in("Message", "Pick a time").await;
+    ava.key_in(
+        "Choices, one per line",
+        &format!("2026-12-05 10:00{KEY_ENTER}2026-12-05 11:00"),
+    )
+    .await;
+    ava.key_on("button", "Send", KEY_ENTER).await;
+    let picker = customer_receives(&platform, &second, "the time picker", |b| {
+        b["interactiveData"]["data"]["event"].is_object()
+    })
+    .await;
+    let slots = &picker["interactiveData"]["data"]["event"]["timeslots"];
+    assert_eq!(slots.as_array().map(Vec::len), Some(2), "{picker}");
+    ava.key_on("combobox", "Reply type", "Te").await;
+    ava.key_in("Message", "https://example.com/menu").await;
+    ava.key_on("button", "Send", KEY_ENTER).await;
+    customer_receives(&platform, &second, "the rich link", |b| {
+        b["type"] == "richLink" && b.to_string().contains("https://example.com/menu")
+    })
+    .await;
     ava.shot("answered").await;
 
     // Resolved with a wrap-up code and a note.
@@ -835,8 +875,27 @@ async fn an_agent_works_conversations_with_the_keyboard_alone() {
     ava.shot("resolved").await;
 
     // Sam hands the first conversation back to the bot; the bot answers its next message.
-    sam.browser.click(&sams).await.unwrap();
+    sam.click_button_with(&["assigned"]).await;
     sam.click("Accept").await;
+    // A watch shows no list or time picker: the composer does not offer them.
+    let kinds = sam
+        .browser
+        .by_role("combobox", "Reply type", WAIT)
+        .await
+        .unwrap();
+    let disabled = sam
+        .browser
+        .execute(
+            "return [...arguments[0].options].filter(o => o.disabled).map(o => o.text)",
+            vec![Browser::arg(&kinds)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        disabled,
+        json!(["List picker", "Time picker"]),
+        "a watch's composer offers neither picker"
+    );
     sam.click("Return to bot").await;
     sam.browser
         .wait_for("the conversation shown with the bot", WAIT, || async {
