@@ -31,7 +31,17 @@ impl RedisServer {
     /// taken meanwhile), up to 3 ports are tried. Errors include the last lines of its log.
     pub fn start() -> Result<Self> {
         Ok(Self {
-            server: Server::start(Flavor::Redis)?,
+            server: Server::start(Flavor::Redis { durable: false })?,
+        })
+    }
+
+    /// Like [`start`](Self::start), but with an append-only file synced on every write
+    /// (`--appendonly yes --appendfsync always`): a [`kill`](Self::kill) loses nothing the
+    /// server answered, and a [`restart`](Self::restart) loads it back, as a production
+    /// Redis configured for durability would.
+    pub fn start_durable() -> Result<Self> {
+        Ok(Self {
+            server: Server::start(Flavor::Redis { durable: true })?,
         })
     }
 
@@ -57,7 +67,8 @@ impl RedisServer {
     }
 
     /// Starts the server again on the same port (killing it first if it still runs) and waits
-    /// until it answers `PING` (at most 10 s). Its data is gone: it runs without persistence.
+    /// until it answers `PING` (at most 10 s). Its data is gone unless it was started with
+    /// [`start_durable`](Self::start_durable).
     pub fn restart(&mut self) -> Result<()> {
         self.server.restart()
     }

@@ -31,22 +31,23 @@ const LOG_TAIL_LINES: usize = 30;
 pub(crate) enum Flavor {
     /// `nats-server -js`.
     Nats,
-    /// `redis-server`.
-    Redis,
+    /// `redis-server`; `durable`: with an append-only file synced on every write
+    /// (`--appendonly yes --appendfsync always`), so a SIGKILL loses nothing it answered.
+    Redis { durable: bool },
 }
 
 impl Flavor {
     fn name(self) -> &'static str {
         match self {
             Self::Nats => "nats-server",
-            Self::Redis => "redis-server",
+            Self::Redis { .. } => "redis-server",
         }
     }
 
     fn binary(self) -> Result<PathBuf> {
         match self {
             Self::Nats => binary::nats_server_binary(),
-            Self::Redis => binary::redis_server_binary(),
+            Self::Redis { .. } => binary::redis_server_binary(),
         }
     }
 
@@ -65,18 +66,24 @@ impl Flavor {
                 "-sd".into(),
                 dir.join("store").into_os_string(),
             ],
-            Self::Redis => vec![
-                "--port".into(),
-                port.into(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--save".into(),
-                "".into(),
-                "--appendonly".into(),
-                "no".into(),
-                "--dir".into(),
-                dir.as_os_str().to_owned(),
-            ],
+            Self::Redis { durable } => {
+                let mut args: Vec<std::ffi::OsString> = vec![
+                    "--port".into(),
+                    port.into(),
+                    "--bind".into(),
+                    "127.0.0.1".into(),
+                    "--save".into(),
+                    "".into(),
+                    "--dir".into(),
+                    dir.as_os_str().to_owned(),
+                ];
+                if durable {
+                    args.extend(["--appendonly", "yes", "--appendfsync", "always"].map(Into::into));
+                } else {
+                    args.extend(["--appendonly", "no"].map(Into::into));
+                }
+                args
+            }
         }
     }
 
@@ -98,7 +105,7 @@ impl Flavor {
                 let name = format!("\"server_name\":\"{identity}\"");
                 expect(info.contains(&name), "our server_name", &info)
             }
-            Self::Redis => {
+            Self::Redis { .. } => {
                 writer.write_all(b"*1\r\n$4\r\nPING\r\n")?;
                 let pong = read_line(&mut reader)?;
                 expect(pong == "+PONG", "+PONG", &pong)?;
@@ -228,7 +235,7 @@ impl Server {
         let log_path = dir.path().join(format!("{}.log", flavor.name()));
         let identity = match flavor {
             Flavor::Nats => format!("parley-test-{}", crate::prefix()),
-            Flavor::Redis => {
+            Flavor::Redis { .. } => {
                 // Redis reports the directory it has changed into, i.e. the canonical path.
                 let canonical = dir
                     .path()
@@ -484,7 +491,7 @@ mod tests {
     /// `free_port` and the server's bind).
     #[test]
     fn probe_accepts_only_our_own_server() {
-        for flavor in [Flavor::Nats, Flavor::Redis] {
+        for flavor in [Flavor::Nats, Flavor::Redis { durable: false }] {
             let mut server = Server::start(flavor).unwrap();
             let port = server.port();
             flavor

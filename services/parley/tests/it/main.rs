@@ -14,6 +14,7 @@ mod e2e;
 mod late;
 mod mesh;
 mod processes;
+mod redis_kill;
 mod support;
 mod trace;
 mod up;
