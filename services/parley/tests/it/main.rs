@@ -11,6 +11,7 @@ mod answer;
 mod console;
 mod dlq;
 mod e2e;
+mod hot;
 mod late;
 mod mesh;
 mod processes;
