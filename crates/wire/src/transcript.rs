@@ -448,8 +448,8 @@ fn interactive_text(reply: &parley_proto::v1::InteractiveReply) -> String {
 mod tests {
     use parley_proto::v1::{
         AttachmentRef, BlobRef, BubbleLayout, CustomerClose, DataRefFailure, EventMeta,
-        InboundText, InteractiveDataRef, InteractiveReply, ListPickerItem, ListPickerReply,
-        InteractiveCommon, ListPickerRequest, ListPickerSection, OutboundText, QuickReplyItem,
+        InboundText, InteractiveCommon, InteractiveDataRef, InteractiveReply, ListPickerItem,
+        ListPickerReply, ListPickerRequest, ListPickerSection, OutboundText, QuickReplyItem,
         QuickReplyRequest, TypingStart,
     };
 
