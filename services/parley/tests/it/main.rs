@@ -13,6 +13,7 @@ mod dlq;
 mod e2e;
 mod hot;
 mod late;
+mod late_reply;
 mod mesh;
 mod processes;
 mod redis_kill;
