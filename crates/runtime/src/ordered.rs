@@ -162,8 +162,28 @@ pub async fn finish(
     policy: &GatePolicy,
     outcome: Outcome,
 ) -> Outcome {
+    finish_recording(store, key, claim, policy, outcome, &[]).await
+}
+
+/// [`finish`], and an acknowledged event's completion also sets `fields` (in the same store
+/// call: one round trip over Redis), for a stage that records a fact once its effects are
+/// out. Retried and dead-lettered events set nothing.
+pub async fn finish_recording(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    claim: Claim,
+    policy: &GatePolicy,
+    outcome: Outcome,
+    fields: &[(&str, &str)],
+) -> Outcome {
     match outcome {
-        Outcome::Ack => match store.complete(key, claim.stage, claim.sequence).await {
+        Outcome::Ack => match if fields.is_empty() {
+            store.complete(key, claim.stage, claim.sequence).await
+        } else {
+            store
+                .set_fields_then_complete(key, fields, claim.stage, claim.sequence)
+                .await
+        } {
             Ok(()) => Outcome::Ack,
             Err(error) => Outcome::Retry {
                 delay: STORE_RETRY_DELAY,

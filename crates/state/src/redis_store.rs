@@ -318,6 +318,14 @@ touch(ARGV[3])
 return 1
 ";
 
+/// SET_FIELDS then COMPLETE in one script. ARGV: stage, seq, ttl, then name, value pairs.
+const SET_FIELDS_COMPLETE: &str = r"
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
+complete_stage(ARGV[1], tonumber(ARGV[2]))
+touch(ARGV[3])
+return 1
+";
+
 /// ARGV: stage, seq, ttl.
 const RELEASE: &str = r"
 local claim = redis.call('HGET', KEYS[1], 'claim:' .. ARGV[1])
@@ -412,6 +420,7 @@ struct Scripts {
     set_consent: Script,
     gate: Script,
     complete: Script,
+    set_fields_complete: Script,
     release: Script,
     release_claim: Script,
     abandon: Script,
@@ -435,6 +444,7 @@ impl Scripts {
             set_consent: with_prelude(SET_CONSENT),
             gate: with_prelude(GATE),
             complete: with_prelude(COMPLETE),
+            set_fields_complete: with_prelude(SET_FIELDS_COMPLETE),
             release: with_prelude(RELEASE),
             release_claim: with_prelude(RELEASE_CLAIM),
             abandon: with_prelude(ABANDON),
@@ -884,6 +894,30 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("complete"))?;
+        Ok(())
+    }
+
+    async fn set_fields_then_complete(
+        &self,
+        key: &ConversationKey,
+        fields: &[(&str, &str)],
+        stage: &str,
+        sequence: Sequence,
+    ) -> Result<()> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let mut invocation = self.invocation(&self.scripts.set_fields_complete, &keys);
+        invocation
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(self.settings.retention_ms());
+        for (name, value) in fields {
+            invocation.arg(*name).arg(*value);
+        }
+        let _: u8 = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("set_fields_then_complete"))?;
         Ok(())
     }
 

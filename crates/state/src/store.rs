@@ -227,6 +227,20 @@ pub trait ConversationStore: Send + Sync + 'static {
     /// Records that `stage` applied `sequence` and drops its claim.
     async fn complete(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()>;
 
+    /// Sets `fields` (as [`set_fields`](Self::set_fields)), then completes `stage`'s
+    /// `sequence` (as [`complete`](Self::complete)): one round trip where the backend allows
+    /// it (one script over Redis), for a stage that records a fact with its completion.
+    async fn set_fields_then_complete(
+        &self,
+        key: &ConversationKey,
+        fields: &[(&str, &str)],
+        stage: &str,
+        sequence: Sequence,
+    ) -> Result<()> {
+        self.set_fields(key, fields).await?;
+        self.complete(key, stage, sequence).await
+    }
+
     /// Drops `stage`'s claim on `sequence` without applying it (the effect failed and will be
     /// retried).
     async fn release(&self, key: &ConversationKey, stage: &str, sequence: Sequence) -> Result<()>;

@@ -92,6 +92,7 @@ impl Shared {
             late: false,
             redelivered: false,
             told: Told::default(),
+            outbox_done: None,
         };
         let input = Input::AgentAccept {
             agent: assignment.agent_id.clone(),
@@ -199,6 +200,7 @@ impl Shared {
                     late: false,
                     redelivered: false,
                     told: Told::default(),
+                    outbox_done: None,
                 };
                 let input = Input::AgentLost {
                     agent: agent.agent_id.clone(),
@@ -305,6 +307,7 @@ impl Shared {
                 late: false,
                 redelivered: false,
                 told: Told::default(),
+                outbox_done: None,
             };
             self.process(
                 &key,

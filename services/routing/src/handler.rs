@@ -73,6 +73,10 @@ pub(crate) struct Cause<'a> {
     pub(crate) redelivered: bool,
     /// What the command says besides its input, if anything.
     pub(crate) told: Told<'a>,
+    /// Where the input's own outbox, once published, is recorded for the caller to mark
+    /// done with the gate's completion (one store call); `None`: marked done by a separate
+    /// write that nothing waits for.
+    pub(crate) outbox_done: Option<&'a std::sync::OnceLock<String>>,
 }
 
 /// What a command says besides its input: for the agent who takes the conversation next,
@@ -304,7 +308,13 @@ impl Shared {
                     CommitOutcome::Applied { sequences, .. } => sequences,
                 };
                 // A failure here is retried: the redelivery finds the outbox not done.
-                self.publish_outbox(key, &outbox, &sequences).await?;
+                match cause.outbox_done {
+                    Some(done) => {
+                        self.publish_events(key, &outbox, &sequences).await?;
+                        let _ = done.set(outbox.cause.clone());
+                    }
+                    None => self.publish_outbox(key, &outbox, &sequences).await?,
+                }
             } else {
                 // Nothing redelivers the tick's decision: its events are published before the
                 // write, numbered idempotently by their ids (a retry after a crash or a lost
@@ -656,6 +666,7 @@ impl Shared {
                 return ordered::finish(&*self.store, &key, claim, &self.config.gate, retry).await;
             }
         }
+        let outbox_done = std::sync::OnceLock::new();
         let result = match inbound_input(event) {
             None => self
                 .forward_typing(&key, event, &event_id, meta.sequence)
@@ -669,15 +680,29 @@ impl Shared {
                     late: claim.late,
                     redelivered: true,
                     told: Told::default(),
+                    outbox_done: Some(&outbox_done),
                 };
                 self.process(&key, &input, &cause).await
             }
         };
         match result {
             Ok(processed) => {
-                let outcome =
-                    ordered::finish(&*self.store, &key, claim, &self.config.gate, Outcome::Ack)
-                        .await;
+                // The outbox this message stored, published: marked done with the gate's
+                // completion, in one store call.
+                let done: Vec<(&str, &str)> = outbox_done
+                    .get()
+                    .map(|cause| (outbox::DONE, cause.as_str()))
+                    .into_iter()
+                    .collect();
+                let outcome = ordered::finish_recording(
+                    &*self.store,
+                    &key,
+                    claim,
+                    &self.config.gate,
+                    Outcome::Ack,
+                    &done,
+                )
+                .await;
                 if outcome != Outcome::Ack {
                     return outcome;
                 }
@@ -718,6 +743,7 @@ impl Shared {
             late: false,
             redelivered: false,
             told: Told::default(),
+            outbox_done: None,
         };
         let notice = OrderingNotice {
             meta: Some(self.meta(key, &id, &causes, 0)),
@@ -767,6 +793,7 @@ impl Shared {
             late: false,
             redelivered: false,
             told: Told::default(),
+            outbox_done: None,
         };
         let id = event_id.derived(&format!("{STAGE_ROUTING}.typing"), 0);
         let task = AgentTask {
@@ -902,6 +929,7 @@ impl Shared {
                     _ => None,
                 },
             },
+            outbox_done: None,
         };
         // A transfer to a named agent takes a place of that agent's capacity first,
         // atomically, as the pool's own assignment does; an agent who cannot take it

@@ -887,6 +887,12 @@ async fn every_write_keeps_every_key_within_the_retention_bound(make: Make) {
             .await
             .unwrap();
         check("remember_then_complete").await;
+        tokio::time::sleep(pause).await;
+        f.store
+            .set_fields_then_complete(&k, &[("done", &format!("d{round}"))], "st", s)
+            .await
+            .unwrap();
+        check("set_fields_then_complete").await;
     }
     // Soon after a write, another one leaves the record's expiry where it was: the refresh
     // that used to touch every key on every write is gone. A long retention (its 1 % is
@@ -1259,6 +1265,27 @@ async fn combined_reads_and_writes_match_their_parts(make: Make) {
         ),
         "the claim on 2 is still held"
     );
+
+    // Set-fields-then-complete: the facts, and the gate moves on as after `complete`.
+    f.store
+        .set_fields_then_complete(&k, &[("done", "e2"), ("b", "y")], "st", two)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.get_fields(&k, &["done", "b"]).await.unwrap(),
+        vec![Some("e2".into()), Some("y".into())]
+    );
+    assert_eq!(
+        f.store.gate(&k, "st", two, &policy).await.unwrap(),
+        GateDecision::Duplicate
+    );
+    assert!(matches!(
+        f.store
+            .gate(&k, "st", Sequence::new(3).unwrap(), &policy)
+            .await
+            .unwrap(),
+        GateDecision::Apply { .. }
+    ));
 }
 
 async fn consent_records_per_topic(make: Make) {
