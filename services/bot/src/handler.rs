@@ -149,27 +149,44 @@ impl Shared {
             parley.sequence = meta.sequence,
             parley.task = kind,
         );
-        let outcome = match self
+        let (outcome, memory) = match self
             .apply(&key, &event_id, meta, task)
             .instrument(span)
             .await
         {
-            Ok(()) => Outcome::Ack,
-            Err(error) => retry(error),
+            Ok(memory) => (Outcome::Ack, memory),
+            Err(error) => (retry(error), None),
         };
+        // The memory is recorded with the gate's completion, in one store call.
+        let fields: Vec<(&str, &str)> = memory
+            .as_deref()
+            .map(|value| (MEMORY_FIELD, value))
+            .into_iter()
+            .collect();
         match claim {
-            Some(claim) => ordered::finish(&*self.store, &key, claim, &self.gate, outcome).await,
+            Some(claim) => {
+                ordered::finish_recording(&*self.store, &key, claim, &self.gate, outcome, &fields)
+                    .await
+            }
+            None if outcome == Outcome::Ack && !fields.is_empty() => {
+                match self.store.set_fields(&key, &fields).await {
+                    Ok(()) => outcome,
+                    Err(error) => retry(format!("store memory: {error}")),
+                }
+            }
             None => outcome,
         }
     }
 
+    /// Decides and publishes; answers the memory to record with the task's completion
+    /// (`None`: unchanged).
     async fn apply(
         &self,
         key: &ConversationKey,
         event_id: &EventId,
         meta: &EventMeta,
         task: &BotTask,
-    ) -> Result<(), String> {
+    ) -> Result<Option<String>, String> {
         let knowledge = self
             .knowledge
             .get(&key.business)
@@ -293,12 +310,9 @@ impl Shared {
                 after: reply.memory,
             })
             .map_err(|e| format!("encode memory: {e}"))?;
-            self.store
-                .set_fields(key, &[(MEMORY_FIELD, value.as_str())])
-                .await
-                .map_err(|e| format!("store memory: {e}"))?;
+            return Ok(Some(value));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Whether routing's lifecycle says a person owns the conversation or it waits for one
