@@ -224,6 +224,37 @@ if member then touch(ARGV[4], 5) else touch(ARGV[4]) end
 return s
 ";
 
+/// SET_FIELDS_ALLOCATE, then RAISE_FIELD of the number allocated (or found). ARGV: counter,
+/// idempotency id ('' none), ids kept, ttl, field to raise ('' none), then name, value
+/// pairs.
+const ALLOCATE_RECORDING: &str = r"
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
+local member = nil
+local s = nil
+if ARGV[2] ~= '' then
+  member = ARGV[1] .. '\0' .. ARGV[2]
+  local existing = redis.call('ZSCORE', KEYS[5], member)
+  if existing then s = tonumber(existing) end
+end
+local fresh = s == nil
+if fresh then
+  s = redis.call('HINCRBY', KEYS[1], 'seq:' .. ARGV[1], 1)
+  if member then
+    redis.call('ZADD', KEYS[5], s, member)
+    local kept = tonumber(ARGV[3])
+    local n = redis.call('ZCARD', KEYS[5])
+    if n > kept then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - kept - 1) end
+  end
+end
+if ARGV[5] ~= '' then
+  local f = 'f:' .. ARGV[5]
+  local current = tonumber(redis.call('HGET', KEYS[1], f) or '0') or 0
+  if s > current then redis.call('HSET', KEYS[1], f, s) end
+end
+if member and fresh then touch(ARGV[4], 5) else touch(ARGV[4]) end
+return s
+";
+
 /// ARGV: ttl, then name, value pairs (fields are stored as `f:<name>`).
 const SET_FIELDS: &str = r"
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
@@ -415,6 +446,7 @@ struct Scripts {
     commit: Script,
     allocate: Script,
     set_fields_allocate: Script,
+    allocate_recording: Script,
     set_fields: Script,
     raise_field: Script,
     set_consent: Script,
@@ -439,6 +471,7 @@ impl Scripts {
             commit: with_prelude(COMMIT),
             allocate: with_prelude(ALLOCATE),
             set_fields_allocate: with_prelude(SET_FIELDS_ALLOCATE),
+            allocate_recording: with_prelude(ALLOCATE_RECORDING),
             set_fields: with_prelude(SET_FIELDS),
             raise_field: with_prelude(RAISE_FIELD),
             set_consent: with_prelude(SET_CONSENT),
@@ -766,6 +799,33 @@ impl ConversationStore for RedisStore {
             _ => None,
         };
         Ok((state, fields))
+    }
+
+    async fn allocate_recording(
+        &self,
+        key: &ConversationKey,
+        fields: &[(&str, &str)],
+        counter: &str,
+        idempotency_id: Option<&str>,
+        raise: Option<&str>,
+    ) -> Result<Sequence> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let mut invocation = self.invocation(&self.scripts.allocate_recording, &keys);
+        invocation
+            .arg(counter)
+            .arg(idempotency_id.unwrap_or(""))
+            .arg(crate::embedded::SEQUENCE_IDS_KEPT)
+            .arg(self.settings.retention_ms())
+            .arg(raise.unwrap_or(""));
+        for (name, value) in fields {
+            invocation.arg(*name).arg(*value);
+        }
+        let value: u64 = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("allocate_recording"))?;
+        sequence_of(value, "allocate_recording")
     }
 
     async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()> {

@@ -150,6 +150,28 @@ pub trait ConversationStore: Send + Sync + 'static {
         self.allocate_sequence(key, counter, idempotency_id).await
     }
 
+    /// [`set_fields_then_allocate`](Self::set_fields_then_allocate), then raises the numeric
+    /// fact `raise` (if given) to the number allocated, as
+    /// [`raise_field`](Self::raise_field) would: one round trip where the backend allows it
+    /// (one script over Redis). Ingest records the customer's facts and marks with the
+    /// message's number this way.
+    async fn allocate_recording(
+        &self,
+        key: &ConversationKey,
+        fields: &[(&str, &str)],
+        counter: &str,
+        idempotency_id: Option<&str>,
+        raise: Option<&str>,
+    ) -> Result<Sequence> {
+        let sequence = self
+            .set_fields_then_allocate(key, fields, counter, idempotency_id)
+            .await?;
+        if let Some(field) = raise {
+            self.raise_field(key, field, sequence.get()).await?;
+        }
+        Ok(sequence)
+    }
+
     /// The state (as [`load`](Self::load)) and named facts (as
     /// [`get_fields`](Self::get_fields)) read together: one round trip where the backend
     /// can (Redis: one `HMGET` of the conversation's hash); the default reads them in turn.

@@ -150,11 +150,7 @@ async fn accept(ingest: &Ingest, headers: &HeaderMap, body: &[u8]) -> Result<boo
 
     // 4. The sequence: the same Apple id always gets the same number, so a retry after a
     // failed publish leaves no gap.
-    let sequence = store
-        .allocate_sequence(&key, COUNTER_INBOUND, Some(&apple_id))
-        .await
-        .map_err(unavailable)?;
-    record_customer_facts(ingest, &key, &apple_headers, &message, sequence.get()).await?;
+    let sequence = record_customer_facts(ingest, &key, &apple_id, &apple_headers, &message).await?;
 
     // 5. Attachments and interactive data by reference: downloaded and decrypted now
     // (Apple asks MSPs to, and reference URLs may expire quickly).
@@ -210,45 +206,37 @@ async fn accept(ingest: &Ingest, headers: &HeaderMap, body: &[u8]) -> Result<boo
     Ok(published.duplicate)
 }
 
-/// Records what ingest alone knows about the customer, before the event exists, so the
-/// outbound gate sees it by the time any reply is produced.
+/// Allocates the message's number (the same Apple id always gets the same one) and records
+/// what ingest alone knows about the customer, before the event exists, so the outbound
+/// gate sees it by the time any reply is produced: the device's facts, and the close or
+/// activity mark raised to the message's number. One store call.
 async fn record_customer_facts(
     ingest: &Ingest,
     key: &ConversationKey,
+    apple_id: &str,
     headers: &InboundHeaders,
     message: &Message,
-    sequence: u64,
-) -> Result<(), IngestError> {
+) -> Result<parley_types::Sequence, IngestError> {
     let store = &ingest.inner.backends.store;
-    let unavailable =
-        |e: parley_state::Error| IngestError::Unavailable(format!("state store: {e}"));
     let capabilities = headers.capabilities.to_header_value();
     let agent = headers
         .device_agent
         .as_ref()
         .map(|a| a.as_str().to_owned())
         .unwrap_or_default();
+    let raise = match message.kind {
+        MessageType::Close => Some(CLOSED_AT),
+        MessageType::TypingStart | MessageType::TypingEnd => None,
+        _ => Some(ACTIVE_AT),
+    };
     store
-        .set_fields(
+        .allocate_recording(
             key,
             &[(CAPABILITIES, &capabilities), (DEVICE_AGENT, &agent)],
+            COUNTER_INBOUND,
+            Some(apple_id),
+            raise,
         )
         .await
-        .map_err(unavailable)?;
-    match message.kind {
-        MessageType::Close => {
-            store
-                .raise_field(key, CLOSED_AT, sequence)
-                .await
-                .map_err(unavailable)?;
-        }
-        MessageType::TypingStart | MessageType::TypingEnd => {}
-        _ => {
-            store
-                .raise_field(key, ACTIVE_AT, sequence)
-                .await
-                .map_err(unavailable)?;
-        }
-    }
-    Ok(())
+        .map_err(|e| IngestError::Unavailable(format!("state store: {e}")))
 }

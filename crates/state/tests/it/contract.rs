@@ -1286,6 +1286,39 @@ async fn combined_reads_and_writes_match_their_parts(make: Make) {
             .unwrap(),
         GateDecision::Apply { .. }
     ));
+
+    // Allocate-recording: the facts, a number per id (the same for a retry), and the mark
+    // raised to it, never lowered.
+    let r = key("biz", 23);
+    let first = f
+        .store
+        .allocate_recording(&r, &[("cap", "a")], "in", Some("m1"), Some("active"))
+        .await
+        .unwrap();
+    let second = f
+        .store
+        .allocate_recording(&r, &[("cap", "b")], "in", Some("m2"), Some("active"))
+        .await
+        .unwrap();
+    let retried = f
+        .store
+        .allocate_recording(&r, &[("cap", "c")], "in", Some("m1"), Some("active"))
+        .await
+        .unwrap();
+    let typing = f
+        .store
+        .allocate_recording(&r, &[], "in", Some("m3"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.get(), second.get(), retried.get(), typing.get()),
+        (1, 2, 1, 3)
+    );
+    assert_eq!(
+        f.store.get_fields(&r, &["cap", "active"]).await.unwrap(),
+        vec![Some("c".into()), Some("2".into())],
+        "the latest facts; the mark at 2 (a retry of 1 does not lower it, no raise for 3)"
+    );
 }
 
 async fn consent_records_per_topic(make: Make) {
