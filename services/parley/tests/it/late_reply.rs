@@ -13,7 +13,7 @@ use parley_bus::StreamKind;
 use parley_testkit::{NatsServer, RedisServer};
 use serde_json::{Value, json};
 
-use crate::support::{platform, test_env};
+use crate::support::{platform, platform_without_quiet_hours, test_env};
 
 /// The bodies of the texts Apple accepted for `customer`, in order.
 fn texts(all: &[Received], customer: &str) -> Vec<String> {
@@ -224,6 +224,128 @@ async fn an_agent_reply_retried_after_its_gap_was_skipped_is_sent() {
     assert!(
         late.is_some(),
         "the agent's late reply is sent, not dropped as already passed"
+    );
+    let order = texts(&sim.state().received(), &customer);
+    let at = |text: &str| order.iter().position(|t| t == text).unwrap();
+    assert!(at(second) < at(first), "{order:?}");
+    assert_eq!(
+        order.iter().filter(|t| *t == first).count(),
+        1,
+        "sent once: {order:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(15), platform.stop())
+        .await
+        .expect("drained within the bound")
+        .unwrap();
+}
+
+/// The same for a business's notification: the outbound stream refuses notification A (the
+/// API answers 503), B is accepted and sent after the gap timeout, and the backend's retry of
+/// A (same idempotency key, so the same event and number) is accepted and sent after B, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_retried_after_its_gap_was_skipped_is_sent() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let nats = NatsServer::start().unwrap();
+    let redis = RedisServer::start().unwrap();
+    let env = test_env(&[
+        ("PARLEY_NATS__URL", &nats.url()),
+        ("PARLEY_REDIS__URL", &redis.url()),
+        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
+        ("PARLEY_OUTBOUND__GAP_TIMEOUT", "21s"),
+        ("PARLEY_OUTBOUND__CLAIM_LEASE", "1s"),
+    ]);
+    let platform =
+        platform_without_quiet_hours(BackendKind::Server, BackendKind::Server, env).await;
+    let sim = platform.sim.as_ref().unwrap();
+    let api = platform.notification_api.clone().unwrap();
+    let device = sim
+        .devices()
+        .new_device(demo_business::BUSINESS_ID, DeviceKind::Iphone)
+        .unwrap();
+    let customer = device.customer.clone();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let notify = |key: &'static str, text: &'static str| {
+        http.post(format!("{api}/v1/notifications"))
+            .bearer_auth(demo_business::NOTIFICATION_TOKEN)
+            .json(
+                &json!({ "opaque_id": customer, "topic": "orders", "text": text,
+                           "idempotency_key": key }),
+            )
+            .send()
+    };
+    let arrived = |text: &'static str, within: Duration| {
+        let customer = customer.clone();
+        async move {
+            sim.state()
+                .wait_for(within, |all| {
+                    texts(all, &customer).iter().any(|t| t == text)
+                })
+                .await
+                .is_some()
+        }
+    };
+
+    // The customer opts in; a first notification (and Apple's disclosure) goes out.
+    assert_eq!(
+        sim.devices()
+            .text_only(&device, "subscribe")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = notify("n-0", "Your order is confirmed.")
+            .await
+            .unwrap()
+            .status();
+        if status == 202 {
+            break;
+        }
+        // The opt-in is recorded asynchronously (notification-consent reads the inbound
+        // stream): until then the API refuses with 403.
+        assert_eq!(status, 403);
+        assert!(Instant::now() < deadline, "the opt-in was never recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(arrived("Your order is confirmed.", Duration::from_secs(30)).await);
+
+    // A: refused by the full stream (503: the backend will retry).
+    let outbound = platform
+        .backends
+        .namespace
+        .stream_name(StreamKind::Outbound);
+    bound_stream(&nats.url(), &outbound, None).await;
+    let first = "Your order is being prepared.";
+    let refused = notify("n-a", first).await.unwrap().status();
+    assert_eq!(
+        refused, 503,
+        "a refused publish is a 503 the backend retries"
+    );
+    bound_stream(&nats.url(), &outbound, Some(-1)).await;
+
+    // B: accepted, sent once outbound gives up on A.
+    let waiting = Instant::now();
+    let second = "Your order is ready for pick-up.";
+    assert_eq!(notify("n-b", second).await.unwrap().status(), 202);
+    assert!(
+        arrived(second, Duration::from_secs(60)).await,
+        "B is sent once A's gap is given up on"
+    );
+    assert!(
+        waiting.elapsed() >= Duration::from_secs(20),
+        "B went before the gap timeout: A was not missing"
+    );
+
+    // The backend retries A under its idempotency key: sent, after B, once.
+    assert_eq!(notify("n-a", first).await.unwrap().status(), 202);
+    assert!(
+        arrived(first, Duration::from_secs(30)).await,
+        "the late notification is sent, not dropped as already passed"
     );
     let order = texts(&sim.state().received(), &customer);
     let at = |text: &str| order.iter().position(|t| t == text).unwrap();

@@ -50,6 +50,48 @@ pub(crate) async fn platform_with_agents(
     env: Vec<(String, String)>,
     agents: parley_agent_gateway::Agents,
 ) -> Platform {
+    platform_with(
+        bus,
+        store,
+        env,
+        agents,
+        parley::demo_business::consent_config().unwrap(),
+    )
+    .await
+}
+
+/// The demo platform in this process without the demo's quiet hours for notifications, so
+/// a test that sends them runs at any time of day.
+pub(crate) async fn platform_without_quiet_hours(
+    bus: BackendKind,
+    store: BackendKind,
+    env: Vec<(String, String)>,
+) -> Platform {
+    let policies: String = parley::demo_business::POLICIES
+        .lines()
+        .filter(|l| !l.starts_with("quiet_hours"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let consent = parley_notification_consent::ConsentConfig::new(
+        parley_notification_consent::Policies::parse(&policies).unwrap(),
+    );
+    platform_with(
+        bus,
+        store,
+        env,
+        parley_agent_gateway::Agents::parse(parley::demo_business::AGENTS).unwrap(),
+        consent,
+    )
+    .await
+}
+
+async fn platform_with(
+    bus: BackendKind,
+    store: BackendKind,
+    env: Vec<(String, String)>,
+    agents: parley_agent_gateway::Agents,
+    consent: parley_notification_consent::ConsentConfig,
+) -> Platform {
     parley_testkit::init_tracing();
     let config = up_config(None, env).unwrap();
     let rules = up_rules(&config, None).unwrap();
@@ -66,7 +108,7 @@ pub(crate) async fn platform_with_agents(
         routing: true,
         outbound: true,
         consent: Some((
-            parley::demo_business::consent_config().unwrap(),
+            consent,
             parley_notification_consent::Listen {
                 http: "127.0.0.1:0".parse().unwrap(),
                 grpc: "127.0.0.1:0".parse().unwrap(),
