@@ -16,7 +16,7 @@ use parley_testkit::{NatsServer, RedisServer};
 use parley_types::ConversationKey;
 use prost::Message as _;
 
-use crate::support::{platform, test_env};
+use crate::support::{platform, server_env};
 
 const WITHIN: Duration = Duration::from_secs(30);
 
@@ -24,11 +24,7 @@ const WITHIN: Duration = Duration::from_secs(30);
 async fn a_bot_answer_is_one_outbound_event_and_apple_gets_typing_greeting_answer_typing_end() {
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
-    let env = test_env(&[
-        ("PARLEY_NATS__URL", &nats.url()),
-        ("PARLEY_REDIS__URL", &redis.url()),
-        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
-    ]);
+    let env = server_env(&nats, &redis, &[]);
     let platform = platform(BackendKind::Server, BackendKind::Server, env).await;
     // A reader of the outbound stream next to outbound's own consumer (limits retention).
     let ns = platform.backends.namespace.clone();

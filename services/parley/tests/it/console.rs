@@ -17,7 +17,7 @@ use parley_apple_sim::{Device, DeviceKind};
 use parley_testkit::{Browser, Chromedriver, Element, KEY_ENTER, NatsServer, RedisServer};
 use serde_json::{Value, json};
 
-use crate::support::{platform_with_agents, test_env};
+use crate::support::{platform_with_agents, server_env, test_env};
 
 const WAIT: Duration = Duration::from_secs(30);
 const OTHER_BUSINESS: &str = "b7d2c1e0-0000-4000-8000-00000000b002";
@@ -954,11 +954,7 @@ async fn the_console_over_embedded_backends_serves_an_agent_a_supervisor_and_nob
 async fn the_console_over_nats_and_redis_serves_an_agent_a_supervisor_and_nobody_else() {
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
-    let env = test_env(&[
-        ("PARLEY_NATS__URL", &nats.url()),
-        ("PARLEY_REDIS__URL", &redis.url()),
-        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
-    ]);
+    let env = server_env(&nats, &redis, &[]);
     let platform =
         platform_with_agents(BackendKind::Server, BackendKind::Server, env, agents()).await;
     walk_through(platform, "nats-redis").await;

@@ -16,7 +16,7 @@ use parley_apple_sim::{Device, DeviceKind, Fault, FaultScope, Received, Simulato
 use parley_testkit::{NatsServer, RedisServer};
 use serde_json::json;
 
-use crate::support::{platform, test_env};
+use crate::support::{platform, server_env};
 
 const OTHERS: usize = 100;
 const HOT_BACKLOG: usize = 600;
@@ -69,14 +69,15 @@ fn p99(waits: &[Duration]) -> Duration {
 async fn fault_one_slow_conversation_with_a_backlog_does_not_hold_up_100_others() {
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
-    let env = test_env(&[
-        ("PARLEY_NATS__URL", &nats.url()),
-        ("PARLEY_REDIS__URL", &redis.url()),
-        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
-        ("PARLEY_OUTBOUND__RATE_PER_BUSINESS", "100000"),
-        ("PARLEY_OUTBOUND__BURST_PER_BUSINESS", "100000"),
-        ("PARLEY_TELEMETRY__LOG_FILTER", "warn"),
-    ]);
+    let env = server_env(
+        &nats,
+        &redis,
+        &[
+            ("PARLEY_OUTBOUND__RATE_PER_BUSINESS", "100000"),
+            ("PARLEY_OUTBOUND__BURST_PER_BUSINESS", "100000"),
+            ("PARLEY_TELEMETRY__LOG_FILTER", "warn"),
+        ],
+    );
     let platform = platform(BackendKind::Server, BackendKind::Server, env).await;
     let sim = platform.sim.as_ref().unwrap();
     let new_devices = |n: usize| -> Vec<Device> {

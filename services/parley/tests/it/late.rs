@@ -15,7 +15,7 @@ use parley_testkit::{NatsServer, RedisServer};
 use prost::Message as _;
 use serde_json::json;
 
-use crate::support::{platform, test_env};
+use crate::support::{bound_stream, platform, server_env};
 
 /// Whether Apple accepted a text for `customer` containing `words`.
 fn told(all: &[Received], customer: &str, words: &str) -> bool {
@@ -28,33 +28,20 @@ fn told(all: &[Received], customer: &str, words: &str) -> bool {
     })
 }
 
-/// Sets the most messages the stream keeps (`-1`: no bound); with discard new, a full
-/// stream refuses a publish.
-async fn bound_stream(nats: &str, stream: &str, max_messages: Option<i64>) {
-    let client = async_nats::connect(nats).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    let mut handle = js.get_stream(stream).await.unwrap();
-    let info = handle.info().await.unwrap();
-    let mut config = info.config.clone();
-    config.max_messages =
-        max_messages.unwrap_or_else(|| i64::try_from(info.state.messages).unwrap());
-    config.discard = async_nats::jetstream::stream::DiscardPolicy::New;
-    js.update_stream(config).await.unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_apple_retries_after_its_gap_was_skipped_is_answered() {
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
     // The shortest gap timeout routing accepts (2 x its 10 s ack wait + the lease).
     let gap = Duration::from_secs(21);
-    let env = test_env(&[
-        ("PARLEY_NATS__URL", &nats.url()),
-        ("PARLEY_REDIS__URL", &redis.url()),
-        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
-        ("PARLEY_ROUTING__GAP_TIMEOUT", "21s"),
-        ("PARLEY_ROUTING__CLAIM_LEASE", "1s"),
-    ]);
+    let env = server_env(
+        &nats,
+        &redis,
+        &[
+            ("PARLEY_ROUTING__GAP_TIMEOUT", "21s"),
+            ("PARLEY_ROUTING__CLAIM_LEASE", "1s"),
+        ],
+    );
     let platform = platform(BackendKind::Server, BackendKind::Server, env).await;
     let ns = platform.backends.namespace.clone();
     let ordering = ConsumerSpec::new(&ns, StreamKind::Events, "test-ordering")

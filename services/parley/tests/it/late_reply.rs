@@ -13,7 +13,7 @@ use parley_bus::StreamKind;
 use parley_testkit::{NatsServer, RedisServer};
 use serde_json::{Value, json};
 
-use crate::support::{platform, platform_without_quiet_hours, test_env};
+use crate::support::{bound_stream, platform, platform_without_quiet_hours, server_env};
 
 /// The bodies of the texts Apple accepted for `customer`, in order.
 fn texts(all: &[Received], customer: &str) -> Vec<String> {
@@ -24,18 +24,15 @@ fn texts(all: &[Received], customer: &str) -> Vec<String> {
         .collect()
 }
 
-/// Sets the most messages the stream keeps (`None`: what it holds now, so the next publish
-/// is refused; `Some(-1)`: no bound), discarding new ones when full.
-async fn bound_stream(nats: &str, stream: &str, max_messages: Option<i64>) {
-    let client = async_nats::connect(nats).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    let mut handle = js.get_stream(stream).await.unwrap();
-    let info = handle.info().await.unwrap();
-    let mut config = info.config.clone();
-    config.max_messages =
-        max_messages.unwrap_or_else(|| i64::try_from(info.state.messages).unwrap().max(1));
-    config.discard = async_nats::jetstream::stream::DiscardPolicy::New;
-    js.update_stream(config).await.unwrap();
+/// `late` reached Apple once, after `earlier`.
+fn sent_after_once(order: &[String], late: &str, earlier: &str) {
+    let at = |text: &str| order.iter().position(|t| t == text).unwrap();
+    assert!(at(earlier) < at(late), "{order:?}");
+    assert_eq!(
+        order.iter().filter(|t| *t == late).count(),
+        1,
+        "sent once: {order:?}"
+    );
 }
 
 /// The console's JSON API as an agent's client calls it.
@@ -133,13 +130,14 @@ fn reply(conversation: &str, body: &str) -> Value {
 async fn an_agent_reply_retried_after_its_gap_was_skipped_is_sent() {
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
-    let env = test_env(&[
-        ("PARLEY_NATS__URL", &nats.url()),
-        ("PARLEY_REDIS__URL", &redis.url()),
-        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
-        ("PARLEY_OUTBOUND__GAP_TIMEOUT", "21s"),
-        ("PARLEY_OUTBOUND__CLAIM_LEASE", "1s"),
-    ]);
+    let env = server_env(
+        &nats,
+        &redis,
+        &[
+            ("PARLEY_OUTBOUND__GAP_TIMEOUT", "21s"),
+            ("PARLEY_OUTBOUND__CLAIM_LEASE", "1s"),
+        ],
+    );
     let platform = platform(BackendKind::Server, BackendKind::Server, env).await;
     let sim = platform.sim.as_ref().unwrap();
     let device = sim
@@ -225,14 +223,7 @@ async fn an_agent_reply_retried_after_its_gap_was_skipped_is_sent() {
         late.is_some(),
         "the agent's late reply is sent, not dropped as already passed"
     );
-    let order = texts(&sim.state().received(), &customer);
-    let at = |text: &str| order.iter().position(|t| t == text).unwrap();
-    assert!(at(second) < at(first), "{order:?}");
-    assert_eq!(
-        order.iter().filter(|t| *t == first).count(),
-        1,
-        "sent once: {order:?}"
-    );
+    sent_after_once(&texts(&sim.state().received(), &customer), first, second);
     tokio::time::timeout(Duration::from_secs(15), platform.stop())
         .await
         .expect("drained within the bound")
@@ -247,13 +238,14 @@ async fn a_notification_retried_after_its_gap_was_skipped_is_sent() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let nats = NatsServer::start().unwrap();
     let redis = RedisServer::start().unwrap();
-    let env = test_env(&[
-        ("PARLEY_NATS__URL", &nats.url()),
-        ("PARLEY_REDIS__URL", &redis.url()),
-        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
-        ("PARLEY_OUTBOUND__GAP_TIMEOUT", "21s"),
-        ("PARLEY_OUTBOUND__CLAIM_LEASE", "1s"),
-    ]);
+    let env = server_env(
+        &nats,
+        &redis,
+        &[
+            ("PARLEY_OUTBOUND__GAP_TIMEOUT", "21s"),
+            ("PARLEY_OUTBOUND__CLAIM_LEASE", "1s"),
+        ],
+    );
     let platform =
         platform_without_quiet_hours(BackendKind::Server, BackendKind::Server, env).await;
     let sim = platform.sim.as_ref().unwrap();
@@ -347,14 +339,7 @@ async fn a_notification_retried_after_its_gap_was_skipped_is_sent() {
         arrived(first, Duration::from_secs(30)).await,
         "the late notification is sent, not dropped as already passed"
     );
-    let order = texts(&sim.state().received(), &customer);
-    let at = |text: &str| order.iter().position(|t| t == text).unwrap();
-    assert!(at(second) < at(first), "{order:?}");
-    assert_eq!(
-        order.iter().filter(|t| *t == first).count(),
-        1,
-        "sent once: {order:?}"
-    );
+    sent_after_once(&texts(&sim.state().received(), &customer), first, second);
     tokio::time::timeout(Duration::from_secs(15), platform.stop())
         .await
         .expect("drained within the bound")

@@ -33,7 +33,7 @@ use parley_types::{ConversationKey, EventId};
 use prost::Message as _;
 use serde_json::json;
 
-use crate::support::{platform, test_env};
+use crate::support::{platform, server_env};
 
 const CONVERSATIONS: usize = 200;
 const PER_CONVERSATION: usize = 50;
@@ -84,14 +84,15 @@ async fn deliver(sender: &DeviceSender, device: &Device, id: &str, text: &str) {
 async fn fault_kill_redis_twice_during_10000_messages_loses_duplicates_and_reorders_nothing() {
     let nats = NatsServer::start().unwrap();
     let mut redis = RedisServer::start_durable().unwrap();
-    let env = test_env(&[
-        ("PARLEY_NATS__URL", &nats.url()),
-        ("PARLEY_REDIS__URL", &redis.url()),
-        ("PARLEY_NATS__PREFIX", &parley_testkit::prefix()),
-        ("PARLEY_OUTBOUND__RATE_PER_BUSINESS", "100000"),
-        ("PARLEY_OUTBOUND__BURST_PER_BUSINESS", "100000"),
-        ("PARLEY_TELEMETRY__LOG_FILTER", "warn"),
-    ]);
+    let env = server_env(
+        &nats,
+        &redis,
+        &[
+            ("PARLEY_OUTBOUND__RATE_PER_BUSINESS", "100000"),
+            ("PARLEY_OUTBOUND__BURST_PER_BUSINESS", "100000"),
+            ("PARLEY_TELEMETRY__LOG_FILTER", "warn"),
+        ],
+    );
     let platform = platform(BackendKind::Server, BackendKind::Server, env).await;
     let ns = platform.backends.namespace.clone();
     let deliveries = ConsumerSpec::new(&ns, StreamKind::Events, "test-deliveries")

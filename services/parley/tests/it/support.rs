@@ -28,6 +28,37 @@ pub(crate) fn test_env(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     env
 }
 
+/// [`test_env`] for the platform over these real servers (a private NATS prefix), plus
+/// `extra`.
+pub(crate) fn server_env(
+    nats: &parley_testkit::NatsServer,
+    redis: &parley_testkit::RedisServer,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let (nats, redis, prefix) = (nats.url(), redis.url(), parley_testkit::prefix());
+    let mut all = vec![
+        ("PARLEY_NATS__URL", nats.as_str()),
+        ("PARLEY_REDIS__URL", redis.as_str()),
+        ("PARLEY_NATS__PREFIX", prefix.as_str()),
+    ];
+    all.extend_from_slice(extra);
+    test_env(&all)
+}
+
+/// Sets the most messages a JetStream stream keeps, discarding new ones when full: `None`,
+/// what it holds now (so the next publish is refused); `Some(-1)`, no bound.
+pub(crate) async fn bound_stream(nats: &str, stream: &str, max_messages: Option<i64>) {
+    let client = async_nats::connect(nats).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut handle = js.get_stream(stream).await.unwrap();
+    let info = handle.info().await.unwrap();
+    let mut config = info.config.clone();
+    config.max_messages =
+        max_messages.unwrap_or_else(|| i64::try_from(info.state.messages).unwrap().max(1));
+    config.discard = async_nats::jetstream::stream::DiscardPolicy::New;
+    js.update_stream(config).await.unwrap();
+}
+
 /// The demo platform in this process.
 pub(crate) async fn platform(
     bus: BackendKind,
