@@ -224,11 +224,16 @@ if member then touch(ARGV[4], 5) else touch(ARGV[4]) end
 return s
 ";
 
-/// SET_FIELDS_ALLOCATE, then RAISE_FIELD of the number allocated (or found). ARGV: counter,
-/// idempotency id ('' none), ids kept, ttl, field to raise ('' none), then name, value
-/// pairs.
+/// Unless the de-duplication member ARGV[6] is recorded and not expired (then 0, changing
+/// nothing), SET_FIELDS_ALLOCATE, then RAISE_FIELD of the number allocated (or found).
+/// KEYS[4] is the dedup set. ARGV: counter, idempotency id ('' none), ids kept, ttl, field
+/// to raise ('' none), dedup member ('' none), then name, value pairs.
 const ALLOCATE_RECORDING: &str = r"
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
+if ARGV[6] ~= '' then
+  local until_ms = redis.call('ZSCORE', KEYS[4], ARGV[6])
+  if until_ms and tonumber(until_ms) > now_ms() then return 0 end
+end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
 local member = nil
 local s = nil
 if ARGV[2] ~= '' then
@@ -804,11 +809,12 @@ impl ConversationStore for RedisStore {
     async fn allocate_recording(
         &self,
         key: &ConversationKey,
+        unless_remembered: Option<(&str, &str)>,
         fields: &[(&str, &str)],
         counter: &str,
         idempotency_id: Option<&str>,
         raise: Option<&str>,
-    ) -> Result<Sequence> {
+    ) -> Result<Option<Sequence>> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
         let mut invocation = self.invocation(&self.scripts.allocate_recording, &keys);
@@ -817,7 +823,8 @@ impl ConversationStore for RedisStore {
             .arg(idempotency_id.unwrap_or(""))
             .arg(crate::embedded::SEQUENCE_IDS_KEPT)
             .arg(self.settings.retention_ms())
-            .arg(raise.unwrap_or(""));
+            .arg(raise.unwrap_or(""))
+            .arg(unless_remembered.map_or_else(String::new, |(scope, id)| dedup_member(scope, id)));
         for (name, value) in fields {
             invocation.arg(*name).arg(*value);
         }
@@ -825,7 +832,10 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("allocate_recording"))?;
-        sequence_of(value, "allocate_recording")
+        if value == 0 {
+            return Ok(None);
+        }
+        sequence_of(value, "allocate_recording").map(Some)
     }
 
     async fn set_fields(&self, key: &ConversationKey, fields: &[(&str, &str)]) -> Result<()> {

@@ -150,26 +150,33 @@ pub trait ConversationStore: Send + Sync + 'static {
         self.allocate_sequence(key, counter, idempotency_id).await
     }
 
-    /// [`set_fields_then_allocate`](Self::set_fields_then_allocate), then raises the numeric
-    /// fact `raise` (if given) to the number allocated, as
+    /// Unless `(scope, id)` is remembered (as [`is_remembered`](Self::is_remembered): then
+    /// `None`, changing nothing), [`set_fields_then_allocate`](Self::set_fields_then_allocate)
+    /// and raises the numeric fact `raise` (if given) to the number allocated, as
     /// [`raise_field`](Self::raise_field) would: one round trip where the backend allows it
-    /// (one script over Redis). Ingest records the customer's facts and marks with the
-    /// message's number this way.
+    /// (one script over Redis). Ingest checks that a message is new, numbers it and records
+    /// the customer's facts and marks this way.
     async fn allocate_recording(
         &self,
         key: &ConversationKey,
+        unless_remembered: Option<(&str, &str)>,
         fields: &[(&str, &str)],
         counter: &str,
         idempotency_id: Option<&str>,
         raise: Option<&str>,
-    ) -> Result<Sequence> {
+    ) -> Result<Option<Sequence>> {
+        if let Some((scope, id)) = unless_remembered
+            && self.is_remembered(key, scope, id).await?
+        {
+            return Ok(None);
+        }
         let sequence = self
             .set_fields_then_allocate(key, fields, counter, idempotency_id)
             .await?;
         if let Some(field) = raise {
             self.raise_field(key, field, sequence.get()).await?;
         }
-        Ok(sequence)
+        Ok(Some(sequence))
     }
 
     /// The state (as [`load`](Self::load)) and named facts (as

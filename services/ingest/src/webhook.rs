@@ -137,20 +137,14 @@ async fn accept(ingest: &Ingest, headers: &HeaderMap, body: &[u8]) -> Result<boo
         .map_err(|e| IngestError::BadRequest(format!("id: {e}")))?;
 
     // 3. Seen before: Apple already has (or had) its 200; nothing new is published.
+    // 4. Otherwise the sequence: the same Apple id always gets the same number, so a retry
+    // after a failed publish leaves no gap. One store call for both.
     let store = &inner.backends.store;
-    let unavailable =
-        |e: parley_state::Error| IngestError::Unavailable(format!("state store: {e}"));
-    if store
-        .is_remembered(&key, APPLE_SCOPE, &apple_id)
-        .await
-        .map_err(unavailable)?
-    {
+    let Some(sequence) =
+        record_customer_facts(ingest, &key, &apple_id, &apple_headers, &message).await?
+    else {
         return Ok(true);
-    }
-
-    // 4. The sequence: the same Apple id always gets the same number, so a retry after a
-    // failed publish leaves no gap.
-    let sequence = record_customer_facts(ingest, &key, &apple_id, &apple_headers, &message).await?;
+    };
 
     // 5. Attachments and interactive data by reference: downloaded and decrypted now
     // (Apple asks MSPs to, and reference URLs may expire quickly).
@@ -206,17 +200,18 @@ async fn accept(ingest: &Ingest, headers: &HeaderMap, body: &[u8]) -> Result<boo
     Ok(published.duplicate)
 }
 
-/// Allocates the message's number (the same Apple id always gets the same one) and records
-/// what ingest alone knows about the customer, before the event exists, so the outbound
-/// gate sees it by the time any reply is produced: the device's facts, and the close or
-/// activity mark raised to the message's number. One store call.
+/// Unless Apple's message was recorded as published already (then `None`), allocates its
+/// number (the same Apple id always gets the same one) and records what ingest alone knows
+/// about the customer, before the event exists, so the outbound gate sees it by the time
+/// any reply is produced: the device's facts, and the close or activity mark raised to the
+/// message's number. One store call.
 async fn record_customer_facts(
     ingest: &Ingest,
     key: &ConversationKey,
     apple_id: &str,
     headers: &InboundHeaders,
     message: &Message,
-) -> Result<parley_types::Sequence, IngestError> {
+) -> Result<Option<parley_types::Sequence>, IngestError> {
     let store = &ingest.inner.backends.store;
     let capabilities = headers.capabilities.to_header_value();
     let agent = headers
@@ -232,6 +227,7 @@ async fn record_customer_facts(
     store
         .allocate_recording(
             key,
+            Some((APPLE_SCOPE, apple_id)),
             &[(CAPABILITIES, &capabilities), (DEVICE_AGENT, &agent)],
             COUNTER_INBOUND,
             Some(apple_id),

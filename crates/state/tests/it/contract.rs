@@ -1292,28 +1292,65 @@ async fn combined_reads_and_writes_match_their_parts(make: Make) {
     let r = key("biz", 23);
     let first = f
         .store
-        .allocate_recording(&r, &[("cap", "a")], "in", Some("m1"), Some("active"))
+        .allocate_recording(&r, None, &[("cap", "a")], "in", Some("m1"), Some("active"))
         .await
         .unwrap();
     let second = f
         .store
-        .allocate_recording(&r, &[("cap", "b")], "in", Some("m2"), Some("active"))
+        .allocate_recording(&r, None, &[("cap", "b")], "in", Some("m2"), Some("active"))
         .await
         .unwrap();
     let retried = f
         .store
-        .allocate_recording(&r, &[("cap", "c")], "in", Some("m1"), Some("active"))
+        .allocate_recording(&r, None, &[("cap", "c")], "in", Some("m1"), Some("active"))
         .await
         .unwrap();
     let typing = f
         .store
-        .allocate_recording(&r, &[], "in", Some("m3"), None)
+        .allocate_recording(&r, None, &[], "in", Some("m3"), None)
         .await
         .unwrap();
+    let number = |s: Option<Sequence>| s.map(Sequence::get);
     assert_eq!(
-        (first.get(), second.get(), retried.get(), typing.get()),
-        (1, 2, 1, 3)
+        (
+            number(first),
+            number(second),
+            number(retried),
+            number(typing)
+        ),
+        (Some(1), Some(2), Some(1), Some(3))
     );
+    // A message remembered as published: nothing is allocated or recorded.
+    f.store
+        .remember(&r, "apple", "m4", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let seen = f
+        .store
+        .allocate_recording(
+            &r,
+            Some(("apple", "m4")),
+            &[("cap", "d")],
+            "in",
+            Some("m4"),
+            Some("active"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, None);
+    let fresh = f
+        .store
+        .allocate_recording(
+            &r,
+            Some(("apple", "m5")),
+            &[("cap", "c")],
+            "in",
+            Some("m5"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(number(fresh), Some(4), "m4 took no number");
     assert_eq!(
         f.store.get_fields(&r, &["cap", "active"]).await.unwrap(),
         vec![Some("c".into()), Some("2".into())],
