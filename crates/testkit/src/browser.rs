@@ -13,6 +13,7 @@
 //! on `PATH` (`apt-get install chromium chromium-driver`; `scripts/test` installs them).
 
 use std::{
+    os::unix::process::CommandExt as _,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -81,7 +82,10 @@ impl Chromedriver {
         let driver = find_binary("CHROMEDRIVER_BIN", &["chromedriver"])?;
         let chromium = find_binary("CHROMIUM_BIN", &["chromium", "chromium-browser"])?;
         let port = free_port()?;
+        // Its own process group, so dropping it also ends the browsers it started (a test
+        // that panics never closes its windows).
         let child = Command::new(&driver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdin(Stdio::null())
@@ -159,6 +163,12 @@ impl Chromedriver {
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
+        // The whole group: chromedriver and every Chromium process it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
