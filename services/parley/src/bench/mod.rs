@@ -653,6 +653,7 @@ async fn bench(args: &BenchArgs) -> Result<Report> {
         } else {
             "the built-in bot (services/bot) with the demo knowledge"
         },
+        step_seconds: durations.step.as_secs(),
         baselines: Baselines {
             jetstream,
             jetstream_100,

@@ -146,6 +146,8 @@ pub(crate) struct Report {
     /// every number (the baselines too, which is why they are measured in the same run).
     pub(crate) load_average: (String, String),
     pub(crate) answerer: &'static str,
+    /// How long each sustained-rate step lasted (`--step-seconds`).
+    pub(crate) step_seconds: u64,
     pub(crate) baselines: Baselines,
     pub(crate) modes: Vec<ModeReport>,
 }
@@ -221,8 +223,11 @@ impl Report {
                     ),
                 ),
                 (
-                    "highest sustained rate (60 s, within 2 %, p99 <= 250 ms, 0 lost/dup), msg/s"
-                        .to_owned(),
+                    format!(
+                        "highest sustained rate ({} s, within 2 %, p99 <= 250 ms, 0 lost/dup), \
+                         msg/s",
+                        self.step_seconds
+                    ),
                     m.sustained_rate
                         .map_or_else(|| "none passed".to_owned(), |r| format!("{r:.0}")),
                     m.sustained_rate
