@@ -447,7 +447,9 @@ impl Browser {
     ) -> Result<Element> {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(element) = self.focused().await?
+            // The focused element may be re-rendered between the looks (a stale element):
+            // that is no match yet, and the next Tab goes on from wherever the focus is.
+            if let Ok(Some(element)) = self.focused().await
                 && self.role(&element).await.is_ok_and(|r| r == role)
                 && self.name(&element).await.is_ok_and(|n| matches(n.trim()))
             {

@@ -684,23 +684,46 @@ impl Page<'_> {
             .unwrap();
     }
 
-    /// Tabs to a button whose name holds every one of `parts` and presses Enter on it.
+    /// Tabs to a conversation of the list whose name holds every one of `parts` and opens
+    /// it with Enter (the page then moves the focus to the conversation). The list is
+    /// re-rendered as events arrive, which can take the focus away between the Tab and the
+    /// Enter: then it tabs there again, within `WAIT`.
     async fn key_on_button_with(&self, parts: &[&str]) {
         let what = format!("named with {parts:?}");
-        let found = self
-            .browser
-            .tab_to(
-                "button",
-                &what,
-                |n| parts.iter().all(|p| n.contains(p)),
-                WAIT,
-            )
-            .await;
-        if let Err(error) = found {
-            self.shot("failed").await;
-            panic!("{error}");
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let found = self
+                .browser
+                .tab_to(
+                    "button",
+                    &what,
+                    |n| parts.iter().all(|p| n.contains(p)),
+                    left,
+                )
+                .await;
+            if let Err(error) = found {
+                self.shot("failed").await;
+                panic!("{error}");
+            }
+            self.browser.press(KEY_ENTER).await.unwrap();
+            let opened = self
+                .browser
+                .wait_for(
+                    "the conversation focused",
+                    Duration::from_secs(2),
+                    || async {
+                        let Some(focused) = self.browser.focused().await? else {
+                            return Ok(None);
+                        };
+                        Ok((self.browser.role(&focused).await? == "main").then_some(()))
+                    },
+                )
+                .await;
+            if opened.is_ok() {
+                return;
+            }
         }
-        self.browser.press(KEY_ENTER).await.unwrap();
     }
 
     /// The page's main text (the open conversation), once it holds `what`.
