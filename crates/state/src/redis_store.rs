@@ -179,53 +179,12 @@ if ARGV[4] ~= '' then touch(ARGV[3], 2) else touch(ARGV[3]) end
 return out
 ";
 
-/// KEYS[5] is the allocation set. ARGV: counter, idempotency id ("" for none), how many
-/// allocations to keep, ttl. Returns the sequence (the earlier one for a known id).
-const ALLOCATE: &str = r"
-local member = nil
-if ARGV[2] ~= '' then
-  member = ARGV[1] .. '\0' .. ARGV[2]
-  local existing = redis.call('ZSCORE', KEYS[5], member)
-  if existing then return tonumber(existing) end
-end
-local s = redis.call('HINCRBY', KEYS[1], 'seq:' .. ARGV[1], 1)
-if member then
-  redis.call('ZADD', KEYS[5], s, member)
-  local kept = tonumber(ARGV[3])
-  local n = redis.call('ZCARD', KEYS[5])
-  if n > kept then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - kept - 1) end
-end
-if member then touch(ARGV[4], 5) else touch(ARGV[4]) end
-return s
-";
-
-/// SET_FIELDS then ALLOCATE in one script (atomic, one round trip). KEYS[5] is the
-/// allocation set. ARGV: counter, idempotency id ("" for none), how many allocations to
-/// keep, ttl, then name, value pairs. Returns the sequence.
-const SET_FIELDS_ALLOCATE: &str = r"
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], 'f:' .. ARGV[i], ARGV[i + 1]) end
-local member = nil
-if ARGV[2] ~= '' then
-  member = ARGV[1] .. '\0' .. ARGV[2]
-  local existing = redis.call('ZSCORE', KEYS[5], member)
-  if existing then
-    touch(ARGV[4])
-    return tonumber(existing)
-  end
-end
-local s = redis.call('HINCRBY', KEYS[1], 'seq:' .. ARGV[1], 1)
-if member then
-  redis.call('ZADD', KEYS[5], s, member)
-  local kept = tonumber(ARGV[3])
-  local n = redis.call('ZCARD', KEYS[5])
-  if n > kept then redis.call('ZREMRANGEBYRANK', KEYS[5], 0, n - kept - 1) end
-end
-if member then touch(ARGV[4], 5) else touch(ARGV[4]) end
-return s
-";
-
 /// Unless the de-duplication member ARGV[6] is recorded and not expired (then 0, changing
-/// nothing), SET_FIELDS_ALLOCATE, then RAISE_FIELD of the number allocated (or found).
+/// nothing): sets the fields, allocates the counter's next number (or finds the one the
+/// idempotency id got, keeping the last `ids kept` ids), then RAISE_FIELD of that number.
+/// The one numbering script: `allocate_sequence` and `set_fields_then_allocate` are it
+/// without a dedup member or a field to raise. Returns the number (the earlier one for a
+/// known idempotency id).
 /// KEYS[4] is the dedup set. ARGV: counter, idempotency id ('' none), ids kept, ttl, field
 /// to raise ('' none), dedup member ('' none), then name, value pairs.
 const ALLOCATE_RECORDING: &str = r"
@@ -449,8 +408,6 @@ return redis.call('DEL', unpack(KEYS))
 struct Scripts {
     cas: Script,
     commit: Script,
-    allocate: Script,
-    set_fields_allocate: Script,
     allocate_recording: Script,
     set_fields: Script,
     raise_field: Script,
@@ -474,8 +431,6 @@ impl Scripts {
         Self {
             cas: with_prelude(CAS),
             commit: with_prelude(COMMIT),
-            allocate: with_prelude(ALLOCATE),
-            set_fields_allocate: with_prelude(SET_FIELDS_ALLOCATE),
             allocate_recording: with_prelude(ALLOCATE_RECORDING),
             set_fields: with_prelude(SET_FIELDS),
             raise_field: with_prelude(RAISE_FIELD),
@@ -712,18 +667,8 @@ impl ConversationStore for RedisStore {
         counter: &str,
         idempotency_id: Option<&str>,
     ) -> Result<Sequence> {
-        let keys = self.keys(key);
-        let mut connection = self.connection.clone();
-        let value: u64 = self
-            .invocation(&self.scripts.allocate, &keys)
-            .arg(counter)
-            .arg(idempotency_id.unwrap_or(""))
-            .arg(crate::embedded::SEQUENCE_IDS_KEPT)
-            .arg(self.settings.retention_ms())
-            .invoke_async(&mut connection)
+        self.set_fields_then_allocate(key, &[], counter, idempotency_id)
             .await
-            .map_err(unavailable("allocate_sequence"))?;
-        sequence_of(value, "allocate_sequence")
     }
 
     async fn set_fields_then_allocate(
@@ -733,22 +678,13 @@ impl ConversationStore for RedisStore {
         counter: &str,
         idempotency_id: Option<&str>,
     ) -> Result<Sequence> {
-        let keys = self.keys(key);
-        let mut connection = self.connection.clone();
-        let mut invocation = self.invocation(&self.scripts.set_fields_allocate, &keys);
-        invocation
-            .arg(counter)
-            .arg(idempotency_id.unwrap_or(""))
-            .arg(crate::embedded::SEQUENCE_IDS_KEPT)
-            .arg(self.settings.retention_ms());
-        for (name, value) in fields {
-            invocation.arg(*name).arg(*value);
-        }
-        let value: u64 = invocation
-            .invoke_async(&mut connection)
-            .await
-            .map_err(unavailable("set_fields_then_allocate"))?;
-        sequence_of(value, "set_fields_then_allocate")
+        // Without a de-duplication member the script always numbers.
+        self.allocate_recording(key, None, fields, counter, idempotency_id, None)
+            .await?
+            .ok_or_else(|| Error::Protocol {
+                operation: "set_fields_then_allocate",
+                reason: "no number allocated".to_owned(),
+            })
     }
 
     async fn load_with_fields(
