@@ -176,14 +176,17 @@ pub async fn finish_recording(
     outcome: Outcome,
     fields: &[(&str, &str)],
 ) -> Outcome {
-    match outcome {
-        Outcome::Ack => match if fields.is_empty() {
+    let completed = async {
+        if fields.is_empty() {
             store.complete(key, claim.stage, claim.sequence).await
         } else {
             store
                 .set_fields_then_complete(key, fields, claim.stage, claim.sequence)
                 .await
-        } {
+        }
+    };
+    match outcome {
+        Outcome::Ack => match completed.await {
             Ok(()) => Outcome::Ack,
             Err(error) => Outcome::Retry {
                 delay: STORE_RETRY_DELAY,

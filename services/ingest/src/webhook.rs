@@ -141,7 +141,7 @@ async fn accept(ingest: &Ingest, headers: &HeaderMap, body: &[u8]) -> Result<boo
     // after a failed publish leaves no gap. One store call for both.
     let store = &inner.backends.store;
     let Some(sequence) =
-        record_customer_facts(ingest, &key, &apple_id, &apple_headers, &message).await?
+        number_and_record_facts(ingest, &key, &apple_id, &apple_headers, &message).await?
     else {
         return Ok(true);
     };
@@ -205,7 +205,7 @@ async fn accept(ingest: &Ingest, headers: &HeaderMap, body: &[u8]) -> Result<boo
 /// about the customer, before the event exists, so the outbound gate sees it by the time
 /// any reply is produced: the device's facts, and the close or activity mark raised to the
 /// message's number. One store call.
-async fn record_customer_facts(
+async fn number_and_record_facts(
     ingest: &Ingest,
     key: &ConversationKey,
     apple_id: &str,
