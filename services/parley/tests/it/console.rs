@@ -211,6 +211,16 @@ async fn open(driver: &Chromedriver, backend: &str, who: &'static str) -> Page<'
     }
 }
 
+/// A new customer on a `kind` device who writes "agent" (accepted by the webhook).
+async fn asks_for_a_person(sim: &parley_apple_sim::Simulator, kind: DeviceKind) -> Device {
+    let device = sim.devices().new_device(BUSINESS_ID, kind).unwrap();
+    assert_eq!(
+        sim.devices().text(&device, "agent").await.unwrap().status,
+        200
+    );
+    device
+}
+
 /// What the simulator received for `device` that `matches`, waiting up to `WAIT`.
 async fn customer_receives(
     platform: &Platform,
@@ -508,14 +518,7 @@ async fn walk_through(platform: Platform, backend: &str) {
     sam.sign_in(&url, "token-sam").await;
     sam.fill_role("spinbutton", "Capacity", "0").await;
     sam.click("Set presence").await;
-    let second = sim
-        .devices()
-        .new_device(BUSINESS_ID, DeviceKind::Iphone)
-        .unwrap();
-    assert_eq!(
-        sim.devices().text(&second, "agent").await.unwrap().status,
-        200
-    );
+    asks_for_a_person(sim, DeviceKind::Iphone).await;
     let lee = open(&driver, backend, "lee").await;
     lee.sign_in(&url, "token-lee").await;
     lee.browser
@@ -783,14 +786,7 @@ async fn an_agent_works_conversations_with_the_keyboard_alone() {
 
     // The first customer (on a watch) asks for a person: offered to Ava (equal load, first
     // by id).
-    let first = sim
-        .devices()
-        .new_device(BUSINESS_ID, DeviceKind::Watch)
-        .unwrap();
-    assert_eq!(
-        sim.devices().text(&first, "agent").await.unwrap().status,
-        200
-    );
+    let first = asks_for_a_person(sim, DeviceKind::Watch).await;
     ava.key_on_button_with(&["assigned"]).await;
     ava.key_on("button", "Decline", KEY_ENTER).await;
     // Declined: it goes to Sam, who now holds it, never straight back to Ava.
@@ -798,14 +794,7 @@ async fn an_agent_works_conversations_with_the_keyboard_alone() {
     ava.shot("declined").await;
 
     // The second customer's conversation is offered to Ava (Sam is full); she accepts.
-    let second = sim
-        .devices()
-        .new_device(BUSINESS_ID, DeviceKind::Iphone)
-        .unwrap();
-    assert_eq!(
-        sim.devices().text(&second, "agent").await.unwrap().status,
-        200
-    );
+    let second = asks_for_a_person(sim, DeviceKind::Iphone).await;
     ava.key_on_button_with(&["assigned"]).await;
     ava.key_on("button", "Accept", KEY_ENTER).await;
     ava.main_shows("agent").await;

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use parley::{demo_business, up::BackendKind};
-use parley_apple_sim::{DeviceKind, Received};
+use parley_apple_sim::{DeviceKind, Received, Simulator};
 use parley_bus::StreamKind;
 use parley_testkit::{NatsServer, RedisServer};
 use serde_json::{Value, json};
@@ -22,6 +22,14 @@ fn texts(all: &[Received], customer: &str) -> Vec<String> {
         .filter_map(|r| r.body.get("body").and_then(Value::as_str))
         .map(str::to_owned)
         .collect()
+}
+
+/// Whether Apple accepted the text `text` for `customer` within `within`.
+async fn arrived(sim: &Simulator, customer: &str, text: &str, within: Duration) -> bool {
+    sim.state()
+        .wait_for(within, |all| texts(all, customer).iter().any(|t| t == text))
+        .await
+        .is_some()
 }
 
 /// `late` reached Apple once, after `earlier`.
@@ -191,13 +199,10 @@ async fn an_agent_reply_retried_after_its_gap_was_skipped_is_sent() {
         ava.command("reply-b", reply(&conversation, second)).await,
         200
     );
-    let sent = sim
-        .state()
-        .wait_for(Duration::from_secs(60), |all| {
-            texts(all, &customer).iter().any(|t| t == second)
-        })
-        .await;
-    assert!(sent.is_some(), "B is sent once A's gap is given up on");
+    assert!(
+        arrived(sim, &customer, second, Duration::from_secs(60)).await,
+        "B is sent once A's gap is given up on"
+    );
     assert!(
         waiting.elapsed() >= Duration::from_secs(20),
         "B went before the gap timeout: A was not missing"
@@ -213,14 +218,8 @@ async fn an_agent_reply_retried_after_its_gap_was_skipped_is_sent() {
         ava.command("reply-a", reply(&conversation, first)).await,
         200
     );
-    let late = sim
-        .state()
-        .wait_for(Duration::from_secs(30), |all| {
-            texts(all, &customer).iter().any(|t| t == first)
-        })
-        .await;
     assert!(
-        late.is_some(),
+        arrived(sim, &customer, first, Duration::from_secs(30)).await,
         "the agent's late reply is sent, not dropped as already passed"
     );
     sent_after_once(&texts(&sim.state().received(), &customer), first, second);
@@ -268,18 +267,6 @@ async fn a_notification_retried_after_its_gap_was_skipped_is_sent() {
             )
             .send()
     };
-    let arrived = |text: &'static str, within: Duration| {
-        let customer = customer.clone();
-        async move {
-            sim.state()
-                .wait_for(within, |all| {
-                    texts(all, &customer).iter().any(|t| t == text)
-                })
-                .await
-                .is_some()
-        }
-    };
-
     // The customer opts in; a first notification (and Apple's disclosure) goes out.
     assert_eq!(
         sim.devices()
@@ -304,7 +291,15 @@ async fn a_notification_retried_after_its_gap_was_skipped_is_sent() {
         assert!(Instant::now() < deadline, "the opt-in was never recorded");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(arrived("Your order is confirmed.", Duration::from_secs(30)).await);
+    assert!(
+        arrived(
+            sim,
+            &customer,
+            "Your order is confirmed.",
+            Duration::from_secs(30)
+        )
+        .await
+    );
 
     // A: refused by the full stream (503: the backend will retry).
     let outbound = platform
@@ -325,7 +320,7 @@ async fn a_notification_retried_after_its_gap_was_skipped_is_sent() {
     let second = "Your order is ready for pick-up.";
     assert_eq!(notify("n-b", second).await.unwrap().status(), 202);
     assert!(
-        arrived(second, Duration::from_secs(60)).await,
+        arrived(sim, &customer, second, Duration::from_secs(60)).await,
         "B is sent once A's gap is given up on"
     );
     assert!(
@@ -336,7 +331,7 @@ async fn a_notification_retried_after_its_gap_was_skipped_is_sent() {
     // The backend retries A under its idempotency key: sent, after B, once.
     assert_eq!(notify("n-a", first).await.unwrap().status(), 202);
     assert!(
-        arrived(first, Duration::from_secs(30)).await,
+        arrived(sim, &customer, first, Duration::from_secs(30)).await,
         "the late notification is sent, not dropped as already passed"
     );
     sent_after_once(&texts(&sim.state().received(), &customer), first, second);
