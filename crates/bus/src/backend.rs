@@ -63,6 +63,10 @@ pub trait Subscription: Send + Sync {
     /// means none arrived in time.
     async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>>;
 
+    /// Stops receiving and gives back at once what arrived and was not fetched (a backend
+    /// that asks its server ahead of `fetch`). Fetching after it fails.
+    async fn close(&self) {}
+
     /// The durable name.
     fn durable(&self) -> &str;
 }

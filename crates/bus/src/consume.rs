@@ -284,6 +284,8 @@ pub async fn run_consumer(
         }
     }
 
+    // Nothing more is fetched: what the backend received ahead of a fetch goes back now.
+    subscription.close().await;
     tracker.close();
     if tokio::time::timeout(options.drain_timeout, tracker.wait())
         .await

@@ -1,5 +1,7 @@
 //! The NATS JetStream bus.
 
+mod pull_loop;
+
 use std::time::Duration;
 
 use async_nats::{
@@ -11,8 +13,8 @@ use async_nats::{
     },
 };
 use async_trait::async_trait;
-use futures::StreamExt as _;
 
+use self::pull_loop::PullLoop;
 use crate::{
     Acker, Bus, ConsumerSpec, Delivery, Error, Headers, Outgoing, Published, Result, StoredMessage,
     Subscription, Topology,
@@ -213,8 +215,15 @@ impl Bus for JetStreamBus {
             }
             other => other,
         })?;
+        let pull = PullLoop::open(
+            consumer.durable.clone(),
+            pull,
+            self.context.clone(),
+            self.client.clone(),
+        )
+        .await?;
         Ok(Box::new(JetStreamSubscription {
-            consumer: pull,
+            pull: tokio::sync::Mutex::new(pull),
             durable: consumer.durable.clone(),
         }))
     }
@@ -279,99 +288,22 @@ impl Bus for JetStreamBus {
 }
 
 struct JetStreamSubscription {
-    consumer: PullConsumer,
+    pull: tokio::sync::Mutex<PullLoop>,
     durable: String,
 }
 
-impl JetStreamSubscription {
-    fn failed(&self, reason: String) -> Error {
-        Error::Fetch {
-            consumer: self.durable.clone(),
-            reason,
-        }
-    }
-
-    /// What one pull request delivers, until it ends (all it asked for arrived, nothing more
-    /// is there for a no-wait request, or it expired); `bound` covers a connection that dies
-    /// mid-request.
-    async fn drain(
-        &self,
-        request: std::result::Result<jetstream::consumer::pull::Batch, impl std::fmt::Display>,
-        bound: Duration,
-    ) -> Result<Vec<Delivery>> {
-        let mut batch = request.map_err(|e| self.failed(e.to_string()))?;
-        let mut out = Vec::new();
-        let guard = tokio::time::sleep(bound);
-        tokio::pin!(guard);
-        loop {
-            let next = tokio::select! {
-                next = batch.next() => next,
-                _ = &mut guard => break,
-            };
-            let Some(message) = next else { break };
-            let message = match message {
-                Ok(message) => message,
-                Err(error) if out.is_empty() => return Err(self.failed(error.to_string())),
-                Err(error) => {
-                    tracing::debug!(%error, "batch ended early");
-                    break;
-                }
-            };
-            let (attempt, stream_sequence) = match message.info() {
-                Ok(info) => (
-                    u32::try_from(info.delivered).unwrap_or(u32::MAX),
-                    info.stream_sequence,
-                ),
-                Err(error) => {
-                    tracing::warn!(%error, "delivery without JetStream metadata; skipped");
-                    continue;
-                }
-            };
-            let (message, acker) = message.split();
-            out.push(Delivery::new(
-                message.subject.to_string(),
-                from_nats_headers(message.headers.as_ref()),
-                message.payload,
-                attempt,
-                stream_sequence,
-                Box::new(JetStreamAcker(acker)),
-            ));
-        }
-        Ok(out)
-    }
-
-    /// Up to `max` messages that are there now, without waiting for more.
-    async fn available(&self, max: usize) -> Result<Vec<Delivery>> {
-        let request = self.consumer.fetch().max_messages(max).messages().await;
-        self.drain(request, NO_WAIT_BOUND).await
-    }
-}
-
-/// The bound on a no-wait pull request (the server answers at once).
-const NO_WAIT_BOUND: Duration = Duration::from_secs(5);
-
 #[async_trait]
 impl Subscription for JetStreamSubscription {
-    /// Returns as soon as something is there: a request for one message that ends the
-    /// moment it arrives (at once when there is a backlog, else after at most `wait`), then
-    /// whatever else is there now, up to `max`, without waiting. A batch request for `max`
-    /// would hold the first message until `max` arrived or the request expired: at low
-    /// rates every hop then waited half the expiry on average.
+    /// Returns as soon as something is there (at once when there is a backlog, else after at
+    /// most `wait`), with whatever else has arrived by then, up to `max`. The pull requests
+    /// behind it stay open across fetches and never ask for more than `max` (see
+    /// [`pull_loop`]).
     async fn fetch(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>> {
-        let max = max.max(1);
-        let expires = wait.max(Duration::from_millis(10));
-        let request = self
-            .consumer
-            .batch()
-            .max_messages(1)
-            .expires(expires)
-            .messages()
-            .await;
-        let mut out = self.drain(request, expires + NO_WAIT_BOUND).await?;
-        if !out.is_empty() && max > 1 {
-            out.extend(self.available(max - 1).await?);
-        }
-        Ok(out)
+        self.pull.lock().await.fetch(max, wait).await
+    }
+
+    async fn close(&self) {
+        self.pull.lock().await.close().await;
     }
 
     fn durable(&self) -> &str {

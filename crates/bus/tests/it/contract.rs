@@ -55,6 +55,7 @@ both_backends!(
     a_stuck_conversation_holds_back_no_other,
     progress_keeps_long_work_from_redelivery,
     a_slow_reader_loses_nothing_to_pull_request_expiry,
+    a_fetch_receives_no_more_than_it_can_take,
 );
 
 /// A handler built from a closure, reporting each call on a channel.
@@ -529,6 +530,64 @@ async fn a_slow_reader_loses_nothing_to_pull_request_expiry(f: Fixture) {
         got, expected,
         "all of them, in order, long before the 60 s ack wait"
     );
+}
+
+/// What a fetch could not take is not received for it: a reader that took 2 of 10, then was
+/// busy for longer than the ack wait, gets the other 8 as first deliveries. (A backend that
+/// asked its server for more than the fetch could take, such as a prefetching pull stream,
+/// holds them in the client while their ack wait runs out; they then come again as attempt 2,
+/// and twice if the client still hands out its copies.)
+async fn a_fetch_receives_no_more_than_it_can_take(f: Fixture) {
+    let ack_wait = Duration::from_secs(1);
+    let spec = f.inbound_consumer("careful", ack_wait).await;
+    let subscription = f.bus.subscribe(&spec).await.unwrap();
+    for i in 0..10 {
+        f.bus
+            .publish(f.message(&format!("take-{i}")))
+            .await
+            .unwrap();
+    }
+    let mut first = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while first.len() < 2 && Instant::now() < deadline {
+        let batch = subscription
+            .fetch(2 - first.len(), Duration::from_millis(500))
+            .await
+            .unwrap();
+        first.extend(batch);
+    }
+    assert_eq!(
+        first.iter().map(payload_id).collect::<Vec<_>>(),
+        ["take-0", "take-1"]
+    );
+    for delivery in &first {
+        delivery.ack().await.unwrap();
+    }
+    // The scenario, not a synchronisation: the reader is busy for longer than the ack wait.
+    tokio::time::sleep(ack_wait + Duration::from_millis(700)).await;
+    let mut rest = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while rest.len() < 8 && Instant::now() < deadline {
+        for delivery in subscription
+            .fetch(10, Duration::from_millis(300))
+            .await
+            .unwrap()
+        {
+            delivery.ack().await.unwrap();
+            rest.push((payload_id(&delivery), delivery.attempt));
+        }
+    }
+    // Nothing more, not even a second copy.
+    rest.extend(
+        subscription
+            .fetch(10, Duration::from_millis(300))
+            .await
+            .unwrap()
+            .iter()
+            .map(|delivery| (payload_id(delivery), delivery.attempt)),
+    );
+    let expected: Vec<(String, u32)> = (2..10).map(|i| (format!("take-{i}"), 1)).collect();
+    assert_eq!(rest, expected, "each once, as its first delivery");
 }
 
 /// Blocks every delivery of one ordering key until released; the others pass at once.

@@ -10,5 +10,6 @@
 
 mod contract;
 mod faults;
+mod pull_loop;
 mod support;
 mod trace;
