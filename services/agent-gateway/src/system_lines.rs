@@ -14,8 +14,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use parley_bus::{ConsumerSpec, Delivery, Handler, Namespace, Outcome, StreamKind};
 use parley_proto::v1::{
-    Actor, ActorKind, ConversationEvent, EscalationReason, ResolutionReason, TranscriptEntry,
-    conversation_event::Transition,
+    Actor, ActorKind, ConversationEvent, EscalationReason, LifecycleState, ResolutionReason,
+    TranscriptEntry, conversation_event::Transition,
 };
 use parley_state::ConversationStore;
 use parley_types::ConversationKey;
@@ -108,6 +108,16 @@ impl SystemLines {
     }
 }
 
+/// Whether a conversation that made `transition` from `previous` may be on the waiting
+/// list (only a queued one is).
+fn may_be_waiting(previous: LifecycleState, transition: &Transition) -> bool {
+    match previous {
+        LifecycleState::Queued => true,
+        LifecycleState::Unspecified => !matches!(transition, Transition::Started(_)),
+        _ => false,
+    }
+}
+
 #[async_trait]
 impl Handler for SystemLines {
     async fn handle(&self, delivery: &Delivery) -> Outcome {
@@ -154,8 +164,14 @@ impl Handler for SystemLines {
                     )
                     .await
             }
-            Some(_) => self.store.drop_waiting(&key).await,
-            None => Ok(()),
+            // Only a conversation that was queued can be on the waiting list: every other
+            // transition (a new conversation, the bot's, an agent's) skips the round trip.
+            // A producer that leaves the previous state unset is taken at its word only for
+            // a brand-new conversation.
+            Some(transition) if may_be_waiting(event.previous_state(), transition) => {
+                self.store.drop_waiting(&key).await
+            }
+            Some(_) | None => Ok(()),
         };
         if let Err(error) = waiting {
             return Outcome::Retry {
@@ -209,6 +225,20 @@ mod tests {
             agents,
             store: GatewayStore::in_memory(std::time::Duration::from_secs(60)),
         }
+    }
+
+    #[test]
+    fn only_a_queued_conversation_is_dropped_from_the_waiting_list() {
+        let assigned = Transition::Assigned(Assigned::default());
+        let with_bot = Transition::WithBot(HandedToBot::default());
+        let started = Transition::Started(parley_proto::v1::ConversationStarted::default());
+        assert!(may_be_waiting(LifecycleState::Queued, &assigned));
+        assert!(may_be_waiting(LifecycleState::Queued, &with_bot));
+        assert!(!may_be_waiting(LifecycleState::New, &with_bot));
+        assert!(!may_be_waiting(LifecycleState::WithBot, &assigned));
+        assert!(!may_be_waiting(LifecycleState::Unspecified, &started));
+        // A producer that does not say where the conversation was: drop, to be safe.
+        assert!(may_be_waiting(LifecycleState::Unspecified, &assigned));
     }
 
     fn text(transition: Transition) -> Option<String> {
