@@ -730,6 +730,29 @@ impl Shared {
             // gate, Apple, the rate limit) skips it, never the message it announces.
             let best_effort = several && parley_wire::parts::is_typing(part.kind.as_ref());
             match self.attempt_part(part, key, &facts, consent.as_ref()).await {
+                // A typing indicator sent again on a resume shows nothing twice: no progress
+                // is written for it.
+                Ok(()) if i < last && best_effort => {}
+                // The last visible part: the event is recorded as sent (and the gate
+                // completed) now, and the typing indicators after it follow, best effort;
+                // a crash between the two loses a typing end, never repeats the answer.
+                Ok(()) if i < last && !visible_after(&parts, i) => {
+                    let step = self.sent(key, &event_id, sequence, last).await;
+                    if matches!(step, Step::Final { .. }) {
+                        for typing in &parts[i + 1..] {
+                            if self
+                                .attempt_part(typing, key, &facts, consent.as_ref())
+                                .await
+                                .is_err()
+                            {
+                                tracing::info!(
+                                    "typing indicator after the answer not sent; skipped"
+                                );
+                            }
+                        }
+                    }
+                    return step;
+                }
                 Ok(()) if i < last => {
                     if let Err(error) = self.record_progress(key, &event_id, i + 1).await {
                         self.remember_accepted(&progress_key(&event_id, i + 1));
@@ -1098,4 +1121,12 @@ fn step_store(error: &parley_state::Error) -> Step {
         notice: None,
         part: 0,
     }
+}
+
+/// Whether a part after `i` is more than a typing indicator.
+fn visible_after(parts: &[OutboundMessage], i: usize) -> bool {
+    parts
+        .iter()
+        .skip(i + 1)
+        .any(|part| !parley_wire::parts::is_typing(part.kind.as_ref()))
 }
