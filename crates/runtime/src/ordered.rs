@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use parley_bus::{ConsumeOptions, Outcome};
-use parley_state::{ClaimToken, ConversationStore, GateDecision, GatePolicy, Skipped};
+use parley_state::{
+    ClaimToken, ConversationStore, GateDecision, GatePolicy, GateRead, GateReadout, Skipped,
+};
 use parley_types::{ConversationKey, Sequence};
 
 /// How long an event that waits for an earlier one (or for another worker's claim) is
@@ -108,20 +110,59 @@ pub async fn admit(
     sequence: Sequence,
     policy: &GatePolicy,
 ) -> Admission {
+    admit_with(store, key, stage, sequence, policy, None).await.0
+}
+
+/// [`admit`], and what the stage reads next (its state, facts, a de-duplication record),
+/// read by the same store call: one round trip over Redis instead of two. The readout is
+/// empty when the gate could not be asked.
+pub async fn admit_reading(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    stage: &'static str,
+    sequence: Sequence,
+    policy: &GatePolicy,
+    read: &GateRead<'_>,
+) -> (Admission, GateReadout) {
+    admit_with(store, key, stage, sequence, policy, Some(read)).await
+}
+
+async fn admit_with(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    stage: &'static str,
+    sequence: Sequence,
+    policy: &GatePolicy,
+    read: Option<&GateRead<'_>>,
+) -> (Admission, GateReadout) {
     let token = ClaimToken::fresh();
-    let decision = match store.gate_claim(key, stage, sequence, policy, token).await {
-        Ok(decision) => decision,
+    let asked = match read {
+        Some(read) => {
+            store
+                .gate_claim_reading(key, stage, sequence, policy, token, read)
+                .await
+        }
+        None => store
+            .gate_claim(key, stage, sequence, policy, token)
+            .await
+            .map(|decision| (decision, GateReadout::default())),
+    };
+    let (decision, readout) = match asked {
+        Ok(answer) => answer,
         Err(error) => {
             // The gate may have run and granted a claim whose answer was lost (a timeout):
             // drop it now, or the conversation waits for the lease.
             release_claim(store, key, stage, sequence, token).await;
-            return Admission::Settle(Outcome::Retry {
-                delay: STORE_RETRY_DELAY,
-                reason: format!("gate: {error}"),
-            });
+            return (
+                Admission::Settle(Outcome::Retry {
+                    delay: STORE_RETRY_DELAY,
+                    reason: format!("gate: {error}"),
+                }),
+                GateReadout::default(),
+            );
         }
     };
-    match decision {
+    let admission = match decision {
         GateDecision::Duplicate => Admission::Settle(Outcome::Ack),
         GateDecision::Wait { .. } => Admission::Settle(Outcome::Retry {
             delay: WAIT_DELAY,
@@ -137,7 +178,10 @@ pub async fn admit(
                     "{stage}: gave up after {} attempts",
                     attempt.saturating_sub(1)
                 );
-                return Admission::Settle(abandon(store, key, stage, sequence, reason).await);
+                return (
+                    Admission::Settle(abandon(store, key, stage, sequence, reason).await),
+                    readout,
+                );
             }
             Admission::Proceed(Claim {
                 stage,
@@ -148,7 +192,8 @@ pub async fn admit(
                 token,
             })
         }
-    }
+    };
+    (admission, readout)
 }
 
 /// Ends a claim with the handler's outcome: an acknowledged event completes the sequence,

@@ -37,4 +37,6 @@ pub use routing::{
     QueueChoice, QueueEntry,
 };
 pub use settings::StoreSettings;
-pub use store::{CasOutcome, Commit, CommitOutcome, ConversationStore, Versioned};
+pub use store::{
+    CasOutcome, Commit, CommitOutcome, ConversationStore, GateRead, GateReadout, Versioned,
+};

@@ -13,7 +13,8 @@ use redis::{Script, aio::ConnectionManager};
 
 use crate::{
     CasOutcome, ClaimToken, Commit, CommitOutcome, ConversationKeys, ConversationStore, Error,
-    GateDecision, GatePolicy, Result, Skipped, StoreSettings, Versioned, WaitReason,
+    GateDecision, GatePolicy, GateRead, GateReadout, Result, Skipped, StoreSettings, Versioned,
+    WaitReason,
 };
 
 /// How to reach Redis.
@@ -246,64 +247,85 @@ return 1
 ";
 
 /// The gate (see crate::gate for the rules; GateFields::decide is the same logic in Rust).
-/// ARGV: stage, seq, gap timeout ms, lease ms, ttl, claim token ("" for none).
+/// ARGV: stage, seq, gap timeout ms, lease ms, ttl, claim token ("" for none), and for
+/// `gate_claim_reading` the reads (see the script's comment).
 /// Returns {decision, first skipped, late, attempt, holes forgotten, last skipped} with
 /// decision 0 apply, 1 duplicate, 2 wait-gap, 3 wait-claimed; a skip gives up on every
 /// missing number below `seq` at once, at most `gate::MAX_HOLES` (64).
 const GATE: &str = r"
-local stage = ARGV[1]
-local seq = tonumber(ARGV[2])
-local applied_f, claim_f, gap_f = 'applied:' .. stage, 'claim:' .. stage, 'gap:' .. stage
-local applied = tonumber(redis.call('HGET', KEYS[1], applied_f) or '0')
-local late = 0
-if seq <= applied then
-  if not is_hole(stage, seq) then return {1, 0, 0, 0, 0, 0} end
-  late = 1
-end
-local now = now_ms()
-local claim = redis.call('HGET', KEYS[1], claim_f)
-if claim and claim_until(claim) > now then return {3, 0, 0, 0, 0, 0} end
-local skipped, skipped_last, forgotten = 0, 0, 0
-if late == 0 and seq > applied + 1 then
-  local missing = applied + 1
-  local gap = redis.call('HGET', KEYS[1], gap_f)
-  local gap_seq, since = nil, nil
-  if gap then
-    local sep = string.find(gap, ':', 1, true)
-    gap_seq = tonumber(string.sub(gap, 1, sep - 1))
-    since = tonumber(string.sub(gap, sep + 1))
+local function decide()
+  local stage = ARGV[1]
+  local seq = tonumber(ARGV[2])
+  local applied_f, claim_f, gap_f = 'applied:' .. stage, 'claim:' .. stage, 'gap:' .. stage
+  local applied = tonumber(redis.call('HGET', KEYS[1], applied_f) or '0')
+  local late = 0
+  if seq <= applied then
+    if not is_hole(stage, seq) then return {1, 0, 0, 0, 0, 0} end
+    late = 1
   end
-  if gap_seq == missing then
-    if now - since >= tonumber(ARGV[3]) then
-      local last = math.min(seq - 1, missing + 63)
-      for hole = missing, last do forgotten = forgotten + add_hole(stage, hole) end
-      applied = last
-      skipped = missing
-      skipped_last = last
-      redis.call('HSET', KEYS[1], applied_f, applied)
-      redis.call('HDEL', KEYS[1], gap_f)
-      redis.call('HINCRBY', KEYS[1], 'skipped:' .. stage, last - missing + 1)
+  local now = now_ms()
+  local claim = redis.call('HGET', KEYS[1], claim_f)
+  if claim and claim_until(claim) > now then return {3, 0, 0, 0, 0, 0} end
+  local skipped, skipped_last, forgotten = 0, 0, 0
+  if late == 0 and seq > applied + 1 then
+    local missing = applied + 1
+    local gap = redis.call('HGET', KEYS[1], gap_f)
+    local gap_seq, since = nil, nil
+    if gap then
+      local sep = string.find(gap, ':', 1, true)
+      gap_seq = tonumber(string.sub(gap, 1, sep - 1))
+      since = tonumber(string.sub(gap, sep + 1))
     end
-  else
-    redis.call('HSET', KEYS[1], gap_f, missing .. ':' .. now)
+    if gap_seq == missing then
+      if now - since >= tonumber(ARGV[3]) then
+        local last = math.min(seq - 1, missing + 63)
+        for hole = missing, last do forgotten = forgotten + add_hole(stage, hole) end
+        applied = last
+        skipped = missing
+        skipped_last = last
+        redis.call('HSET', KEYS[1], applied_f, applied)
+        redis.call('HDEL', KEYS[1], gap_f)
+        redis.call('HINCRBY', KEYS[1], 'skipped:' .. stage, last - missing + 1)
+      end
+    else
+      redis.call('HSET', KEYS[1], gap_f, missing .. ':' .. now)
+    end
   end
-end
-local decision, attempt = 2, 0
-if late == 1 or seq == applied + 1 then
-  local token = ''
-  if ARGV[6] and ARGV[6] ~= '' then token = ':' .. ARGV[6] end
-  redis.call('HSET', KEYS[1], claim_f, seq .. ':' .. (now + tonumber(ARGV[4])) .. token)
-  if late == 0 then redis.call('HDEL', KEYS[1], gap_f) end
-  local tries = redis.call('HGET', KEYS[1], 'tries:' .. stage)
-  attempt = 1
-  if tries and head(tries) == seq then
-    attempt = tonumber(string.sub(tries, string.find(tries, ':', 1, true) + 1)) + 1
+  local decision, attempt = 2, 0
+  if late == 1 or seq == applied + 1 then
+    local token = ''
+    if ARGV[6] and ARGV[6] ~= '' then token = ':' .. ARGV[6] end
+    redis.call('HSET', KEYS[1], claim_f, seq .. ':' .. (now + tonumber(ARGV[4])) .. token)
+    if late == 0 then redis.call('HDEL', KEYS[1], gap_f) end
+    local tries = redis.call('HGET', KEYS[1], 'tries:' .. stage)
+    attempt = 1
+    if tries and head(tries) == seq then
+      attempt = tonumber(string.sub(tries, string.find(tries, ':', 1, true) + 1)) + 1
+    end
+    redis.call('HSET', KEYS[1], 'tries:' .. stage, seq .. ':' .. attempt)
+    decision = 0
   end
-  redis.call('HSET', KEYS[1], 'tries:' .. stage, seq .. ':' .. attempt)
-  decision = 0
+  touch_at(now, ARGV[5])
+  return {decision, skipped, late, attempt, forgotten, skipped_last}
 end
-touch_at(now, ARGV[5])
-return {decision, skipped, late, attempt, forgotten, skipped_last}
+local out = decide()
+-- Reads for gate_claim_reading (absent for a plain claim). ARGV[7]: '1' to read the version
+-- and the state; ARGV[8]: a de-duplication member to look for ('' for none); ARGV[9..]: the
+-- record's fields to read. Appended: remembered (0/1), version, state, the fields.
+if ARGV[7] then
+  local remembered = 0
+  if ARGV[8] ~= '' then
+    local until_ms = redis.call('ZSCORE', KEYS[4], ARGV[8])
+    if until_ms and tonumber(until_ms) > now_ms() then remembered = 1 end
+  end
+  table.insert(out, remembered)
+  local names = {'version', 'state'}
+  for i = 9, #ARGV do table.insert(names, ARGV[i]) end
+  local values = redis.call('HMGET', KEYS[1], unpack(names))
+  if ARGV[7] ~= '1' then values[1], values[2] = false, false end
+  for i = 1, #names do table.insert(out, values[i]) end
+end
+return out
 ";
 
 /// ARGV: stage, seq, ttl.
@@ -513,7 +535,8 @@ impl RedisStore {
 }
 
 impl RedisStore {
-    /// The gate script, a claim it grants held under `token`.
+    /// The gate script, a claim it grants held under `token`, with the reads `read` asks for
+    /// in the same script.
     async fn decide(
         &self,
         key: &ConversationKey,
@@ -521,27 +544,93 @@ impl RedisStore {
         sequence: Sequence,
         policy: &GatePolicy,
         token: Option<ClaimToken>,
-    ) -> Result<GateDecision> {
+        read: Option<&GateRead<'_>>,
+    ) -> Result<(GateDecision, GateReadout)> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
-        let (decision, skipped, late, attempt, forgotten, skipped_last): (
-            u8,
-            u64,
-            u8,
-            u32,
-            u64,
-            u64,
-        ) = self
-            .invocation(&self.scripts.gate, &keys)
+        let mut invocation = self.invocation(&self.scripts.gate, &keys);
+        invocation
             .arg(stage)
             .arg(sequence.get())
             .arg(policy.gap_ms())
             .arg(policy.lease_ms())
             .arg(self.settings.retention_ms())
-            .arg(token.map(ClaimToken::hex).unwrap_or_default())
+            .arg(token.map(ClaimToken::hex).unwrap_or_default());
+        if let Some(read) = read {
+            invocation.arg(if read.state { "1" } else { "0" }).arg(
+                read.remembered
+                    .map(|(scope, id)| dedup_member(scope, id))
+                    .unwrap_or_default(),
+            );
+            for name in read.fields {
+                invocation.arg(format!("f:{name}"));
+            }
+        }
+        let reply: Vec<redis::Value> = invocation
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("gate"))?;
+        let protocol = |reason: String| Error::Protocol {
+            operation: "gate",
+            reason,
+        };
+        let mut reply = reply.into_iter();
+        let mut number = || -> Result<u64> {
+            let value = reply
+                .next()
+                .ok_or_else(|| protocol("the gate answered too few values".into()))?;
+            redis::from_redis_value::<u64>(value).map_err(|e| protocol(e.to_string()))
+        };
+        let (decision, skipped, late, attempt, forgotten, skipped_last) = (
+            number()?,
+            number()?,
+            number()?,
+            number()?,
+            number()?,
+            number()?,
+        );
+        let readout = match read {
+            Some(read) => {
+                let remembered = number()? == 1;
+                let mut bytes = || -> Result<Option<Vec<u8>>> {
+                    let value = reply
+                        .next()
+                        .ok_or_else(|| protocol("the gate answered too few values".into()))?;
+                    redis::from_redis_value::<Option<Vec<u8>>>(value)
+                        .map_err(|e| protocol(e.to_string()))
+                };
+                let version = bytes()?
+                    .map(|v| {
+                        std::str::from_utf8(&v)
+                            .ok()
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .ok_or_else(|| protocol("the version is not a number".into()))
+                    })
+                    .transpose()?;
+                let state = bytes()?;
+                let fields = read
+                    .fields
+                    .iter()
+                    .map(|_| {
+                        bytes()?
+                            .map(|v| String::from_utf8(v).map_err(|e| protocol(e.to_string())))
+                            .transpose()
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                GateReadout {
+                    state: match (version, state) {
+                        (Some(version), Some(state)) => Some(Versioned {
+                            version,
+                            state: Bytes::from(state),
+                        }),
+                        _ => None,
+                    },
+                    fields,
+                    remembered,
+                }
+            }
+            None => GateReadout::default(),
+        };
         let skipped = match (Sequence::new(skipped), Sequence::new(skipped_last)) {
             (Ok(first), Ok(last)) => Some(Skipped { first, last }),
             _ => None,
@@ -553,7 +642,7 @@ impl RedisStore {
             0 => Ok(GateDecision::Apply {
                 skipped,
                 late: late == 1,
-                attempt,
+                attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
             }),
             1 => Ok(GateDecision::Duplicate),
             2 => Ok(GateDecision::Wait {
@@ -570,7 +659,7 @@ impl RedisStore {
             }),
         }?;
         crate::gate::observe(stage, &decision);
-        Ok(decision)
+        Ok((decision, readout))
     }
 }
 
@@ -855,7 +944,9 @@ impl ConversationStore for RedisStore {
         sequence: Sequence,
         policy: &GatePolicy,
     ) -> Result<GateDecision> {
-        self.decide(key, stage, sequence, policy, None).await
+        self.decide(key, stage, sequence, policy, None, None)
+            .await
+            .map(|(decision, _)| decision)
     }
 
     async fn gate_claim(
@@ -866,7 +957,22 @@ impl ConversationStore for RedisStore {
         policy: &GatePolicy,
         token: ClaimToken,
     ) -> Result<GateDecision> {
-        self.decide(key, stage, sequence, policy, Some(token)).await
+        self.decide(key, stage, sequence, policy, Some(token), None)
+            .await
+            .map(|(decision, _)| decision)
+    }
+
+    async fn gate_claim_reading(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: ClaimToken,
+        read: &GateRead<'_>,
+    ) -> Result<(GateDecision, GateReadout)> {
+        self.decide(key, stage, sequence, policy, Some(token), Some(read))
+            .await
     }
 
     async fn release_claim(

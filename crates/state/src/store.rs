@@ -17,6 +17,29 @@ pub struct Versioned {
     pub state: Bytes,
 }
 
+/// What [`ConversationStore::gate_claim_reading`] reads besides the gate's decision.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GateRead<'a> {
+    /// The versioned state.
+    pub state: bool,
+    /// Named facts (as [`ConversationStore::get_fields`]).
+    pub fields: &'a [&'a str],
+    /// A de-duplication record to look for: (scope, id), as
+    /// [`ConversationStore::is_remembered`].
+    pub remembered: Option<(&'a str, &'a str)>,
+}
+
+/// What [`ConversationStore::gate_claim_reading`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GateReadout {
+    /// The state, when asked for and there is one.
+    pub state: Option<Versioned>,
+    /// The facts asked for, in order, `None` for those never set.
+    pub fields: Vec<Option<String>>,
+    /// Whether the de-duplication record asked for exists.
+    pub remembered: bool,
+}
+
 /// What a compare-and-set did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CasOutcome {
@@ -235,6 +258,40 @@ pub trait ConversationStore: Send + Sync + 'static {
     ) -> Result<GateDecision> {
         let _ = token;
         self.gate(key, stage, sequence, policy).await
+    }
+
+    /// [`gate_claim`](Self::gate_claim), and what the stage reads next, in the same round
+    /// trip where the backend can (Redis: one script): the state, named facts and whether a
+    /// de-duplication record exists, as [`GateRead`] asks. They are read whatever the gate
+    /// decides. The default makes the calls one after the other. An error may come after
+    /// the claim was granted: release it by `token`, as after any failed claim.
+    async fn gate_claim_reading(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: ClaimToken,
+        read: &GateRead<'_>,
+    ) -> Result<(GateDecision, GateReadout)> {
+        let decision = self.gate_claim(key, stage, sequence, policy, token).await?;
+        let (state, fields) = match (read.state, read.fields.is_empty()) {
+            (true, _) => self.load_with_fields(key, read.fields).await?,
+            (false, false) => (None, self.get_fields(key, read.fields).await?),
+            (false, true) => (None, Vec::new()),
+        };
+        let remembered = match read.remembered {
+            Some((scope, id)) => self.is_remembered(key, scope, id).await?,
+            None => false,
+        };
+        Ok((
+            decision,
+            GateReadout {
+                state,
+                fields,
+                remembered,
+            },
+        ))
     }
 
     /// Drops `stage`'s claim on `sequence` only if it is held under `token`; whether one was

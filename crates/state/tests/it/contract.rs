@@ -11,8 +11,8 @@ use std::{
 
 use bytes::Bytes;
 use parley_state::{
-    CasOutcome, ClaimToken, Commit, CommitOutcome, GateDecision, GatePolicy, MAX_HOLES, Skipped,
-    StoreSettings, WaitReason,
+    CasOutcome, ClaimToken, Commit, CommitOutcome, GateDecision, GatePolicy, GateRead, GateReadout,
+    MAX_HOLES, Skipped, StoreSettings, Versioned, WaitReason,
 };
 use parley_types::{ConversationKey, Sequence};
 use rand::seq::{IndexedRandom as _, SliceRandom as _};
@@ -61,6 +61,7 @@ both_backends!(
     allocation_is_idempotent_per_id_and_counter,
     fields_and_monotonic_marks,
     combined_reads_and_writes_match_their_parts,
+    a_claim_reads_what_the_stage_reads_next,
     consent_records_per_topic,
 );
 
@@ -1173,6 +1174,123 @@ async fn fields_and_monotonic_marks(make: Make) {
         .await
         .unwrap();
     assert_eq!(f.store.load(&k).await.unwrap(), None);
+}
+
+/// The gate's claim with the state, facts and a de-duplication record read in the same call:
+/// the same answers as the calls one by one, whatever the gate decides.
+async fn a_claim_reads_what_the_stage_reads_next(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 24);
+    let policy = GatePolicy::default();
+    let read = GateRead {
+        state: true,
+        fields: &["caps", "nope"],
+        remembered: Some(("sent", "e1")),
+    };
+    // Nothing there yet.
+    let (decision, readout) = f
+        .store
+        .gate_claim_reading(
+            &k,
+            "stage",
+            sequence(1),
+            &policy,
+            ClaimToken::fresh(),
+            &read,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(decision, GateDecision::Apply { attempt: 1, .. }),
+        "{decision:?}"
+    );
+    assert_eq!(
+        readout,
+        GateReadout {
+            state: None,
+            fields: vec![None, None],
+            remembered: false,
+        }
+    );
+    f.store.complete(&k, "stage", sequence(1)).await.unwrap();
+    f.store
+        .compare_and_set(&k, 0, Bytes::from_static(b"\x00state\xff"))
+        .await
+        .unwrap();
+    f.store.set_fields(&k, &[("caps", "QUICK")]).await.unwrap();
+    f.store
+        .remember(&k, "sent", "e1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (decision, readout) = f
+        .store
+        .gate_claim_reading(
+            &k,
+            "stage",
+            sequence(2),
+            &policy,
+            ClaimToken::fresh(),
+            &read,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(decision, GateDecision::Apply { .. }),
+        "{decision:?}"
+    );
+    let expected = GateReadout {
+        state: Some(Versioned {
+            version: 1,
+            state: Bytes::from_static(b"\x00state\xff"),
+        }),
+        fields: vec![Some("QUICK".into()), None],
+        remembered: true,
+    };
+    assert_eq!(readout, expected);
+    // Read for a duplicate and for one that must wait too; only the facts, when asked.
+    let (decision, readout) = f
+        .store
+        .gate_claim_reading(
+            &k,
+            "stage",
+            sequence(1),
+            &policy,
+            ClaimToken::fresh(),
+            &read,
+        )
+        .await
+        .unwrap();
+    assert_eq!(decision, GateDecision::Duplicate);
+    assert_eq!(readout, expected);
+    let facts_only = GateRead {
+        state: false,
+        fields: &["caps"],
+        remembered: None,
+    };
+    let (decision, readout) = f
+        .store
+        .gate_claim_reading(
+            &k,
+            "stage",
+            sequence(2),
+            &policy,
+            ClaimToken::fresh(),
+            &facts_only,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(decision, GateDecision::Wait { .. }),
+        "{decision:?}"
+    );
+    assert_eq!(
+        readout,
+        GateReadout {
+            state: None,
+            fields: vec![Some("QUICK".into())],
+            remembered: false,
+        }
+    );
 }
 
 async fn combined_reads_and_writes_match_their_parts(make: Make) {
