@@ -26,7 +26,7 @@ use parley_proto::{
     },
 };
 use parley_runtime::ordered::{self, Admission};
-use parley_state::{ConversationStore, GatePolicy, facts};
+use parley_state::{ConversationStore, GatePolicy, GateRead, GateReadout, Versioned, facts};
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
@@ -127,14 +127,30 @@ impl Shared {
             // An external bot's task: its own durable consumer handles it.
             return Outcome::Ack;
         }
-        let claim = match Sequence::new(meta.sequence) {
+        // The claim reads what the task reads next (the memory, the cursor, and routing's
+        // state for the first human-owner check): one store call.
+        let read = GateRead {
+            state: true,
+            fields: &[MEMORY_FIELD, CURSOR_FIELD],
+            remembered: None,
+        };
+        let (claim, preread) = match Sequence::new(meta.sequence) {
             Ok(sequence) => {
-                match ordered::admit(&*self.store, &key, STAGE_BOT, sequence, &self.gate).await {
-                    Admission::Proceed(claim) => Some(claim),
-                    Admission::Settle(outcome) => return outcome,
+                match ordered::admit_reading(
+                    &*self.store,
+                    &key,
+                    STAGE_BOT,
+                    sequence,
+                    &self.gate,
+                    &read,
+                )
+                .await
+                {
+                    (Admission::Proceed(claim), readout) => (Some(claim), Some(readout)),
+                    (Admission::Settle(outcome), _) => return outcome,
                 }
             }
-            Err(_) => None,
+            Err(_) => (None, None),
         };
         let kind = match task.task.as_ref() {
             Some(bot_task::Task::CustomerMessage(_)) => "customer_message",
@@ -150,7 +166,7 @@ impl Shared {
             parley.task = kind,
         );
         let (outcome, memory) = match self
-            .apply(&key, &event_id, meta, task)
+            .apply(&key, &event_id, meta, task, preread)
             .instrument(span)
             .await
         {
@@ -186,18 +202,25 @@ impl Shared {
         event_id: &EventId,
         meta: &EventMeta,
         task: &BotTask,
+        preread: Option<GateReadout>,
     ) -> Result<Option<String>, String> {
         let knowledge = self
             .knowledge
             .get(&key.business)
             .cloned()
             .unwrap_or_else(|| Arc::new(Knowledge::empty(key.business.clone())));
-        let mut fields = self
-            .store
-            .get_fields(key, &[MEMORY_FIELD, CURSOR_FIELD])
-            .await
-            .map_err(|e| format!("load memory: {e}"))?
-            .into_iter();
+        // Read with the claim when there was one; the state serves the first owner check.
+        let (fields, mut owner_state) = match preread {
+            Some(GateReadout { state, fields, .. }) if fields.len() == 2 => (fields, Some(state)),
+            _ => (
+                self.store
+                    .get_fields(key, &[MEMORY_FIELD, CURSOR_FIELD])
+                    .await
+                    .map_err(|e| format!("load memory: {e}"))?,
+                None,
+            ),
+        };
+        let mut fields = fields.into_iter();
         let stored_memory = fields.next().flatten();
         let mut cursor = fields
             .next()
@@ -256,7 +279,7 @@ impl Shared {
                 if cursor.stopped {
                     continue;
                 }
-                if self.human_owns(key).await? {
+                if self.human_owns(key, owner_state.take()).await? {
                     cursor.stopped = true;
                     self.write_cursor(key, &cursor).await?;
                     tracing::info!(
@@ -317,13 +340,21 @@ impl Shared {
 
     /// Whether routing's lifecycle says a person owns the conversation or it waits for one
     /// (`QUEUED`, `ASSIGNED`). A missing or unreadable state does not block the bot.
-    async fn human_owns(&self, key: &ConversationKey) -> Result<bool, String> {
-        let Some(stored) = self
-            .store
-            .load(key)
-            .await
-            .map_err(|e| format!("load state: {e}"))?
-        else {
+    /// `read`: the state as the task's claim read it (the first check), else it is read now.
+    async fn human_owns(
+        &self,
+        key: &ConversationKey,
+        read: Option<Option<Versioned>>,
+    ) -> Result<bool, String> {
+        let stored = match read {
+            Some(stored) => stored,
+            None => self
+                .store
+                .load(key)
+                .await
+                .map_err(|e| format!("load state: {e}"))?,
+        };
+        let Some(stored) = stored else {
             return Ok(false);
         };
         let lifecycle = match ConversationState::decode(stored.state.as_ref()) {

@@ -15,7 +15,7 @@ use parley_proto::v1::{
     OutboundMessage, Refused, Retrying, Sent, delivery_result::Outcome as Result_,
 };
 use parley_state::{
-    ClaimToken, ConversationStore, GateDecision, GatePolicy,
+    ClaimToken, ConversationStore, GateDecision, GatePolicy, GateRead, GateReadout, Versioned,
     facts::{
         CUSTOMER_ACTIVE_AT, CUSTOMER_CLOSED_AT, CUSTOMER_UNREACHABLE_AT, DEVICE_AGENT,
         DEVICE_CAPABILITIES, SCOPE_SENT, STAGE_OUTBOUND,
@@ -221,53 +221,61 @@ impl Shared {
         // holding the conversation for the lease, and a release never drops another
         // worker's claim.
         let token = ClaimToken::fresh();
-        let gate = async {
-            match sequence {
-                Some(sequence) => Some(
-                    self.store
-                        .gate_claim(key, STAGE_OUTBOUND, sequence, &self.gate, token)
-                        .await,
-                ),
-                None => None,
-            }
+        let from_bot = event
+            .sender
+            .as_ref()
+            .is_some_and(|s| s.kind == ActorKind::Bot as i32);
+        let several = !event.more.is_empty();
+        let read = GateRead {
+            state: from_bot,
+            fields: fact_names(several),
+            remembered: Some((SCOPE_SENT, &event_id)),
         };
-        let (remembered, gate) =
-            tokio::join!(self.store.is_remembered(key, SCOPE_SENT, &event_id), gate);
-        let claimed = matches!(gate, Some(Ok(GateDecision::Apply { .. })));
-        // Apple already accepted it (a redelivery after the send): never POST it again.
-        match remembered {
-            Ok(true) => {
-                return self
-                    .finish(
-                        event,
-                        key,
-                        sequence,
-                        token,
-                        Result_::Sent(Sent { data_ref: None }),
-                        Outcome::Ack,
-                        usize::MAX,
-                    )
-                    .await;
-            }
-            Ok(false) => {}
-            Err(error) => {
-                if claimed || matches!(gate, Some(Err(_))) {
-                    self.release(key, sequence, token).await;
+        // With a sequence, the gate's claim also reads what the attempt needs (the sent
+        // record, the customer's facts, the lifecycle for the bot's messages): one store call.
+        let (remembered, gate, preread) = match sequence {
+            Some(sequence) => match self
+                .store
+                .gate_claim_reading(key, STAGE_OUTBOUND, sequence, &self.gate, token, &read)
+                .await
+            {
+                Ok((decision, readout)) => (readout.remembered, Some(decision), Some(readout)),
+                Err(error) => {
+                    // The gate may have granted the claim and its answer been lost.
+                    self.release(key, Some(sequence), token).await;
+                    return retry_store(&error);
                 }
-                return retry_store(&error);
-            }
+            },
+            None => match self.store.is_remembered(key, SCOPE_SENT, &event_id).await {
+                Ok(remembered) => (remembered, None, None),
+                Err(error) => return retry_store(&error),
+            },
+        };
+        // Apple already accepted it (a redelivery after the send): never POST it again.
+        if remembered {
+            return self
+                .finish(
+                    event,
+                    key,
+                    sequence,
+                    token,
+                    Result_::Sent(Sent { data_ref: None }),
+                    Outcome::Ack,
+                    usize::MAX,
+                )
+                .await;
         }
         // One message per conversation at a time, in the order produced.
         if let Some(gate) = gate {
             match gate {
-                Ok(GateDecision::Duplicate) => return Outcome::Ack,
-                Ok(GateDecision::Wait { .. }) => {
+                GateDecision::Duplicate => return Outcome::Ack,
+                GateDecision::Wait { .. } => {
                     return Outcome::Retry {
                         delay: Duration::from_millis(250),
                         reason: "waiting for an earlier message of the conversation".into(),
                     };
                 }
-                Ok(decision @ GateDecision::Apply { late, .. }) => {
+                decision @ GateDecision::Apply { late, .. } => {
                     if let Some(skipped) = decision.skipped() {
                         tracing::warn!(
                             first = skipped.first.get(),
@@ -278,11 +286,6 @@ impl Shared {
                     if late {
                         tracing::warn!("an outbound message arrived after later ones; sending it");
                     }
-                }
-                Err(error) => {
-                    // The gate may have granted the claim and its answer been lost.
-                    self.release(key, sequence, token).await;
-                    return retry_store(&error);
                 }
             }
         }
@@ -312,7 +315,7 @@ impl Shared {
                 }
             };
         }
-        match self.attempt(event, key, sequence).await {
+        match self.attempt(event, key, sequence, preread).await {
             Step::Final {
                 result,
                 settle,
@@ -592,55 +595,21 @@ impl Shared {
         }
     }
 
-    /// What the gate needs to know about the customer, and (`with_owner`: for the bot's
-    /// messages) whether routing's lifecycle says a human owns the conversation or it waits
-    /// for one: one read of the conversation's record.
-    /// With `parts`, the same read also returns [`PARTS_FIELD`].
-    async fn facts(
+    /// Reads what the gate needs to know about the customer, and (`with_owner`: for the
+    /// bot's messages) routing's state: one read of the conversation's record (when the
+    /// gate's claim did not read them already). See [`facts_from`].
+    async fn read_facts(
         &self,
         key: &ConversationKey,
         with_owner: bool,
         parts: bool,
-    ) -> Result<(CustomerFacts, Option<String>), parley_state::Error> {
-        let all = [
-            CUSTOMER_CLOSED_AT,
-            CUSTOMER_ACTIVE_AT,
-            CUSTOMER_UNREACHABLE_AT,
-            DEVICE_CAPABILITIES,
-            DEVICE_AGENT,
-            PARTS_FIELD,
-        ];
-        let names = if parts { &all[..] } else { &all[..5] };
-        let (stored, fields) = if with_owner {
-            self.store.load_with_fields(key, names).await?
+    ) -> Result<(Option<Versioned>, Vec<Option<String>>), parley_state::Error> {
+        let names = fact_names(parts);
+        if with_owner {
+            self.store.load_with_fields(key, names).await
         } else {
-            (None, self.store.get_fields(key, names).await?)
-        };
-        // A state this version cannot read is not a reason to drop a reply.
-        let human_owns = stored.is_some_and(|stored| {
-            let lifecycle = ConversationState::decode(stored.state.as_ref())
-                .map(|s| s.lifecycle)
-                .unwrap_or_default();
-            lifecycle == LifecycleState::Queued as i32
-                || lifecycle == LifecycleState::Assigned as i32
-        });
-        let number = |i: usize| {
-            fields
-                .get(i)
-                .cloned()
-                .flatten()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        let facts = CustomerFacts {
-            closed_at: number(0),
-            active_at: number(1),
-            unreachable_at: number(2),
-            capabilities: fields.get(3).cloned().flatten(),
-            device_agent: fields.get(4).cloned().flatten(),
-            human_owns,
-        };
-        Ok((facts, fields.get(5).cloned().flatten()))
+            Ok((None, self.store.get_fields(key, names).await?))
+        }
     }
 
     /// How many of `event_id`'s parts are done, from [`PARTS_FIELD`] (`stored`) and from
@@ -688,6 +657,7 @@ impl Shared {
         event: &OutboundMessage,
         key: &ConversationKey,
         sequence: Option<Sequence>,
+        preread: Option<GateReadout>,
     ) -> Step {
         let event_id = event
             .meta
@@ -700,8 +670,14 @@ impl Shared {
             .is_some_and(|s| s.kind == ActorKind::Bot as i32);
         let parts = parley_wire::parts::expand(event);
         let several = parts.len() > 1;
-        let (facts, progress) = match self.facts(key, from_bot, several).await {
-            Ok(read) => read,
+        let read = match preread {
+            Some(readout) if readout.fields.len() == fact_names(several).len() => {
+                Ok((readout.state, readout.fields))
+            }
+            _ => self.read_facts(key, from_bot, several).await,
+        };
+        let (facts, progress) = match read {
+            Ok((stored, fields)) => facts_from(stored.as_ref(), &fields),
             Err(error) => return step_store(&error),
         };
         let consent = if event.business_initiated {
@@ -1129,4 +1105,50 @@ fn visible_after(parts: &[OutboundMessage], i: usize) -> bool {
         .iter()
         .skip(i + 1)
         .any(|part| !parley_wire::parts::is_typing(part.kind.as_ref()))
+}
+
+/// The customer's facts outbound reads, with [`PARTS_FIELD`] for an event of several parts.
+fn fact_names(parts: bool) -> &'static [&'static str] {
+    const ALL: [&str; 6] = [
+        CUSTOMER_CLOSED_AT,
+        CUSTOMER_ACTIVE_AT,
+        CUSTOMER_UNREACHABLE_AT,
+        DEVICE_CAPABILITIES,
+        DEVICE_AGENT,
+        PARTS_FIELD,
+    ];
+    if parts { &ALL } else { &ALL[..5] }
+}
+
+/// The customer's facts from the fields of [`fact_names`] and (for the bot's messages)
+/// routing's state: whether its lifecycle says a human owns the conversation or it waits for
+/// one. With parts, also the progress field.
+fn facts_from(
+    stored: Option<&Versioned>,
+    fields: &[Option<String>],
+) -> (CustomerFacts, Option<String>) {
+    // A state this version cannot read is not a reason to drop a reply.
+    let human_owns = stored.is_some_and(|stored| {
+        let lifecycle = ConversationState::decode(stored.state.as_ref())
+            .map(|s| s.lifecycle)
+            .unwrap_or_default();
+        lifecycle == LifecycleState::Queued as i32 || lifecycle == LifecycleState::Assigned as i32
+    });
+    let number = |i: usize| {
+        fields
+            .get(i)
+            .cloned()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let facts = CustomerFacts {
+        closed_at: number(0),
+        active_at: number(1),
+        unreachable_at: number(2),
+        capabilities: fields.get(3).cloned().flatten(),
+        device_agent: fields.get(4).cloned().flatten(),
+        human_owns,
+    };
+    (facts, fields.get(5).cloned().flatten())
 }

@@ -93,6 +93,7 @@ impl Shared {
             redelivered: false,
             told: Told::default(),
             outbox_done: None,
+            preloaded: None,
         };
         let input = Input::AgentAccept {
             agent: assignment.agent_id.clone(),
@@ -201,6 +202,7 @@ impl Shared {
                     redelivered: false,
                     told: Told::default(),
                     outbox_done: None,
+                    preloaded: None,
                 };
                 let input = Input::AgentLost {
                     agent: agent.agent_id.clone(),
@@ -308,6 +310,7 @@ impl Shared {
                 redelivered: false,
                 told: Told::default(),
                 outbox_done: None,
+                preloaded: None,
             };
             self.process(
                 &key,

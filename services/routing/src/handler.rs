@@ -19,7 +19,8 @@ use parley_proto::{
 };
 use parley_runtime::ordered::{self, Admission};
 use parley_state::{
-    AgentPool, CasOutcome, Commit, CommitOutcome, ConversationStore, Declined, QueueEntry,
+    AgentPool, CasOutcome, Commit, CommitOutcome, ConversationStore, Declined, GateRead,
+    QueueEntry, Versioned,
 };
 use parley_types::{BusinessId, ConversationKey, EventId, PartitionCount, Sequence};
 use prost::Message as _;
@@ -77,7 +78,17 @@ pub(crate) struct Cause<'a> {
     /// done with the gate's completion (one store call); `None`: marked done by a separate
     /// write that nothing waits for.
     pub(crate) outbox_done: Option<&'a std::sync::OnceLock<String>>,
+    /// The state and outbox fields the gate's claim read (`ordered::admit_reading`), used
+    /// for the first try instead of a read of its own; a later try (after a conflict) reads
+    /// again.
+    pub(crate) preloaded: Option<&'a Preloaded>,
 }
+
+/// What [`Cause::preloaded`] holds until the first try takes it.
+pub(crate) type Preloaded = std::sync::Mutex<Option<(Option<Versioned>, Vec<Option<String>>)>>;
+
+/// The fields routing reads with its state.
+const LOADED_FIELDS: [&str; 3] = [outbox::FIELD, outbox::SEQUENCES, outbox::DONE];
 
 /// What a command says besides its input: for the agent who takes the conversation next,
 /// the bot's summary when it escalates and the note of a transfer (`None`: the command says
@@ -206,11 +217,17 @@ impl Shared {
     ) -> Result<Processed, Failure> {
         let rules = self.rules(&key.business);
         for _ in 0..20 {
-            let (loaded, fields) = self
-                .store
-                .load_with_fields(key, &[outbox::FIELD, outbox::SEQUENCES, outbox::DONE])
-                .await
-                .map_err(|e| format!("load: {e}"))?;
+            let preloaded = cause
+                .preloaded
+                .and_then(|slot| slot.lock().ok().and_then(|mut slot| slot.take()));
+            let (loaded, fields) = match preloaded {
+                Some(read) => read,
+                None => self
+                    .store
+                    .load_with_fields(key, &LOADED_FIELDS)
+                    .await
+                    .map_err(|e| format!("load: {e}"))?,
+            };
             if let Some(stored) = outbox::stored(&fields)? {
                 // A crash between the last input's write and its publishes: publish them
                 // now, before anything newer, under the same ids and numbers.
@@ -617,15 +634,22 @@ impl Shared {
         let Ok(sequence) = Sequence::new(meta.sequence) else {
             return dead("the event has no sequence");
         };
-        let claim = match ordered::admit(
+        let read = GateRead {
+            state: true,
+            fields: &LOADED_FIELDS,
+            remembered: None,
+        };
+        let (admission, readout) = ordered::admit_reading(
             &*self.store,
             &key,
             STAGE_ROUTING,
             sequence,
             &self.config.gate,
+            &read,
         )
-        .await
-        {
+        .await;
+        let preloaded: Preloaded = std::sync::Mutex::new(Some((readout.state, readout.fields)));
+        let claim = match admission {
             Admission::Proceed(claim) => claim,
             Admission::Settle(outcome) => {
                 if matches!(outcome, Outcome::DeadLetter { .. }) {
@@ -681,6 +705,7 @@ impl Shared {
                     redelivered: true,
                     told: Told::default(),
                     outbox_done: Some(&outbox_done),
+                    preloaded: Some(&preloaded),
                 };
                 self.process(&key, &input, &cause).await
             }
@@ -744,6 +769,7 @@ impl Shared {
             redelivered: false,
             told: Told::default(),
             outbox_done: None,
+            preloaded: None,
         };
         let notice = OrderingNotice {
             meta: Some(self.meta(key, &id, &causes, 0)),
@@ -794,6 +820,7 @@ impl Shared {
             redelivered: false,
             told: Told::default(),
             outbox_done: None,
+            preloaded: None,
         };
         let id = event_id.derived(&format!("{STAGE_ROUTING}.typing"), 0);
         let task = AgentTask {
@@ -930,6 +957,7 @@ impl Shared {
                 },
             },
             outbox_done: None,
+            preloaded: None,
         };
         // A transfer to a named agent takes a place of that agent's capacity first,
         // atomically, as the pool's own assignment does; an agent who cannot take it
