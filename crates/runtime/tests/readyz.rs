@@ -85,8 +85,11 @@ async fn fault_readyz_follows_nats_and_redis() {
 
     nats.kill().unwrap();
     let body = until_status(port, 503).await;
+    // Until the client has seen the connection drop, its health request goes unanswered
+    // (on a loaded machine that can outlast the check's bound): either says NATS is down.
     assert!(
-        body.contains("nats: bus unhealthy") && body.contains("redis: ok"),
+        (body.contains("nats: bus unhealthy") || body.contains("nats: no answer within"))
+            && body.contains("redis: ok"),
         "{body}"
     );
     nats.restart().unwrap();
