@@ -110,7 +110,38 @@ pub async fn admit(
     sequence: Sequence,
     policy: &GatePolicy,
 ) -> Admission {
-    admit_with(store, key, stage, sequence, policy, None).await.0
+    admit_with(store, key, stage, sequence, policy, None)
+        .await
+        .0
+}
+
+/// For an event the stage has nothing to do for (it can tell from the event alone): asks
+/// the gate and, if the event may apply, records it applied at once, in order; one store
+/// call over Redis instead of a claim and a completion. A duplicate or an applied event is
+/// acknowledged, one that must wait is given back for [`WAIT_DELAY`].
+pub async fn pass(
+    store: &dyn ConversationStore,
+    key: &ConversationKey,
+    stage: &'static str,
+    sequence: Sequence,
+    policy: &GatePolicy,
+) -> Outcome {
+    let token = ClaimToken::fresh();
+    match store.gate_pass(key, stage, sequence, policy, token).await {
+        Ok(GateDecision::Apply { .. } | GateDecision::Duplicate) => Outcome::Ack,
+        Ok(GateDecision::Wait { .. }) => Outcome::Retry {
+            delay: WAIT_DELAY,
+            reason: "waiting for an earlier event of the conversation".into(),
+        },
+        Err(error) => {
+            // The gate may have granted a claim (and not completed it) whose answer was lost.
+            release_claim(store, key, stage, sequence, token).await;
+            Outcome::Retry {
+                delay: STORE_RETRY_DELAY,
+                reason: format!("gate: {error}"),
+            }
+        }
+    }
 }
 
 /// [`admit`], and what the stage reads next (its state, facts, a de-duplication record),

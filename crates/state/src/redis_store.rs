@@ -309,9 +309,15 @@ local function decide()
   return {decision, skipped, late, attempt, forgotten, skipped_last}
 end
 local out = decide()
+-- gate_pass: ARGV[7] 'pass' completes a sequence the gate lets apply, at once.
+if ARGV[7] == 'pass' then
+  if out[1] == 0 then complete_stage(ARGV[1], tonumber(ARGV[2])) end
+  return out
+end
 -- Reads for gate_claim_reading (absent for a plain claim). ARGV[7]: '1' to read the version
--- and the state; ARGV[8]: a de-duplication member to look for ('' for none); ARGV[9..]: the
--- record's fields to read. Appended: remembered (0/1), version, state, the fields.
+-- and the state ('0' not); ARGV[8]: a de-duplication member to look for ('' for none);
+-- ARGV[9..]: the record's fields to read. Appended: remembered (0/1), version, state, the
+-- fields.
 if ARGV[7] then
   local remembered = 0
   if ARGV[8] ~= '' then
@@ -416,10 +422,10 @@ if until_ms and tonumber(until_ms) > now_ms() then return 1 end
 return 0
 ";
 
-/// KEYS[2] is the log. ARGV: entry, cap, ttl.
+/// KEYS[2] is the log. ARGV: cap, ttl, then the entries, oldest first.
 const APPEND: &str = r"
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '*', 'e', ARGV[1])
-touch(ARGV[3], 2)
+for i = 3, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], '*', 'e', ARGV[i]) end
+touch(ARGV[2], 2)
 return 1
 ";
 
@@ -544,8 +550,13 @@ impl RedisStore {
         sequence: Sequence,
         policy: &GatePolicy,
         token: Option<ClaimToken>,
-        read: Option<&GateRead<'_>>,
+        then: Then<'_>,
     ) -> Result<(GateDecision, GateReadout)> {
+        let (read, pass) = match then {
+            Then::Nothing => (None, false),
+            Then::Read(read) => (Some(read), false),
+            Then::Complete => (None, true),
+        };
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
         let mut invocation = self.invocation(&self.scripts.gate, &keys);
@@ -556,7 +567,9 @@ impl RedisStore {
             .arg(policy.lease_ms())
             .arg(self.settings.retention_ms())
             .arg(token.map(ClaimToken::hex).unwrap_or_default());
-        if let Some(read) = read {
+        if pass {
+            invocation.arg("pass");
+        } else if let Some(read) = read {
             invocation.arg(if read.state { "1" } else { "0" }).arg(
                 read.remembered
                     .map(|(scope, id)| dedup_member(scope, id))
@@ -661,6 +674,16 @@ impl RedisStore {
         crate::gate::observe(stage, &decision);
         Ok((decision, readout))
     }
+}
+
+/// What the gate script does besides deciding.
+#[derive(Clone, Copy)]
+enum Then<'a> {
+    Nothing,
+    /// Reads for `gate_claim_reading`.
+    Read(&'a GateRead<'a>),
+    /// Completes an event it lets apply (`gate_pass`).
+    Complete,
 }
 
 fn dedup_member(scope: &str, id: &str) -> String {
@@ -944,7 +967,7 @@ impl ConversationStore for RedisStore {
         sequence: Sequence,
         policy: &GatePolicy,
     ) -> Result<GateDecision> {
-        self.decide(key, stage, sequence, policy, None, None)
+        self.decide(key, stage, sequence, policy, None, Then::Nothing)
             .await
             .map(|(decision, _)| decision)
     }
@@ -957,7 +980,20 @@ impl ConversationStore for RedisStore {
         policy: &GatePolicy,
         token: ClaimToken,
     ) -> Result<GateDecision> {
-        self.decide(key, stage, sequence, policy, Some(token), None)
+        self.decide(key, stage, sequence, policy, Some(token), Then::Nothing)
+            .await
+            .map(|(decision, _)| decision)
+    }
+
+    async fn gate_pass(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: ClaimToken,
+    ) -> Result<GateDecision> {
+        self.decide(key, stage, sequence, policy, Some(token), Then::Complete)
             .await
             .map(|(decision, _)| decision)
     }
@@ -971,7 +1007,7 @@ impl ConversationStore for RedisStore {
         token: ClaimToken,
         read: &GateRead<'_>,
     ) -> Result<(GateDecision, GateReadout)> {
-        self.decide(key, stage, sequence, policy, Some(token), Some(read))
+        self.decide(key, stage, sequence, policy, Some(token), Then::Read(read))
             .await
     }
 
@@ -1123,13 +1159,23 @@ impl ConversationStore for RedisStore {
     }
 
     async fn append_transcript(&self, key: &ConversationKey, entry: Bytes) -> Result<()> {
+        self.append_transcript_all(key, &[entry]).await
+    }
+
+    async fn append_transcript_all(&self, key: &ConversationKey, entries: &[Bytes]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
-        let _: u8 = self
-            .invocation(&self.scripts.append, &keys)
-            .arg(entry.as_ref())
+        let mut invocation = self.invocation(&self.scripts.append, &keys);
+        invocation
             .arg(self.settings.transcript_cap.max(1))
-            .arg(self.settings.retention_ms())
+            .arg(self.settings.retention_ms());
+        for entry in entries {
+            invocation.arg(entry.as_ref());
+        }
+        let _: u8 = invocation
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("append_transcript"))?;

@@ -260,6 +260,26 @@ pub trait ConversationStore: Send + Sync + 'static {
         self.gate(key, stage, sequence, policy).await
     }
 
+    /// For an event the stage has nothing to do for: asks the gate as
+    /// [`gate_claim`](Self::gate_claim) and, if it may apply, records it applied at once (as
+    /// [`complete`](Self::complete)), keeping the stage's order. One round trip where the
+    /// backend can (Redis: one script); the default makes the two calls. An error may come
+    /// after the claim was granted: release it by `token`.
+    async fn gate_pass(
+        &self,
+        key: &ConversationKey,
+        stage: &str,
+        sequence: Sequence,
+        policy: &GatePolicy,
+        token: ClaimToken,
+    ) -> Result<GateDecision> {
+        let decision = self.gate_claim(key, stage, sequence, policy, token).await?;
+        if matches!(decision, GateDecision::Apply { .. }) {
+            self.complete(key, stage, sequence).await?;
+        }
+        Ok(decision)
+    }
+
     /// [`gate_claim`](Self::gate_claim), and what the stage reads next, in the same round
     /// trip where the backend can (Redis: one script): the state, named facts and whether a
     /// de-duplication record exists, as [`GateRead`] asks. They are read whatever the gate
@@ -368,6 +388,16 @@ pub trait ConversationStore: Send + Sync + 'static {
 
     /// Appends an entry to the transcript, dropping the oldest past the cap.
     async fn append_transcript(&self, key: &ConversationKey, entry: Bytes) -> Result<()>;
+
+    /// Appends `entries` in order (as [`append_transcript`](Self::append_transcript) each):
+    /// one round trip where the backend can (Redis: one script); the default appends them
+    /// one by one.
+    async fn append_transcript_all(&self, key: &ConversationKey, entries: &[Bytes]) -> Result<()> {
+        for entry in entries {
+            self.append_transcript(key, entry.clone()).await?;
+        }
+        Ok(())
+    }
 
     /// The newest `limit` transcript entries, oldest first.
     async fn transcript(&self, key: &ConversationKey, limit: usize) -> Result<Vec<Bytes>>;

@@ -62,6 +62,8 @@ both_backends!(
     fields_and_monotonic_marks,
     combined_reads_and_writes_match_their_parts,
     a_claim_reads_what_the_stage_reads_next,
+    a_pass_applies_in_order_and_completes_at_once,
+    entries_appended_together_keep_their_order,
     consent_records_per_topic,
 );
 
@@ -1290,6 +1292,88 @@ async fn a_claim_reads_what_the_stage_reads_next(make: Make) {
             fields: vec![Some("QUICK".into())],
             remembered: false,
         }
+    );
+}
+
+/// `gate_pass`: an event a stage has nothing to do for is applied and completed in one call,
+/// in order: the next sequence may apply at once, a repeat is a duplicate, and one behind a
+/// held claim waits.
+async fn a_pass_applies_in_order_and_completes_at_once(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 25);
+    let policy = GatePolicy::default();
+    let pass = |n: u64| {
+        let store = f.store.clone();
+        let k = k.clone();
+        async move {
+            store
+                .gate_pass(
+                    &k,
+                    "stage",
+                    sequence(n),
+                    &GatePolicy::default(),
+                    ClaimToken::fresh(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert!(matches!(pass(1).await, GateDecision::Apply { .. }));
+    assert_eq!(pass(1).await, GateDecision::Duplicate);
+    let token = ClaimToken::fresh();
+    let claimed = f
+        .store
+        .gate_claim(&k, "stage", sequence(2), &policy, token)
+        .await
+        .unwrap();
+    assert!(
+        matches!(claimed, GateDecision::Apply { .. }),
+        "1 was completed: {claimed:?}"
+    );
+    assert!(
+        matches!(pass(3).await, GateDecision::Wait { .. }),
+        "2 is not done yet"
+    );
+    f.store.complete(&k, "stage", sequence(2)).await.unwrap();
+    assert!(matches!(pass(3).await, GateDecision::Apply { .. }));
+    assert!(
+        matches!(
+            f.store
+                .gate_claim(&k, "stage", sequence(4), &policy, ClaimToken::fresh())
+                .await
+                .unwrap(),
+            GateDecision::Apply { attempt: 1, .. }
+        ),
+        "3 left no claim and no attempt count behind"
+    );
+}
+
+/// Several transcript entries in one call land in order, after what was there.
+async fn entries_appended_together_keep_their_order(make: Make) {
+    let f = make(settings());
+    let k = key("biz", 26);
+    f.store
+        .append_transcript(&k, Bytes::from_static(b"first"))
+        .await
+        .unwrap();
+    f.store.append_transcript_all(&k, &[]).await.unwrap();
+    f.store
+        .append_transcript_all(
+            &k,
+            &[
+                Bytes::from_static(b"greeting"),
+                Bytes::from_static(b"answer"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.transcript(&k, 10).await.unwrap(),
+        vec![
+            Bytes::from_static(b"first"),
+            Bytes::from_static(b"greeting"),
+            Bytes::from_static(b"answer")
+        ]
     );
 }
 
