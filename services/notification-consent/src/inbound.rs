@@ -81,6 +81,11 @@ impl Handler for InboundHandler {
             return dead("the message has no sequence");
         };
         let store = &*self.ledger.store;
+        // Most messages say nothing about consent: they pass the gate in order, applied and
+        // completed in one store call.
+        let Some(decision) = self.decision(&key, &event) else {
+            return ordered::pass(store, &key, STAGE_CONSENT, sequence, &self.gate).await;
+        };
         let claim = match ordered::admit(store, &key, STAGE_CONSENT, sequence, &self.gate).await {
             Admission::Proceed(claim) => claim,
             Admission::Settle(outcome) => return outcome,
@@ -91,7 +96,7 @@ impl Handler for InboundHandler {
             parley.sequence = meta.sequence,
         );
         let outcome = match self
-            .apply(&key, &event_id, sequence, claim.late, &event)
+            .apply(&key, &event_id, sequence, claim.late, &event, decision)
             .instrument(span)
             .await
         {
@@ -118,23 +123,17 @@ enum Decision {
 }
 
 impl InboundHandler {
-    async fn apply(
-        &self,
-        key: &ConversationKey,
-        event_id: &EventId,
-        sequence: Sequence,
-        late: bool,
-        event: &InboundMessage,
-    ) -> Result<(), String> {
+    /// What the customer's message changes, if anything: read from the message and the
+    /// business's policy alone.
+    fn decision(&self, key: &ConversationKey, event: &InboundMessage) -> Option<Decision> {
         let policy = self.policies.policy(&key.business);
-        let decision = match event.kind.as_ref() {
-            Some(inbound_message::Kind::Text(text)) => match keyword(&text.body, &policy) {
-                Some(found) => Decision::Keyword(found),
-                None => return Ok(()),
-            },
+        match event.kind.as_ref() {
+            Some(inbound_message::Kind::Text(text)) => {
+                keyword(&text.body, &policy).map(Decision::Keyword)
+            }
             Some(inbound_message::Kind::InteractiveReply(reply)) => {
                 let Some(interactive_reply::Reply::ListPicker(list)) = reply.reply.as_ref() else {
-                    return Ok(());
+                    return None;
                 };
                 let items: Vec<&str> = list
                     .sections
@@ -143,18 +142,30 @@ impl InboundHandler {
                     .filter_map(|i| preference_topic(&i.identifier))
                     .collect();
                 if items.is_empty() {
-                    return Ok(());
+                    return None;
                 }
-                Decision::Preferences(
+                Some(Decision::Preferences(
                     items
                         .into_iter()
                         .filter(|t| policy.has_topic(t))
                         .map(str::to_owned)
                         .collect(),
-                )
+                ))
             }
-            _ => return Ok(()),
-        };
+            _ => None,
+        }
+    }
+
+    async fn apply(
+        &self,
+        key: &ConversationKey,
+        event_id: &EventId,
+        sequence: Sequence,
+        late: bool,
+        event: &InboundMessage,
+        decision: Decision,
+    ) -> Result<(), String> {
+        let policy = self.policies.policy(&key.business);
         let language = event
             .locale
             .as_ref()

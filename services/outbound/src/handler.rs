@@ -1,5 +1,6 @@
 //! Handling one outbound event, from the idempotency check to the delivery result.
 
+use bytes::Bytes;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -509,11 +510,14 @@ impl Shared {
                 (part_number(i), p, outcome)
             })
             .collect();
-        for (_, message, outcome) in &reported {
-            if let Err(error) = self.record_in_transcript(message, key, outcome).await {
-                self.release(key, sequence, token).await;
-                return retry_store(&error);
-            }
+        let entries: Vec<Bytes> = reported
+            .iter()
+            .filter_map(|(_, message, outcome)| Self::transcript_entry(message, outcome))
+            .collect();
+        // One store call for the event's visible parts.
+        if let Err(error) = self.store.append_transcript_all(key, &entries).await {
+            self.release(key, sequence, token).await;
+            return retry_store(&error);
         }
         for (number, message, outcome) in reported {
             if let Err(error) = delivery::publish(
@@ -560,28 +564,17 @@ impl Shared {
         settle
     }
 
-    /// Writes the business's message to the conversation's transcript with its final
+    /// The business's message as a transcript entry with its final
     /// outcome: sent, or a reply refused or failed with why (see
     /// `parley_wire::transcript::from_outbound_outcome` for what is left out). Outbound is the
     /// one writer of the business's side, whoever wrote the message (bot, agent,
     /// notification, Parley's own lines): every one of them passes here, and only here is it
     /// known whether the customer was sent it. A redelivery after the send appends the same
     /// message id again; readers keep one entry per message id.
-    async fn record_in_transcript(
-        &self,
-        event: &OutboundMessage,
-        key: &ConversationKey,
-        result: &Result_,
-    ) -> Result<(), parley_state::Error> {
+    fn transcript_entry(event: &OutboundMessage, result: &Result_) -> Option<Bytes> {
         let at = timestamp(SystemTime::now());
-        match parley_wire::transcript::from_outbound_outcome(event, at, result) {
-            Some(entry) => {
-                self.store
-                    .append_transcript(key, entry.encode_to_vec().into())
-                    .await
-            }
-            None => Ok(()),
-        }
+        parley_wire::transcript::from_outbound_outcome(event, at, result)
+            .map(|entry| Bytes::from(entry.encode_to_vec()))
     }
 
     /// A final failure that goes to the dead letters with its reason.
