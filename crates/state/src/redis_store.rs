@@ -411,7 +411,11 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   added = 1
 end
 complete_stage(ARGV[3], tonumber(ARGV[4]))
-if added == 1 then touch_at(now, ARGV[5], 4) else touch_at(now, ARGV[5]) end
+-- remember_appending_then_complete: ARGV[6] the transcript's cap, ARGV[7..] entries for it.
+for i = 7, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], '*', 'e', ARGV[i]) end
+if #ARGV >= 7 then
+  if added == 1 then touch_at(now, ARGV[5], 2, 4) else touch_at(now, ARGV[5], 2) end
+elseif added == 1 then touch_at(now, ARGV[5], 4) else touch_at(now, ARGV[5]) end
 return added
 ";
 
@@ -1143,6 +1147,35 @@ impl ConversationStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("remember_then_complete"))?;
+        Ok(added == 1)
+    }
+
+    async fn remember_appending_then_complete(
+        &self,
+        key: &ConversationKey,
+        (scope, id, ttl): (&str, &str, Duration),
+        stage: &str,
+        sequence: Sequence,
+        entries: &[Bytes],
+    ) -> Result<bool> {
+        let keys = self.keys(key);
+        let mut connection = self.connection.clone();
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut invocation = self.invocation(&self.scripts.remember_complete, &keys);
+        invocation
+            .arg(dedup_member(scope, id))
+            .arg(ttl_ms)
+            .arg(stage)
+            .arg(sequence.get())
+            .arg(self.settings.retention_ms())
+            .arg(self.settings.transcript_cap.max(1));
+        for entry in entries {
+            invocation.arg(entry.as_ref());
+        }
+        let added: u8 = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable("remember_appending_then_complete"))?;
         Ok(added == 1)
     }
 

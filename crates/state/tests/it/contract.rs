@@ -1375,6 +1375,40 @@ async fn entries_appended_together_keep_their_order(make: Make) {
             Bytes::from_static(b"answer")
         ]
     );
+    // With a sent record and the gate's completion, in one step.
+    let policy = GatePolicy::default();
+    let claimed = f
+        .store
+        .gate_claim(&k, "out", sequence(1), &policy, ClaimToken::fresh())
+        .await
+        .unwrap();
+    assert!(matches!(claimed, GateDecision::Apply { .. }));
+    let added = f
+        .store
+        .remember_appending_then_complete(
+            &k,
+            ("sent", "e1", Duration::from_secs(60)),
+            "out",
+            sequence(1),
+            &[Bytes::from_static(b"reply")],
+        )
+        .await
+        .unwrap();
+    assert!(added);
+    assert!(f.store.is_remembered(&k, "sent", "e1").await.unwrap());
+    assert_eq!(
+        f.store.transcript(&k, 1).await.unwrap(),
+        vec![Bytes::from_static(b"reply")]
+    );
+    let next = f
+        .store
+        .gate_claim(&k, "out", sequence(2), &policy, ClaimToken::fresh())
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, GateDecision::Apply { .. }),
+        "1 was completed: {next:?}"
+    );
 }
 
 async fn combined_reads_and_writes_match_their_parts(make: Make) {
