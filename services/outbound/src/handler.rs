@@ -263,6 +263,7 @@ impl Shared {
                     Result_::Sent(Sent { data_ref: None }),
                     Outcome::Ack,
                     usize::MAX,
+                    false,
                 )
                 .await;
         }
@@ -294,7 +295,10 @@ impl Shared {
         // now and never POST it again (whatever the gate of the customer's facts says now:
         // the customer has the message).
         if self.was_accepted(&event_id) {
-            return match self.record_sent(key, &event_id, sequence).await {
+            return match self
+                .record_sent(key, &event_id, sequence, &sent_entries(event, usize::MAX))
+                .await
+            {
                 Ok(completed) => {
                     self.forget_accepted(&event_id);
                     let sequence = if completed { None } else { sequence };
@@ -306,6 +310,7 @@ impl Shared {
                         Result_::Sent(Sent { data_ref: None }),
                         Outcome::Ack,
                         usize::MAX,
+                        completed,
                     )
                     .await
                 }
@@ -324,7 +329,7 @@ impl Shared {
                 part,
             } => {
                 let sequence = if completed { None } else { sequence };
-                self.finish(event, key, sequence, token, result, settle, part)
+                self.finish(event, key, sequence, token, result, settle, part, completed)
                     .await
             }
             Step::Retry {
@@ -389,6 +394,7 @@ impl Shared {
         key: &ConversationKey,
         event_id: &str,
         sequence: Option<Sequence>,
+        entries: &[Bytes],
     ) -> Result<bool, parley_state::Error> {
         const TRIES: u64 = 3;
         let mut tried = 0;
@@ -397,13 +403,12 @@ impl Shared {
             let recorded = match sequence {
                 Some(sequence) => self
                     .store
-                    .remember_then_complete(
+                    .remember_appending_then_complete(
                         key,
-                        SCOPE_SENT,
-                        event_id,
-                        self.dedup_ttl,
+                        (SCOPE_SENT, event_id, self.dedup_ttl),
                         STAGE_OUTBOUND,
                         sequence,
+                        entries,
                     )
                     .await
                     .map(|_| true),
@@ -459,7 +464,8 @@ impl Shared {
     /// about part `part` (`usize::MAX`: the last); every part before it was sent (or, a
     /// typing indicator among other parts, skipped). Each visible part up to `part` gets its
     /// transcript entry and delivery result (sent before `part`, `result` for it); a typing
-    /// part among visible ones gets neither.
+    /// part among visible ones gets neither. `transcribed`: the sent record wrote the
+    /// transcript entries already.
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
@@ -470,6 +476,7 @@ impl Shared {
         result: Result_,
         settle: Outcome,
         part: usize,
+        transcribed: bool,
     ) -> Outcome {
         let event_id = event
             .meta
@@ -485,37 +492,13 @@ impl Shared {
         };
         metrics::counter!("parley_outbound_results_total", "result" => label).increment(1);
         let parts = parley_wire::parts::expand(event);
-        let last = part.min(parts.len().saturating_sub(1));
-        // A lone typing indicator (or an event of typing parts only) reports its last part.
-        let any_visible = parts
-            .iter()
-            .any(|p| !parley_wire::parts::is_typing(p.kind.as_ref()));
-        let reported: Vec<(u32, &OutboundMessage, Result_)> = parts
-            .iter()
-            .enumerate()
-            .take(last + 1)
-            .filter(|(i, p)| {
-                if any_visible {
-                    !parley_wire::parts::is_typing(p.kind.as_ref())
-                } else {
-                    *i == last
-                }
-            })
-            .map(|(i, p)| {
-                let outcome = if i == last {
-                    result.clone()
-                } else {
-                    Result_::Sent(Sent { data_ref: None })
-                };
-                (part_number(i), p, outcome)
-            })
-            .collect();
+        let reported = reported(&parts, part, &result);
         let entries: Vec<Bytes> = reported
             .iter()
             .filter_map(|(_, message, outcome)| Self::transcript_entry(message, outcome))
             .collect();
-        // One store call for the event's visible parts.
-        if let Err(error) = self.store.append_transcript_all(key, &entries).await {
+        // One store call for the event's visible parts (none when the sent record wrote them).
+        if !transcribed && let Err(error) = self.store.append_transcript_all(key, &entries).await {
             self.release(key, sequence, token).await;
             return retry_store(&error);
         }
@@ -706,7 +689,7 @@ impl Shared {
                 // completed) now, and the typing indicators after it follow, best effort;
                 // a crash between the two loses a typing end, never repeats the answer.
                 Ok(()) if i < last && !visible_after(&parts, i) => {
-                    let step = self.sent(key, &event_id, sequence, last).await;
+                    let step = self.sent(event, key, &event_id, sequence, last).await;
                     if matches!(step, Step::Final { .. }) {
                         for typing in &parts[i + 1..] {
                             if self
@@ -734,7 +717,7 @@ impl Shared {
                         };
                     }
                 }
-                Ok(()) => return self.sent(key, &event_id, sequence, i).await,
+                Ok(()) => return self.sent(event, key, &event_id, sequence, i).await,
                 Err(Step::Retry {
                     delay,
                     reason,
@@ -744,7 +727,7 @@ impl Shared {
                     if best_effort {
                         tracing::info!(part = i, "typing indicator not sent now; skipped");
                         if i == last {
-                            return self.sent(key, &event_id, sequence, i).await;
+                            return self.sent(event, key, &event_id, sequence, i).await;
                         }
                         continue;
                     }
@@ -764,7 +747,7 @@ impl Shared {
                     if best_effort {
                         tracing::info!(part = i, "typing indicator not sent; skipped");
                         if i == last {
-                            return self.sent(key, &event_id, sequence, i).await;
+                            return self.sent(event, key, &event_id, sequence, i).await;
                         }
                         continue;
                     }
@@ -778,7 +761,7 @@ impl Shared {
             }
         }
         // Every part was done before (`start` is at most the last part, so not reached).
-        self.sent(key, &event_id, sequence, last).await
+        self.sent(event, key, &event_id, sequence, last).await
     }
 
     /// The event's last part is done: records the event as sent and (one round trip)
@@ -795,12 +778,16 @@ impl Shared {
     /// then carries the same `id`, for Apple to drop if it does.
     async fn sent(
         &self,
+        event: &OutboundMessage,
         key: &ConversationKey,
         event_id: &str,
         sequence: Option<Sequence>,
         part: usize,
     ) -> Step {
-        match self.record_sent(key, event_id, sequence).await {
+        match self
+            .record_sent(key, event_id, sequence, &sent_entries(event, part))
+            .await
+        {
             Ok(completed) => Step::Final {
                 result: Result_::Sent(Sent { data_ref: None }),
                 settle: Outcome::Ack,
@@ -1144,4 +1131,48 @@ fn facts_from(
         human_owns,
     };
     (facts, fields.get(5).cloned().flatten())
+}
+
+/// The parts an outcome about part `part` (`usize::MAX`: the last) reports, each with its
+/// number and outcome: every visible part up to `part` (sent before it, `result` for it), or,
+/// for a lone typing indicator (an event of typing parts only), its last part.
+fn reported<'a>(
+    parts: &'a [OutboundMessage],
+    part: usize,
+    result: &Result_,
+) -> Vec<(u32, &'a OutboundMessage, Result_)> {
+    let last = part.min(parts.len().saturating_sub(1));
+    let any_visible = parts
+        .iter()
+        .any(|p| !parley_wire::parts::is_typing(p.kind.as_ref()));
+    parts
+        .iter()
+        .enumerate()
+        .take(last + 1)
+        .filter(|(i, p)| {
+            if any_visible {
+                !parley_wire::parts::is_typing(p.kind.as_ref())
+            } else {
+                *i == last
+            }
+        })
+        .map(|(i, p)| {
+            let outcome = if i == last {
+                result.clone()
+            } else {
+                Result_::Sent(Sent { data_ref: None })
+            };
+            (part_number(i), p, outcome)
+        })
+        .collect()
+}
+
+/// The transcript entries of `event` sent up to part `part`, written with its sent record.
+fn sent_entries(event: &OutboundMessage, part: usize) -> Vec<Bytes> {
+    let parts = parley_wire::parts::expand(event);
+    let sent = Result_::Sent(Sent { data_ref: None });
+    reported(&parts, part, &sent)
+        .iter()
+        .filter_map(|(_, message, outcome)| Shared::transcript_entry(message, outcome))
+        .collect()
 }
