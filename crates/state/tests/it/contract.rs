@@ -1180,28 +1180,36 @@ async fn fields_and_monotonic_marks(make: Make) {
 
 /// The gate's claim with the state, facts and a de-duplication record read in the same call:
 /// the same answers as the calls one by one, whatever the gate decides.
+/// `gate_claim_reading` of sequence `n` on stage "stage" under a fresh token.
+async fn claim_reading(
+    f: &Fixture,
+    k: &ConversationKey,
+    n: u64,
+    read: &GateRead<'_>,
+) -> (GateDecision, GateReadout) {
+    f.store
+        .gate_claim_reading(
+            k,
+            "stage",
+            sequence(n),
+            &GatePolicy::default(),
+            ClaimToken::fresh(),
+            read,
+        )
+        .await
+        .unwrap()
+}
+
 async fn a_claim_reads_what_the_stage_reads_next(make: Make) {
     let f = make(settings());
     let k = key("biz", 24);
-    let policy = GatePolicy::default();
     let read = GateRead {
         state: true,
         fields: &["caps", "nope"],
         remembered: Some(("sent", "e1")),
     };
     // Nothing there yet.
-    let (decision, readout) = f
-        .store
-        .gate_claim_reading(
-            &k,
-            "stage",
-            sequence(1),
-            &policy,
-            ClaimToken::fresh(),
-            &read,
-        )
-        .await
-        .unwrap();
+    let (decision, readout) = claim_reading(&f, &k, 1, &read).await;
     assert!(
         matches!(decision, GateDecision::Apply { attempt: 1, .. }),
         "{decision:?}"
@@ -1224,18 +1232,7 @@ async fn a_claim_reads_what_the_stage_reads_next(make: Make) {
         .remember(&k, "sent", "e1", Duration::from_secs(60))
         .await
         .unwrap();
-    let (decision, readout) = f
-        .store
-        .gate_claim_reading(
-            &k,
-            "stage",
-            sequence(2),
-            &policy,
-            ClaimToken::fresh(),
-            &read,
-        )
-        .await
-        .unwrap();
+    let (decision, readout) = claim_reading(&f, &k, 2, &read).await;
     assert!(
         matches!(decision, GateDecision::Apply { .. }),
         "{decision:?}"
@@ -1250,18 +1247,7 @@ async fn a_claim_reads_what_the_stage_reads_next(make: Make) {
     };
     assert_eq!(readout, expected);
     // Read for a duplicate and for one that must wait too; only the facts, when asked.
-    let (decision, readout) = f
-        .store
-        .gate_claim_reading(
-            &k,
-            "stage",
-            sequence(1),
-            &policy,
-            ClaimToken::fresh(),
-            &read,
-        )
-        .await
-        .unwrap();
+    let (decision, readout) = claim_reading(&f, &k, 1, &read).await;
     assert_eq!(decision, GateDecision::Duplicate);
     assert_eq!(readout, expected);
     let facts_only = GateRead {
@@ -1269,18 +1255,7 @@ async fn a_claim_reads_what_the_stage_reads_next(make: Make) {
         fields: &["caps"],
         remembered: None,
     };
-    let (decision, readout) = f
-        .store
-        .gate_claim_reading(
-            &k,
-            "stage",
-            sequence(2),
-            &policy,
-            ClaimToken::fresh(),
-            &facts_only,
-        )
-        .await
-        .unwrap();
+    let (decision, readout) = claim_reading(&f, &k, 2, &facts_only).await;
     assert!(
         matches!(decision, GateDecision::Wait { .. }),
         "{decision:?}"

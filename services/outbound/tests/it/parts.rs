@@ -165,6 +165,30 @@ async fn check_delivered(
     );
 }
 
+/// A platform whose store answers its `n`-th `set_fields` (from 0) as `decide(n)` says; every
+/// other call passes.
+async fn platform_deciding_set_fields(
+    decide: impl Fn(u32) -> StoreFault + Send + Sync + 'static,
+) -> Platform {
+    let calls = Arc::new(AtomicU32::new(0));
+    platform_with_store(
+        |_| {},
+        move |inner| {
+            Arc::new(Faulty {
+                inner,
+                faults: Arc::new(move |operation| {
+                    if operation == "set_fields" {
+                        decide(calls.fetch_add(1, Ordering::SeqCst))
+                    } else {
+                        StoreFault::Pass
+                    }
+                }),
+            })
+        },
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_event_of_parts_reaches_apple_in_order_with_a_result_and_entry_per_visible_part() {
     let p = platform().await;
@@ -189,33 +213,22 @@ async fn a_redelivery_after_apple_failed_the_third_part_sends_only_the_rest() {
     // typing indicator nor the greeting again.
     let sim: Arc<OnceLock<Arc<SimState>>> = Arc::new(OnceLock::new());
     let slot = sim.clone();
-    let progress = Arc::new(AtomicU32::new(0));
-    let writes = progress.clone();
-    let p = platform_with_store(
-        |_| {},
-        move |inner| {
-            Arc::new(Faulty {
-                inner,
-                faults: Arc::new(move |operation| {
-                    if operation == "set_fields"
-                        && writes.fetch_add(1, Ordering::SeqCst) == 0
-                        && let Some(sim) = slot.get()
-                    {
-                        sim.add_fault(Fault {
-                            scope: FaultScope::All,
-                            status: Some(500),
-                            retry_after_secs: None,
-                            latency_ms: 0,
-                            hang: false,
-                            times: Some(1),
-                            duration_ms: None,
-                        });
-                    }
-                    StoreFault::Pass
-                }),
-            })
-        },
-    )
+    let p = platform_deciding_set_fields(move |n| {
+        if n == 0
+            && let Some(sim) = slot.get()
+        {
+            sim.add_fault(Fault {
+                scope: FaultScope::All,
+                status: Some(500),
+                retry_after_secs: None,
+                latency_ms: 0,
+                hang: false,
+                times: Some(1),
+                duration_ms: None,
+            });
+        }
+        StoreFault::Pass
+    })
     .await;
     sim.set(p.sim.state().clone()).ok();
     let (device, key) = p.customer(DeviceKind::Iphone).await;
@@ -250,21 +263,14 @@ async fn progress_that_cannot_be_written_resumes_from_memory_without_sending_aga
     // and this replica, which knows Apple has the greeting, resumes after it.
     let refusals = Arc::new(AtomicU32::new(0));
     let count = refusals.clone();
-    let p = platform_with_store(
-        |_| {},
-        move |inner| {
-            Arc::new(Faulty {
-                inner,
-                faults: Arc::new(move |operation| {
-                    if operation == "set_fields" && count.fetch_add(1, Ordering::SeqCst) < 3 {
-                        StoreFault::Refuse
-                    } else {
-                        StoreFault::Pass
-                    }
-                }),
-            })
-        },
-    )
+    let p = platform_deciding_set_fields(move |n| {
+        count.fetch_add(1, Ordering::SeqCst);
+        if n < 3 {
+            StoreFault::Refuse
+        } else {
+            StoreFault::Pass
+        }
+    })
     .await;
     let (device, key) = p.customer(DeviceKind::Iphone).await;
     let event = answer(&p, &key).await;
@@ -314,20 +320,10 @@ async fn an_answer_writes_its_progress_once_between_its_two_visible_parts() {
     // request instead of three.
     let writes = Arc::new(AtomicU32::new(0));
     let count = writes.clone();
-    let p = platform_with_store(
-        |_| {},
-        move |inner| {
-            Arc::new(Faulty {
-                inner,
-                faults: Arc::new(move |operation| {
-                    if operation == "set_fields" {
-                        count.fetch_add(1, Ordering::SeqCst);
-                    }
-                    StoreFault::Pass
-                }),
-            })
-        },
-    )
+    let p = platform_deciding_set_fields(move |_| {
+        count.fetch_add(1, Ordering::SeqCst);
+        StoreFault::Pass
+    })
     .await;
     let (device, key) = p.customer(DeviceKind::Iphone).await;
     let event = answer(&p, &key).await;
