@@ -1,6 +1,5 @@
 //! Handling one outbound event, from the idempotency check to the delivery result.
 
-use bytes::Bytes;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -16,7 +15,7 @@ use parley_proto::v1::{
     OutboundMessage, Refused, Retrying, Sent, delivery_result::Outcome as Result_,
 };
 use parley_state::{
-    ClaimToken, ConversationStore, GateDecision, GatePolicy, GateRead, GateReadout, Versioned,
+    ClaimToken, ConversationStore, GateDecision, GatePolicy,
     facts::{
         CUSTOMER_ACTIVE_AT, CUSTOMER_CLOSED_AT, CUSTOMER_UNREACHABLE_AT, DEVICE_AGENT,
         DEVICE_CAPABILITIES, SCOPE_SENT, STAGE_OUTBOUND,
@@ -222,62 +221,53 @@ impl Shared {
         // holding the conversation for the lease, and a release never drops another
         // worker's claim.
         let token = ClaimToken::fresh();
-        let from_bot = event
-            .sender
-            .as_ref()
-            .is_some_and(|s| s.kind == ActorKind::Bot as i32);
-        let several = !event.more.is_empty();
-        let read = GateRead {
-            state: from_bot,
-            fields: fact_names(several),
-            remembered: Some((SCOPE_SENT, &event_id)),
+        let gate = async {
+            match sequence {
+                Some(sequence) => Some(
+                    self.store
+                        .gate_claim(key, STAGE_OUTBOUND, sequence, &self.gate, token)
+                        .await,
+                ),
+                None => None,
+            }
         };
-        // With a sequence, the gate's claim also reads what the attempt needs (the sent
-        // record, the customer's facts, the lifecycle for the bot's messages): one store call.
-        let (remembered, gate, preread) = match sequence {
-            Some(sequence) => match self
-                .store
-                .gate_claim_reading(key, STAGE_OUTBOUND, sequence, &self.gate, token, &read)
-                .await
-            {
-                Ok((decision, readout)) => (readout.remembered, Some(decision), Some(readout)),
-                Err(error) => {
-                    // The gate may have granted the claim and its answer been lost.
-                    self.release(key, Some(sequence), token).await;
-                    return retry_store(&error);
-                }
-            },
-            None => match self.store.is_remembered(key, SCOPE_SENT, &event_id).await {
-                Ok(remembered) => (remembered, None, None),
-                Err(error) => return retry_store(&error),
-            },
-        };
+        let (remembered, gate) =
+            tokio::join!(self.store.is_remembered(key, SCOPE_SENT, &event_id), gate);
+        let claimed = matches!(gate, Some(Ok(GateDecision::Apply { .. })));
         // Apple already accepted it (a redelivery after the send): never POST it again.
-        if remembered {
-            return self
-                .finish(
-                    event,
-                    key,
-                    sequence,
-                    token,
-                    Result_::Sent(Sent { data_ref: None }),
-                    Outcome::Ack,
-                    usize::MAX,
-                    false,
-                )
-                .await;
+        match remembered {
+            Ok(true) => {
+                return self
+                    .finish(
+                        event,
+                        key,
+                        sequence,
+                        token,
+                        Result_::Sent(Sent { data_ref: None }),
+                        Outcome::Ack,
+                        usize::MAX,
+                    )
+                    .await;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                if claimed || matches!(gate, Some(Err(_))) {
+                    self.release(key, sequence, token).await;
+                }
+                return retry_store(&error);
+            }
         }
         // One message per conversation at a time, in the order produced.
         if let Some(gate) = gate {
             match gate {
-                GateDecision::Duplicate => return Outcome::Ack,
-                GateDecision::Wait { .. } => {
+                Ok(GateDecision::Duplicate) => return Outcome::Ack,
+                Ok(GateDecision::Wait { .. }) => {
                     return Outcome::Retry {
                         delay: Duration::from_millis(250),
                         reason: "waiting for an earlier message of the conversation".into(),
                     };
                 }
-                decision @ GateDecision::Apply { late, .. } => {
+                Ok(decision @ GateDecision::Apply { late, .. }) => {
                     if let Some(skipped) = decision.skipped() {
                         tracing::warn!(
                             first = skipped.first.get(),
@@ -289,16 +279,18 @@ impl Shared {
                         tracing::warn!("an outbound message arrived after later ones; sending it");
                     }
                 }
+                Err(error) => {
+                    // The gate may have granted the claim and its answer been lost.
+                    self.release(key, sequence, token).await;
+                    return retry_store(&error);
+                }
             }
         }
         // Apple accepted it in this replica but its sent record was not written: write it
         // now and never POST it again (whatever the gate of the customer's facts says now:
         // the customer has the message).
         if self.was_accepted(&event_id) {
-            return match self
-                .record_sent(key, &event_id, sequence, &sent_entries(event, usize::MAX))
-                .await
-            {
+            return match self.record_sent(key, &event_id, sequence).await {
                 Ok(completed) => {
                     self.forget_accepted(&event_id);
                     let sequence = if completed { None } else { sequence };
@@ -310,7 +302,6 @@ impl Shared {
                         Result_::Sent(Sent { data_ref: None }),
                         Outcome::Ack,
                         usize::MAX,
-                        completed,
                     )
                     .await
                 }
@@ -321,7 +312,7 @@ impl Shared {
                 }
             };
         }
-        match self.attempt(event, key, sequence, preread).await {
+        match self.attempt(event, key, sequence).await {
             Step::Final {
                 result,
                 settle,
@@ -329,7 +320,7 @@ impl Shared {
                 part,
             } => {
                 let sequence = if completed { None } else { sequence };
-                self.finish(event, key, sequence, token, result, settle, part, completed)
+                self.finish(event, key, sequence, token, result, settle, part)
                     .await
             }
             Step::Retry {
@@ -394,7 +385,6 @@ impl Shared {
         key: &ConversationKey,
         event_id: &str,
         sequence: Option<Sequence>,
-        entries: &[Bytes],
     ) -> Result<bool, parley_state::Error> {
         const TRIES: u64 = 3;
         let mut tried = 0;
@@ -403,12 +393,13 @@ impl Shared {
             let recorded = match sequence {
                 Some(sequence) => self
                     .store
-                    .remember_appending_then_complete(
+                    .remember_then_complete(
                         key,
-                        (SCOPE_SENT, event_id, self.dedup_ttl),
+                        SCOPE_SENT,
+                        event_id,
+                        self.dedup_ttl,
                         STAGE_OUTBOUND,
                         sequence,
-                        entries,
                     )
                     .await
                     .map(|_| true),
@@ -464,8 +455,7 @@ impl Shared {
     /// about part `part` (`usize::MAX`: the last); every part before it was sent (or, a
     /// typing indicator among other parts, skipped). Each visible part up to `part` gets its
     /// transcript entry and delivery result (sent before `part`, `result` for it); a typing
-    /// part among visible ones gets neither. `transcribed`: the sent record wrote the
-    /// transcript entries already.
+    /// part among visible ones gets neither.
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
@@ -476,7 +466,6 @@ impl Shared {
         result: Result_,
         settle: Outcome,
         part: usize,
-        transcribed: bool,
     ) -> Outcome {
         let event_id = event
             .meta
@@ -492,15 +481,36 @@ impl Shared {
         };
         metrics::counter!("parley_outbound_results_total", "result" => label).increment(1);
         let parts = parley_wire::parts::expand(event);
-        let reported = reported(&parts, part, &result);
-        let entries: Vec<Bytes> = reported
+        let last = part.min(parts.len().saturating_sub(1));
+        // A lone typing indicator (or an event of typing parts only) reports its last part.
+        let any_visible = parts
             .iter()
-            .filter_map(|(_, message, outcome)| Self::transcript_entry(message, outcome))
+            .any(|p| !parley_wire::parts::is_typing(p.kind.as_ref()));
+        let reported: Vec<(u32, &OutboundMessage, Result_)> = parts
+            .iter()
+            .enumerate()
+            .take(last + 1)
+            .filter(|(i, p)| {
+                if any_visible {
+                    !parley_wire::parts::is_typing(p.kind.as_ref())
+                } else {
+                    *i == last
+                }
+            })
+            .map(|(i, p)| {
+                let outcome = if i == last {
+                    result.clone()
+                } else {
+                    Result_::Sent(Sent { data_ref: None })
+                };
+                (part_number(i), p, outcome)
+            })
             .collect();
-        // One store call for the event's visible parts (none when the sent record wrote them).
-        if !transcribed && let Err(error) = self.store.append_transcript_all(key, &entries).await {
-            self.release(key, sequence, token).await;
-            return retry_store(&error);
+        for (_, message, outcome) in &reported {
+            if let Err(error) = self.record_in_transcript(message, key, outcome).await {
+                self.release(key, sequence, token).await;
+                return retry_store(&error);
+            }
         }
         for (number, message, outcome) in reported {
             if let Err(error) = delivery::publish(
@@ -547,17 +557,28 @@ impl Shared {
         settle
     }
 
-    /// The business's message as a transcript entry with its final
+    /// Writes the business's message to the conversation's transcript with its final
     /// outcome: sent, or a reply refused or failed with why (see
     /// `parley_wire::transcript::from_outbound_outcome` for what is left out). Outbound is the
     /// one writer of the business's side, whoever wrote the message (bot, agent,
     /// notification, Parley's own lines): every one of them passes here, and only here is it
     /// known whether the customer was sent it. A redelivery after the send appends the same
     /// message id again; readers keep one entry per message id.
-    fn transcript_entry(event: &OutboundMessage, result: &Result_) -> Option<Bytes> {
+    async fn record_in_transcript(
+        &self,
+        event: &OutboundMessage,
+        key: &ConversationKey,
+        result: &Result_,
+    ) -> Result<(), parley_state::Error> {
         let at = timestamp(SystemTime::now());
-        parley_wire::transcript::from_outbound_outcome(event, at, result)
-            .map(|entry| Bytes::from(entry.encode_to_vec()))
+        match parley_wire::transcript::from_outbound_outcome(event, at, result) {
+            Some(entry) => {
+                self.store
+                    .append_transcript(key, entry.encode_to_vec().into())
+                    .await
+            }
+            None => Ok(()),
+        }
     }
 
     /// A final failure that goes to the dead letters with its reason.
@@ -571,21 +592,55 @@ impl Shared {
         }
     }
 
-    /// Reads what the gate needs to know about the customer, and (`with_owner`: for the
-    /// bot's messages) routing's state: one read of the conversation's record (when the
-    /// gate's claim did not read them already). See [`facts_from`].
-    async fn read_facts(
+    /// What the gate needs to know about the customer, and (`with_owner`: for the bot's
+    /// messages) whether routing's lifecycle says a human owns the conversation or it waits
+    /// for one: one read of the conversation's record.
+    /// With `parts`, the same read also returns [`PARTS_FIELD`].
+    async fn facts(
         &self,
         key: &ConversationKey,
         with_owner: bool,
         parts: bool,
-    ) -> Result<(Option<Versioned>, Vec<Option<String>>), parley_state::Error> {
-        let names = fact_names(parts);
-        if with_owner {
-            self.store.load_with_fields(key, names).await
+    ) -> Result<(CustomerFacts, Option<String>), parley_state::Error> {
+        let all = [
+            CUSTOMER_CLOSED_AT,
+            CUSTOMER_ACTIVE_AT,
+            CUSTOMER_UNREACHABLE_AT,
+            DEVICE_CAPABILITIES,
+            DEVICE_AGENT,
+            PARTS_FIELD,
+        ];
+        let names = if parts { &all[..] } else { &all[..5] };
+        let (stored, fields) = if with_owner {
+            self.store.load_with_fields(key, names).await?
         } else {
-            Ok((None, self.store.get_fields(key, names).await?))
-        }
+            (None, self.store.get_fields(key, names).await?)
+        };
+        // A state this version cannot read is not a reason to drop a reply.
+        let human_owns = stored.is_some_and(|stored| {
+            let lifecycle = ConversationState::decode(stored.state.as_ref())
+                .map(|s| s.lifecycle)
+                .unwrap_or_default();
+            lifecycle == LifecycleState::Queued as i32
+                || lifecycle == LifecycleState::Assigned as i32
+        });
+        let number = |i: usize| {
+            fields
+                .get(i)
+                .cloned()
+                .flatten()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let facts = CustomerFacts {
+            closed_at: number(0),
+            active_at: number(1),
+            unreachable_at: number(2),
+            capabilities: fields.get(3).cloned().flatten(),
+            device_agent: fields.get(4).cloned().flatten(),
+            human_owns,
+        };
+        Ok((facts, fields.get(5).cloned().flatten()))
     }
 
     /// How many of `event_id`'s parts are done, from [`PARTS_FIELD`] (`stored`) and from
@@ -633,7 +688,6 @@ impl Shared {
         event: &OutboundMessage,
         key: &ConversationKey,
         sequence: Option<Sequence>,
-        preread: Option<GateReadout>,
     ) -> Step {
         let event_id = event
             .meta
@@ -646,14 +700,8 @@ impl Shared {
             .is_some_and(|s| s.kind == ActorKind::Bot as i32);
         let parts = parley_wire::parts::expand(event);
         let several = parts.len() > 1;
-        let read = match preread {
-            Some(readout) if readout.fields.len() == fact_names(several).len() => {
-                Ok((readout.state, readout.fields))
-            }
-            _ => self.read_facts(key, from_bot, several).await,
-        };
-        let (facts, progress) = match read {
-            Ok((stored, fields)) => facts_from(stored.as_ref(), &fields),
+        let (facts, progress) = match self.facts(key, from_bot, several).await {
+            Ok(read) => read,
             Err(error) => return step_store(&error),
         };
         let consent = if event.business_initiated {
@@ -682,29 +730,6 @@ impl Shared {
             // gate, Apple, the rate limit) skips it, never the message it announces.
             let best_effort = several && parley_wire::parts::is_typing(part.kind.as_ref());
             match self.attempt_part(part, key, &facts, consent.as_ref()).await {
-                // A typing indicator sent again on a resume shows nothing twice: no progress
-                // is written for it.
-                Ok(()) if i < last && best_effort => {}
-                // The last visible part: the event is recorded as sent (and the gate
-                // completed) now, and the typing indicators after it follow, best effort;
-                // a crash between the two loses a typing end, never repeats the answer.
-                Ok(()) if i < last && !visible_after(&parts, i) => {
-                    let step = self.sent(event, key, &event_id, sequence, last).await;
-                    if matches!(step, Step::Final { .. }) {
-                        for typing in &parts[i + 1..] {
-                            if self
-                                .attempt_part(typing, key, &facts, consent.as_ref())
-                                .await
-                                .is_err()
-                            {
-                                tracing::info!(
-                                    "typing indicator after the answer not sent; skipped"
-                                );
-                            }
-                        }
-                    }
-                    return step;
-                }
                 Ok(()) if i < last => {
                     if let Err(error) = self.record_progress(key, &event_id, i + 1).await {
                         self.remember_accepted(&progress_key(&event_id, i + 1));
@@ -717,7 +742,7 @@ impl Shared {
                         };
                     }
                 }
-                Ok(()) => return self.sent(event, key, &event_id, sequence, i).await,
+                Ok(()) => return self.sent(key, &event_id, sequence, i).await,
                 Err(Step::Retry {
                     delay,
                     reason,
@@ -727,7 +752,7 @@ impl Shared {
                     if best_effort {
                         tracing::info!(part = i, "typing indicator not sent now; skipped");
                         if i == last {
-                            return self.sent(event, key, &event_id, sequence, i).await;
+                            return self.sent(key, &event_id, sequence, i).await;
                         }
                         continue;
                     }
@@ -747,7 +772,7 @@ impl Shared {
                     if best_effort {
                         tracing::info!(part = i, "typing indicator not sent; skipped");
                         if i == last {
-                            return self.sent(event, key, &event_id, sequence, i).await;
+                            return self.sent(key, &event_id, sequence, i).await;
                         }
                         continue;
                     }
@@ -761,7 +786,7 @@ impl Shared {
             }
         }
         // Every part was done before (`start` is at most the last part, so not reached).
-        self.sent(event, key, &event_id, sequence, last).await
+        self.sent(key, &event_id, sequence, last).await
     }
 
     /// The event's last part is done: records the event as sent and (one round trip)
@@ -778,16 +803,12 @@ impl Shared {
     /// then carries the same `id`, for Apple to drop if it does.
     async fn sent(
         &self,
-        event: &OutboundMessage,
         key: &ConversationKey,
         event_id: &str,
         sequence: Option<Sequence>,
         part: usize,
     ) -> Step {
-        match self
-            .record_sent(key, event_id, sequence, &sent_entries(event, part))
-            .await
-        {
+        match self.record_sent(key, event_id, sequence).await {
             Ok(completed) => Step::Final {
                 result: Result_::Sent(Sent { data_ref: None }),
                 settle: Outcome::Ack,
@@ -1077,102 +1098,4 @@ fn step_store(error: &parley_state::Error) -> Step {
         notice: None,
         part: 0,
     }
-}
-
-/// Whether a part after `i` is more than a typing indicator.
-fn visible_after(parts: &[OutboundMessage], i: usize) -> bool {
-    parts
-        .iter()
-        .skip(i + 1)
-        .any(|part| !parley_wire::parts::is_typing(part.kind.as_ref()))
-}
-
-/// The customer's facts outbound reads, with [`PARTS_FIELD`] for an event of several parts.
-fn fact_names(parts: bool) -> &'static [&'static str] {
-    const ALL: [&str; 6] = [
-        CUSTOMER_CLOSED_AT,
-        CUSTOMER_ACTIVE_AT,
-        CUSTOMER_UNREACHABLE_AT,
-        DEVICE_CAPABILITIES,
-        DEVICE_AGENT,
-        PARTS_FIELD,
-    ];
-    if parts { &ALL } else { &ALL[..5] }
-}
-
-/// The customer's facts from the fields of [`fact_names`] and (for the bot's messages)
-/// routing's state: whether its lifecycle says a human owns the conversation or it waits for
-/// one. With parts, also the progress field.
-fn facts_from(
-    stored: Option<&Versioned>,
-    fields: &[Option<String>],
-) -> (CustomerFacts, Option<String>) {
-    // A state this version cannot read is not a reason to drop a reply.
-    let human_owns = stored.is_some_and(|stored| {
-        let lifecycle = ConversationState::decode(stored.state.as_ref())
-            .map(|s| s.lifecycle)
-            .unwrap_or_default();
-        lifecycle == LifecycleState::Queued as i32 || lifecycle == LifecycleState::Assigned as i32
-    });
-    let number = |i: usize| {
-        fields
-            .get(i)
-            .cloned()
-            .flatten()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    let facts = CustomerFacts {
-        closed_at: number(0),
-        active_at: number(1),
-        unreachable_at: number(2),
-        capabilities: fields.get(3).cloned().flatten(),
-        device_agent: fields.get(4).cloned().flatten(),
-        human_owns,
-    };
-    (facts, fields.get(5).cloned().flatten())
-}
-
-/// The parts an outcome about part `part` (`usize::MAX`: the last) reports, each with its
-/// number and outcome: every visible part up to `part` (sent before it, `result` for it), or,
-/// for a lone typing indicator (an event of typing parts only), its last part.
-fn reported<'a>(
-    parts: &'a [OutboundMessage],
-    part: usize,
-    result: &Result_,
-) -> Vec<(u32, &'a OutboundMessage, Result_)> {
-    let last = part.min(parts.len().saturating_sub(1));
-    let any_visible = parts
-        .iter()
-        .any(|p| !parley_wire::parts::is_typing(p.kind.as_ref()));
-    parts
-        .iter()
-        .enumerate()
-        .take(last + 1)
-        .filter(|(i, p)| {
-            if any_visible {
-                !parley_wire::parts::is_typing(p.kind.as_ref())
-            } else {
-                *i == last
-            }
-        })
-        .map(|(i, p)| {
-            let outcome = if i == last {
-                result.clone()
-            } else {
-                Result_::Sent(Sent { data_ref: None })
-            };
-            (part_number(i), p, outcome)
-        })
-        .collect()
-}
-
-/// The transcript entries of `event` sent up to part `part`, written with its sent record.
-fn sent_entries(event: &OutboundMessage, part: usize) -> Vec<Bytes> {
-    let parts = parley_wire::parts::expand(event);
-    let sent = Result_::Sent(Sent { data_ref: None });
-    reported(&parts, part, &sent)
-        .iter()
-        .filter_map(|(_, message, outcome)| Shared::transcript_entry(message, outcome))
-        .collect()
 }

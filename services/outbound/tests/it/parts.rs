@@ -165,30 +165,6 @@ async fn check_delivered(
     );
 }
 
-/// A platform whose store answers its `n`-th `set_fields` (from 0) as `decide(n)` says; every
-/// other call passes.
-async fn platform_deciding_set_fields(
-    decide: impl Fn(u32) -> StoreFault + Send + Sync + 'static,
-) -> Platform {
-    let calls = Arc::new(AtomicU32::new(0));
-    platform_with_store(
-        |_| {},
-        move |inner| {
-            Arc::new(Faulty {
-                inner,
-                faults: Arc::new(move |operation| {
-                    if operation == "set_fields" {
-                        decide(calls.fetch_add(1, Ordering::SeqCst))
-                    } else {
-                        StoreFault::Pass
-                    }
-                }),
-            })
-        },
-    )
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_event_of_parts_reaches_apple_in_order_with_a_result_and_entry_per_visible_part() {
     let p = platform().await;
@@ -207,28 +183,38 @@ async fn one_event_of_parts_reaches_apple_in_order_with_a_result_and_entry_per_v
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivery_after_apple_failed_the_third_part_sends_only_the_rest() {
     // Apple accepts the typing indicator and the greeting, then answers 500 to the answer
-    // (the fault is added when outbound records its progress after the greeting, its first
-    // progress write: a typing indicator needs none): the event is retried, and the
-    // redelivery resumes at the answer from the recorded progress, sending neither the
-    // typing indicator nor the greeting again.
+    // (the fault is added when outbound records its progress after the greeting): the
+    // event is retried, and the redelivery resumes at the answer from the recorded
+    // progress, sending neither the typing indicator nor the greeting again.
     let sim: Arc<OnceLock<Arc<SimState>>> = Arc::new(OnceLock::new());
     let slot = sim.clone();
-    let p = platform_deciding_set_fields(move |n| {
-        if n == 0
-            && let Some(sim) = slot.get()
-        {
-            sim.add_fault(Fault {
-                scope: FaultScope::All,
-                status: Some(500),
-                retry_after_secs: None,
-                latency_ms: 0,
-                hang: false,
-                times: Some(1),
-                duration_ms: None,
-            });
-        }
-        StoreFault::Pass
-    })
+    let progress = Arc::new(AtomicU32::new(0));
+    let writes = progress.clone();
+    let p = platform_with_store(
+        |_| {},
+        move |inner| {
+            Arc::new(Faulty {
+                inner,
+                faults: Arc::new(move |operation| {
+                    if operation == "set_fields"
+                        && writes.fetch_add(1, Ordering::SeqCst) == 1
+                        && let Some(sim) = slot.get()
+                    {
+                        sim.add_fault(Fault {
+                            scope: FaultScope::All,
+                            status: Some(500),
+                            retry_after_secs: None,
+                            latency_ms: 0,
+                            hang: false,
+                            times: Some(1),
+                            duration_ms: None,
+                        });
+                    }
+                    StoreFault::Pass
+                }),
+            })
+        },
+    )
     .await;
     sim.set(p.sim.state().clone()).ok();
     let (device, key) = p.customer(DeviceKind::Iphone).await;
@@ -258,19 +244,26 @@ async fn a_redelivery_after_apple_failed_the_third_part_sends_only_the_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_that_cannot_be_written_resumes_from_memory_without_sending_again() {
-    // Apple accepts the typing indicator and the greeting, but the progress after the
-    // greeting cannot be written (Redis refuses every try in place): the event is retried,
-    // and this replica, which knows Apple has the greeting, resumes after it.
+    // Apple accepts the typing indicator, but its progress cannot be written (Redis refuses
+    // every try in place): the event is retried, and this replica, which knows Apple has the
+    // part, resumes after it.
     let refusals = Arc::new(AtomicU32::new(0));
     let count = refusals.clone();
-    let p = platform_deciding_set_fields(move |n| {
-        count.fetch_add(1, Ordering::SeqCst);
-        if n < 3 {
-            StoreFault::Refuse
-        } else {
-            StoreFault::Pass
-        }
-    })
+    let p = platform_with_store(
+        |_| {},
+        move |inner| {
+            Arc::new(Faulty {
+                inner,
+                faults: Arc::new(move |operation| {
+                    if operation == "set_fields" && count.fetch_add(1, Ordering::SeqCst) < 3 {
+                        StoreFault::Refuse
+                    } else {
+                        StoreFault::Pass
+                    }
+                }),
+            })
+        },
+    )
     .await;
     let (device, key) = p.customer(DeviceKind::Iphone).await;
     let event = answer(&p, &key).await;
@@ -310,24 +303,4 @@ async fn a_refused_typing_indicator_does_not_hold_up_the_answer() {
     let received = p.received(&device.customer, 3, WITHIN).await;
     assert_eq!(shown(&received), IN_ORDER[1..]);
     assert_eq!(transcript(&p, &key).await.len(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_answer_writes_its_progress_once_between_its_two_visible_parts() {
-    // Typing start, greeting, answer, typing end: progress is written after the greeting
-    // only (a typing indicator sent again on a resume shows nothing twice, and the answer,
-    // the last visible part, is recorded as sent with the gate's completion), one Redis
-    // request instead of three.
-    let writes = Arc::new(AtomicU32::new(0));
-    let count = writes.clone();
-    let p = platform_deciding_set_fields(move |_| {
-        count.fetch_add(1, Ordering::SeqCst);
-        StoreFault::Pass
-    })
-    .await;
-    let (device, key) = p.customer(DeviceKind::Iphone).await;
-    let event = answer(&p, &key).await;
-    p.publish(&event).await;
-    check_delivered(&p, &device.customer, &key, &event).await;
-    assert_eq!(writes.load(Ordering::SeqCst), 1, "progress writes");
 }
