@@ -411,11 +411,7 @@ if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
   added = 1
 end
 complete_stage(ARGV[3], tonumber(ARGV[4]))
--- remember_appending_then_complete: ARGV[6] the transcript's cap, ARGV[7..] entries for it.
-for i = 7, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], '*', 'e', ARGV[i]) end
-if #ARGV >= 7 then
-  if added == 1 then touch_at(now, ARGV[5], 2, 4) else touch_at(now, ARGV[5], 2) end
-elseif added == 1 then touch_at(now, ARGV[5], 4) else touch_at(now, ARGV[5]) end
+if added == 1 then touch_at(now, ARGV[5], 4) else touch_at(now, ARGV[5]) end
 return added
 ";
 
@@ -426,10 +422,10 @@ if until_ms and tonumber(until_ms) > now_ms() then return 1 end
 return 0
 ";
 
-/// KEYS[2] is the log. ARGV: cap, ttl, then the entries, oldest first.
+/// KEYS[2] is the log. ARGV: entry, cap, ttl.
 const APPEND: &str = r"
-for i = 3, #ARGV do redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], '*', 'e', ARGV[i]) end
-touch(ARGV[2], 2)
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '*', 'e', ARGV[1])
+touch(ARGV[3], 2)
 return 1
 ";
 
@@ -1150,35 +1146,6 @@ impl ConversationStore for RedisStore {
         Ok(added == 1)
     }
 
-    async fn remember_appending_then_complete(
-        &self,
-        key: &ConversationKey,
-        (scope, id, ttl): (&str, &str, Duration),
-        stage: &str,
-        sequence: Sequence,
-        entries: &[Bytes],
-    ) -> Result<bool> {
-        let keys = self.keys(key);
-        let mut connection = self.connection.clone();
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut invocation = self.invocation(&self.scripts.remember_complete, &keys);
-        invocation
-            .arg(dedup_member(scope, id))
-            .arg(ttl_ms)
-            .arg(stage)
-            .arg(sequence.get())
-            .arg(self.settings.retention_ms())
-            .arg(self.settings.transcript_cap.max(1));
-        for entry in entries {
-            invocation.arg(entry.as_ref());
-        }
-        let added: u8 = invocation
-            .invoke_async(&mut connection)
-            .await
-            .map_err(unavailable("remember_appending_then_complete"))?;
-        Ok(added == 1)
-    }
-
     async fn is_remembered(&self, key: &ConversationKey, scope: &str, id: &str) -> Result<bool> {
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
@@ -1192,23 +1159,13 @@ impl ConversationStore for RedisStore {
     }
 
     async fn append_transcript(&self, key: &ConversationKey, entry: Bytes) -> Result<()> {
-        self.append_transcript_all(key, &[entry]).await
-    }
-
-    async fn append_transcript_all(&self, key: &ConversationKey, entries: &[Bytes]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
         let keys = self.keys(key);
         let mut connection = self.connection.clone();
-        let mut invocation = self.invocation(&self.scripts.append, &keys);
-        invocation
+        let _: u8 = self
+            .invocation(&self.scripts.append, &keys)
+            .arg(entry.as_ref())
             .arg(self.settings.transcript_cap.max(1))
-            .arg(self.settings.retention_ms());
-        for entry in entries {
-            invocation.arg(entry.as_ref());
-        }
-        let _: u8 = invocation
+            .arg(self.settings.retention_ms())
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable("append_transcript"))?;

@@ -389,38 +389,6 @@ pub trait ConversationStore: Send + Sync + 'static {
     /// Appends an entry to the transcript, dropping the oldest past the cap.
     async fn append_transcript(&self, key: &ConversationKey, entry: Bytes) -> Result<()>;
 
-    /// [`remember_then_complete`](Self::remember_then_complete) (`remember` is its scope, id
-    /// and time to live) with `entries` appended to the transcript (as
-    /// [`append_transcript_all`](Self::append_transcript_all)) in the same step: one script
-    /// over Redis, atomic; the default makes the two calls, so a failure between them leaves
-    /// the record without the entries (a retry appends them, again if they were: readers
-    /// keep one entry per message id).
-    async fn remember_appending_then_complete(
-        &self,
-        key: &ConversationKey,
-        remember: (&str, &str, Duration),
-        stage: &str,
-        sequence: Sequence,
-        entries: &[Bytes],
-    ) -> Result<bool> {
-        let (scope, id, ttl) = remember;
-        let added = self
-            .remember_then_complete(key, scope, id, ttl, stage, sequence)
-            .await?;
-        self.append_transcript_all(key, entries).await?;
-        Ok(added)
-    }
-
-    /// Appends `entries` in order (as [`append_transcript`](Self::append_transcript) each):
-    /// one round trip where the backend can (Redis: one script); the default appends them
-    /// one by one.
-    async fn append_transcript_all(&self, key: &ConversationKey, entries: &[Bytes]) -> Result<()> {
-        for entry in entries {
-            self.append_transcript(key, entry.clone()).await?;
-        }
-        Ok(())
-    }
-
     /// The newest `limit` transcript entries, oldest first.
     async fn transcript(&self, key: &ConversationKey, limit: usize) -> Result<Vec<Bytes>>;
 

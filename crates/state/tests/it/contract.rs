@@ -63,7 +63,6 @@ both_backends!(
     combined_reads_and_writes_match_their_parts,
     a_claim_reads_what_the_stage_reads_next,
     a_pass_applies_in_order_and_completes_at_once,
-    entries_appended_together_keep_their_order,
     consent_records_per_topic,
 );
 
@@ -1320,69 +1319,6 @@ async fn a_pass_applies_in_order_and_completes_at_once(make: Make) {
             GateDecision::Apply { attempt: 1, .. }
         ),
         "3 left no claim and no attempt count behind"
-    );
-}
-
-/// Several transcript entries in one call land in order, after what was there.
-async fn entries_appended_together_keep_their_order(make: Make) {
-    let f = make(settings());
-    let k = key("biz", 26);
-    f.store
-        .append_transcript(&k, Bytes::from_static(b"first"))
-        .await
-        .unwrap();
-    f.store.append_transcript_all(&k, &[]).await.unwrap();
-    f.store
-        .append_transcript_all(
-            &k,
-            &[
-                Bytes::from_static(b"greeting"),
-                Bytes::from_static(b"answer"),
-            ],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        f.store.transcript(&k, 10).await.unwrap(),
-        vec![
-            Bytes::from_static(b"first"),
-            Bytes::from_static(b"greeting"),
-            Bytes::from_static(b"answer")
-        ]
-    );
-    // With a sent record and the gate's completion, in one step.
-    let policy = GatePolicy::default();
-    let claimed = f
-        .store
-        .gate_claim(&k, "out", sequence(1), &policy, ClaimToken::fresh())
-        .await
-        .unwrap();
-    assert!(matches!(claimed, GateDecision::Apply { .. }));
-    let added = f
-        .store
-        .remember_appending_then_complete(
-            &k,
-            ("sent", "e1", Duration::from_secs(60)),
-            "out",
-            sequence(1),
-            &[Bytes::from_static(b"reply")],
-        )
-        .await
-        .unwrap();
-    assert!(added);
-    assert!(f.store.is_remembered(&k, "sent", "e1").await.unwrap());
-    assert_eq!(
-        f.store.transcript(&k, 1).await.unwrap(),
-        vec![Bytes::from_static(b"reply")]
-    );
-    let next = f
-        .store
-        .gate_claim(&k, "out", sequence(2), &policy, ClaimToken::fresh())
-        .await
-        .unwrap();
-    assert!(
-        matches!(next, GateDecision::Apply { .. }),
-        "1 was completed: {next:?}"
     );
 }
 
